@@ -1,16 +1,55 @@
-"""The `gridshare` console script."""
+"""The `gridshare` console script: one sub-command per module in `gridshare.commands`."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from collections.abc import Callable
+from typing import Protocol, cast
+
+# Each module named here defines `register(subparsers)`, which adds its sub-command(s)
+# and sets `handler=<callable(args) -> int>` as the parser default. Modules are imported
+# lazily so `gridshare --help` stays fast and a missing optional piece cannot break the rest.
+COMMAND_MODULES = (
+    "gridshare.commands.demo",
+    "gridshare.commands.serve",
+    "gridshare.commands.meter",
+    "gridshare.commands.simulate",
+)
+
+
+class _CommandModule(Protocol):
+    def register(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser with every available sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="gridshare",
+        description="Peer-to-peer energy trading for off-grid solar microgrids.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = cast(_CommandModule, importlib.import_module(name))
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue  # that command has not been built yet
+            raise
+        module.register(subparsers)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments and run one sub-command."""
-    parser = argparse.ArgumentParser(prog="gridshare")
-    parser.parse_args(argv)
-    return 0
+    """Parse arguments and run one sub-command; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = cast(Callable[[argparse.Namespace], int] | None, getattr(args, "handler", None))
+    if handler is None:
+        parser.print_help()
+        return 2
+    return handler(args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Portable meter logic (MicroPython and CPython)."""

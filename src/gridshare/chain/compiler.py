@@ -1,0 +1,53 @@
+"""Compile the Vyper market contract, cached on disk by source hash and compiler version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CONTRACTS_DIR = Path(__file__).resolve().parents[3] / "contracts"
+MARKET_SOURCE = CONTRACTS_DIR / "energy_market.vy"
+
+
+@dataclass(frozen=True)
+class CompiledContract:
+    """ABI and deployment bytecode of one contract."""
+
+    name: str
+    abi: tuple[dict[str, Any], ...]
+    bytecode: bytes
+    source_hash: str
+
+
+def default_cache_dir() -> Path:
+    """Where compiled contracts are cached: $XDG_CACHE_HOME/gridshare/contracts."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gridshare" / "contracts"
+
+
+def compile_contract(source: Path = MARKET_SOURCE, cache_dir: Path | None = None) -> CompiledContract:
+    """Compile `source` with the installed Vyper, reusing a cached result for identical input."""
+    import vyper  # imported here: compiling is rare and vyper is slow to import
+
+    text = source.read_text(encoding="utf-8")
+    key = hashlib.sha256(f"{vyper.__version__}\n{text}".encode()).hexdigest()
+    cache = (cache_dir or default_cache_dir()) / f"{source.stem}-{key[:16]}.json"
+    if cache.exists():
+        data = json.loads(cache.read_text(encoding="utf-8"))
+    else:
+        out = vyper.compile_code(text, output_formats=["abi", "bytecode"])
+        data = {"abi": out["abi"], "bytecode": out["bytecode"]}
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        tmp.replace(cache)  # atomic: concurrent compilers never see half a file
+    return CompiledContract(
+        name=source.stem,
+        abi=tuple(data["abi"]),
+        bytecode=bytes.fromhex(data["bytecode"].removeprefix("0x")),
+        source_hash=key,
+    )

@@ -1,0 +1,329 @@
+"""The one typed wrapper for the EnergyMarket contract: domain dataclasses in and out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from web3 import Web3
+from web3.contract import Contract
+from web3.types import EventData, TxReceipt
+
+from gridshare.chain.compiler import CompiledContract
+from gridshare.chain.transactor import Transactor, TxRequest
+from gridshare.domain import (
+    Address,
+    Balances,
+    Delivery,
+    DeliveryStatus,
+    Household,
+    MatchProposal,
+    Order,
+    OrderStatus,
+    Settlement,
+    Side,
+    Wei,
+    Wh,
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The contract's fixed bounds."""
+
+    max_amount_wh: int
+    max_price_per_wh: int
+    max_batch: int
+
+
+class EnergyMarket:
+    """Typed access to one deployed EnergyMarket; every write is signed by the given account."""
+
+    def __init__(self, w3: Web3, address: str, compiled: CompiledContract, transactor: Transactor):
+        self.w3 = w3
+        self.address = Address(Web3.to_checksum_address(address))
+        self.contract: Contract = w3.eth.contract(address=self.address, abi=list(compiled.abi))
+        self.transactor = transactor
+        self._events_by_topic = {
+            "0x" + keccak(text=_event_signature(item)).hex(): item["name"]
+            for item in compiled.abi
+            if item.get("type") == "event"
+        }
+
+    # -- deployment ----------------------------------------------------------
+
+    @classmethod
+    def deploy(
+        cls,
+        transactor: Transactor,
+        compiled: CompiledContract,
+        operator: LocalAccount,
+        *,
+        delivery_window: int,
+        settle_grace: int,
+    ) -> EnergyMarket:
+        """Deploy a new market whose operator is `operator`."""
+        factory = transactor.w3.eth.contract(abi=list(compiled.abi), bytecode=compiled.bytecode)
+        data = factory.constructor(delivery_window, settle_grace).data_in_transaction
+        receipt = transactor.transact(operator, TxRequest(to=None, data=_hex(data)))
+        address = receipt["contractAddress"]
+        if address is None:
+            raise RuntimeError("deployment receipt has no contract address")
+        return cls(transactor.w3, address, compiled, transactor)
+
+    # -- reads ---------------------------------------------------------------
+
+    @property
+    def limits(self) -> Limits:
+        f = self.contract.functions
+        return Limits(
+            max_amount_wh=int(f.MAX_AMOUNT_WH().call()),
+            max_price_per_wh=int(f.MAX_PRICE_PER_WH().call()),
+            max_batch=int(f.MAX_BATCH().call()),
+        )
+
+    def operator(self) -> Address:
+        return Address(self.contract.functions.operator().call())
+
+    def pending_operator(self) -> Address:
+        return Address(self.contract.functions.pending_operator().call())
+
+    def timing(self) -> tuple[int, int]:
+        """(delivery window, settlement grace) in seconds."""
+        f = self.contract.functions
+        return int(f.delivery_window().call()), int(f.settle_grace().call())
+
+    def household(self, account: str) -> Household | None:
+        """The household registered at `account`, or None."""
+        house_id, meter_id, active, registered = self.contract.functions.households(
+            Web3.to_checksum_address(account)
+        ).call()
+        if not registered:
+            return None
+        return Household(Address(Web3.to_checksum_address(account)), house_id, meter_id, active)
+
+    def account_of_house(self, house_id: int) -> Address | None:
+        account = self.contract.functions.house_account(house_id).call()
+        return None if int(account, 16) == 0 else Address(account)
+
+    def balances(self, account: str) -> Balances:
+        available, locked, escrowed = self.contract.functions.balances_of(
+            Web3.to_checksum_address(account)
+        ).call()
+        return Balances(Wei(available), Wei(locked), Wei(escrowed))
+
+    def order_count(self) -> int:
+        return int(self.contract.functions.order_count().call())
+
+    def delivery_count(self) -> int:
+        return int(self.contract.functions.delivery_count().call())
+
+    def order(self, order_id: int) -> Order | None:
+        """The order with `order_id`, or None if there is none."""
+        owner, is_buy, status, amount, remaining, price, expires = (
+            self.contract.functions.orders(order_id).call()
+        )
+        if status == 0:
+            return None
+        return Order(
+            id=order_id,
+            owner=Address(owner),
+            side=Side.BUY if is_buy else Side.SELL,
+            amount_wh=Wh(amount),
+            remaining_wh=Wh(remaining),
+            price_per_wh=Wei(price),
+            expires_at=int(expires),
+            status=OrderStatus(status),
+        )
+
+    def delivery(self, delivery_id: int) -> Delivery | None:
+        """The delivery with `delivery_id`, or None if there is none."""
+        buyer, seller, status, amount, price, deadline, delivered = (
+            self.contract.functions.deliveries(delivery_id).call()
+        )
+        if status == 0:
+            return None
+        return Delivery(
+            id=delivery_id,
+            buyer=Address(buyer),
+            seller=Address(seller),
+            amount_wh=Wh(amount),
+            price_per_wh=Wei(price),
+            deadline=int(deadline),
+            status=DeliveryStatus(status),
+            delivered_wh=Wh(delivered),
+        )
+
+    def contract_balance(self) -> Wei:
+        return Wei(self.w3.eth.get_balance(self.address))
+
+    # -- operator ------------------------------------------------------------
+
+    def transfer_operator(self, operator: LocalAccount, new_operator: str) -> None:
+        self._send(operator, "transfer_operator", Web3.to_checksum_address(new_operator))
+
+    def accept_operator(self, new_operator: LocalAccount) -> None:
+        self._send(new_operator, "accept_operator")
+
+    def set_timing(self, operator: LocalAccount, delivery_window: int, settle_grace: int) -> None:
+        self._send(operator, "set_timing", delivery_window, settle_grace)
+
+    def register_household(
+        self, operator: LocalAccount, account: str, house_id: int, meter_id: int
+    ) -> Household:
+        """Register (or re-activate) a household."""
+        self._send(
+            operator, "register_household", Web3.to_checksum_address(account), house_id, meter_id
+        )
+        return Household(Address(Web3.to_checksum_address(account)), house_id, meter_id, True)
+
+    def deactivate_household(self, operator: LocalAccount, account: str) -> None:
+        self._send(operator, "deactivate_household", Web3.to_checksum_address(account))
+
+    # -- balances ------------------------------------------------------------
+
+    def deposit(self, account: LocalAccount, amount: int) -> None:
+        self._send(account, "deposit", value=amount)
+
+    def deposit_for(self, operator: LocalAccount, account: str, amount: int) -> None:
+        """Operator top-up of `account` from the treasury."""
+        self._send(operator, "deposit_for", Web3.to_checksum_address(account), value=amount)
+
+    def withdraw(self, account: LocalAccount, amount: int) -> None:
+        self._send(account, "withdraw", amount)
+
+    # -- trading -------------------------------------------------------------
+
+    def place_order(
+        self, account: LocalAccount, side: Side, amount_wh: int, price_per_wh: int, expires_at: int
+    ) -> Order:
+        """Post an order; returns it as the contract recorded it."""
+        receipt = self._send(
+            account, "place_order", side is Side.BUY, amount_wh, price_per_wh, expires_at
+        )
+        (event,) = self.events(receipt, "OrderPlaced")
+        args = event["args"]
+        return Order(
+            id=int(args["order_id"]),
+            owner=Address(args["owner"]),
+            side=Side.BUY if args["is_buy"] else Side.SELL,
+            amount_wh=Wh(args["amount_wh"]),
+            remaining_wh=Wh(args["amount_wh"]),
+            price_per_wh=Wei(args["price_per_wh"]),
+            expires_at=int(args["expires_at"]),
+            status=OrderStatus.OPEN,
+        )
+
+    def cancel_order(self, account: LocalAccount, order_id: int) -> Wh:
+        """Cancel an order; returns the Wh that were still open."""
+        receipt = self._send(account, "cancel_order", order_id)
+        (event,) = self.events(receipt, "OrderCancelled")
+        return Wh(event["args"]["remaining_wh"])
+
+    def take(self, account: LocalAccount, order_id: int, amount_wh: int) -> Delivery:
+        """Take part or all of an order at its price; returns the delivery created."""
+        receipt = self._send(account, "take", order_id, amount_wh)
+        (delivery,) = self._created_deliveries(receipt)
+        return delivery
+
+    def match(self, operator: LocalAccount, proposal: MatchProposal) -> Delivery:
+        """Execute one operator match; returns the delivery created."""
+        receipt = self._send(
+            operator,
+            "match",
+            proposal.buy_id,
+            proposal.sell_id,
+            proposal.amount_wh,
+            proposal.price_per_wh,
+        )
+        (delivery,) = self._created_deliveries(receipt)
+        return delivery
+
+    def match_batch(
+        self, operator: LocalAccount, proposals: Sequence[MatchProposal]
+    ) -> list[Delivery]:
+        """Execute up to MAX_BATCH matches atomically; returns the deliveries created, in order."""
+        items = [(p.buy_id, p.sell_id, p.amount_wh, p.price_per_wh) for p in proposals]
+        return self._created_deliveries(self._send(operator, "match_batch", items))
+
+    def settle(self, operator: LocalAccount, delivery_id: int, delivered_wh: int) -> Settlement:
+        """Settle a delivery on the metered energy; returns what moved."""
+        receipt = self._send(operator, "settle", delivery_id, delivered_wh)
+        (settlement,) = self._settlements(receipt)
+        return settlement
+
+    def settle_batch(
+        self, operator: LocalAccount, settlements: Sequence[tuple[int, int]]
+    ) -> list[Settlement]:
+        """Settle up to MAX_BATCH (delivery id, delivered Wh) pairs atomically."""
+        receipt = self._send(operator, "settle_batch", [tuple(s) for s in settlements])
+        return self._settlements(receipt)
+
+    def expire(self, account: LocalAccount, delivery_id: int) -> Wei:
+        """Expire an unsettled delivery past deadline + grace; returns the buyer's refund."""
+        receipt = self._send(account, "expire", delivery_id)
+        (event,) = self.events(receipt, "DeliveryExpired")
+        return Wei(event["args"]["refunded"])
+
+    # -- events --------------------------------------------------------------
+
+    def events(self, receipt: TxReceipt, name: str | None = None) -> list[EventData]:
+        """The market's decoded events in a receipt, optionally only those called `name`."""
+        decoded: list[EventData] = []
+        for log in receipt["logs"]:
+            if Web3.to_checksum_address(log["address"]) != self.address or not log["topics"]:
+                continue
+            event_name = self._events_by_topic.get("0x" + bytes(log["topics"][0]).hex())
+            if event_name is None or (name is not None and event_name != name):
+                continue
+            decoded.append(self.contract.events[event_name]().process_log(log))
+        return decoded
+
+    def _created_deliveries(self, receipt: TxReceipt) -> list[Delivery]:
+        return [
+            Delivery(
+                id=int(e["args"]["delivery_id"]),
+                buyer=Address(e["args"]["buyer"]),
+                seller=Address(e["args"]["seller"]),
+                amount_wh=Wh(e["args"]["amount_wh"]),
+                price_per_wh=Wei(e["args"]["price_per_wh"]),
+                deadline=int(e["args"]["deadline"]),
+                status=DeliveryStatus.PENDING,
+                delivered_wh=Wh(0),
+            )
+            for e in self.events(receipt, "DeliveryCreated")
+        ]
+
+    def _settlements(self, receipt: TxReceipt) -> list[Settlement]:
+        return [
+            Settlement(
+                delivery_id=int(e["args"]["delivery_id"]),
+                delivered_wh=Wh(e["args"]["delivered_wh"]),
+                paid=Wei(e["args"]["paid"]),
+                refunded=Wei(e["args"]["refunded"]),
+            )
+            for e in self.events(receipt, "DeliverySettled")
+        ]
+
+    def _send(self, signer: LocalAccount, fn: str, *args: Any, value: int = 0) -> TxReceipt:
+        data = self.contract.encode_abi(fn, args=list(args))
+        return self.transactor.transact(signer, TxRequest(self.address, _hex(data), value))
+
+
+def _hex(data: str | bytes) -> bytes:
+    return data if isinstance(data, bytes) else bytes.fromhex(data.removeprefix("0x"))
+
+
+def _event_signature(item: dict[str, Any]) -> str:
+    types = ",".join(_abi_type(i) for i in item["inputs"])
+    return f"{item['name']}({types})"
+
+
+def _abi_type(item: dict[str, Any]) -> str:
+    if item["type"].startswith("tuple"):
+        inner = ",".join(_abi_type(c) for c in cast(list[dict[str, Any]], item["components"]))
+        return f"({inner}){item['type'][5:]}"
+    return cast(str, item["type"])

@@ -1,0 +1,1 @@
+"""Sub-commands of the `gridshare` console script (see gridshare.cli)."""
