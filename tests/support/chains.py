@@ -6,7 +6,10 @@ every second, like a real proof-of-authority network) are real nodes over HTTP J
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any
 
 from eth_account import Account
@@ -54,44 +57,67 @@ class ChainHarness(ABC):
             self.fund(account.address, wei)
         return account
 
+    @abstractmethod
     def close(self) -> None:
         """Release the chain's resources."""
 
 
 class EmbeddedHarness(ChainHarness):
-    """The in-process EVM (eth-tester over py-evm)."""
+    """gridshare's own persistent embedded chain (py-evm over SQLite) in a scratch directory."""
 
     name = "embedded"
 
     def __init__(self) -> None:
-        from web3 import EthereumTesterProvider
+        from gridshare.chain.embedded import EmbeddedProvider, open_embedded_chain
 
-        self.provider = EthereumTesterProvider()
-        self.tester = self.provider.ethereum_tester
-        self.w3 = Web3(self.provider)
-        self._faucet = self.w3.eth.accounts[0]
+        self._dir = Path(tempfile.mkdtemp(prefix="gridshare-embedded-"))
+        self._faucet: LocalAccount = Account.create()
+        self.chain = open_embedded_chain(
+            self._dir, genesis_alloc={bytes.fromhex(self._faucet.address[2:]): 10**30}
+        )
+        self.w3 = Web3(EmbeddedProvider(self.chain))
+        self._faucet_nonce = 0
 
     def fund(self, address: str, wei: int) -> None:
-        self.w3.eth.send_transaction({"from": self._faucet, "to": address, "value": wei})
+        signed = self._faucet.sign_transaction(
+            {
+                "to": address,
+                "value": wei,
+                "gas": 21_000,
+                "maxFeePerGas": 0,
+                "maxPriorityFeePerGas": 0,
+                "nonce": self.chain.nonce(bytes.fromhex(self._faucet.address[2:])),
+                "chainId": self.w3.eth.chain_id,
+                "type": 2,
+            }
+        )
+        self.chain.send_raw_transaction(bytes(signed.raw_transaction))
 
     def advance_time(self, seconds: int) -> None:
-        pending = int(self.tester.get_block_by_number("pending")["timestamp"])
-        self.tester.time_travel(max(pending, self.now()) + seconds)
-        self.tester.mine_blocks()
+        # relative to the latest block: fast test blocks can run ahead of the wall clock
+        self.chain.mine_block(timestamp=self.now() + seconds)
 
     def snapshot(self) -> Any:
-        return self.tester.take_snapshot()
+        return self.chain.snapshot()
 
     def revert(self, snapshot: Any) -> None:
-        self.tester.revert_to_snapshot(snapshot)
+        if not self.chain.revert(snapshot):
+            raise RuntimeError("the embedded chain refused the snapshot")
+
+    def close(self) -> None:
+        self.chain.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
 
 
 class NodeHarness(ChainHarness):
     """Ganache or Anvil in a subprocess, reached over HTTP JSON-RPC like any real node."""
 
     def __init__(self, name: str) -> None:
-        kind, block_time = {"ganache": ("ganache", None), "anvil": ("anvil", None),
-                            "anvil-bt1": ("anvil", 1)}[name]
+        kind, block_time = {
+            "ganache": ("ganache", None),
+            "anvil": ("anvil", None),
+            "anvil-bt1": ("anvil", 1),
+        }[name]
         self.name = name
         self.instant = block_time is None
         self.node: NodeProcess = start_node(kind, block_time=block_time)

@@ -56,11 +56,16 @@ def start_node(kind: str, *, chain_id: int = 1337, block_time: int | None = None
     if kind == "ganache":
         cmd = [
             str(NODE_BIN / "ganache"),
-            "--server.host", "127.0.0.1",
-            "--server.port", str(port),
-            "--chain.chainId", str(chain_id),
-            "--chain.hardfork", "shanghai",
-            "--miner.blockGasLimit", "30000000",
+            "--server.host",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--chain.chainId",
+            str(chain_id),
+            "--chain.hardfork",
+            "shanghai",
+            "--miner.blockGasLimit",
+            "30000000",
             "--logging.quiet",
         ]
         if block_time:
@@ -70,12 +75,17 @@ def start_node(kind: str, *, chain_id: int = 1337, block_time: int | None = None
         # scratch HOME and prune history so a long test does not fill the disk.
         cmd = [
             str(NODE_BIN / "anvil"),
-            "--host", "127.0.0.1",
-            "--port", str(port),
-            "--chain-id", str(chain_id),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--chain-id",
+            str(chain_id),
             "--prune-history",
-            "--hardfork", "shanghai",
-            "--gas-limit", "30000000",
+            "--hardfork",
+            "shanghai",
+            "--gas-limit",
+            "30000000",
             "--silent",
         ]
         if block_time:

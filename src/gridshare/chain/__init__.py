@@ -11,8 +11,8 @@ __all__ = [
     "ContractRevert",
     "EnergyMarket",
     "Limits",
-    "Transactor",
     "TransactionTimeout",
+    "Transactor",
     "TxRequest",
     "compile_contract",
 ]

@@ -29,7 +29,9 @@ def default_cache_dir() -> Path:
     return Path(base) / "gridshare" / "contracts"
 
 
-def compile_contract(source: Path = MARKET_SOURCE, cache_dir: Path | None = None) -> CompiledContract:
+def compile_contract(
+    source: Path = MARKET_SOURCE, cache_dir: Path | None = None
+) -> CompiledContract:
     """Compile `source` with the installed Vyper, reusing a cached result for identical input."""
     import vyper  # imported here: compiling is rare and vyper is slow to import
 

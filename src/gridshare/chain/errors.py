@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from eth_abi import decode as abi_decode
+from eth_abi.abi import decode as abi_decode
 
 _ERROR_SELECTOR = "08c379a0"  # Error(string)
 
@@ -75,7 +75,9 @@ REVERT_REASONS: dict[str, RevertInfo] = {
         "delivery_closed", "delivery_id", "That delivery is already settled or expired."
     ),
     "delivered > amount": RevertInfo(
-        "delivered_above_amount", "delivered_wh", "Delivered energy cannot exceed the traded amount."
+        "delivered_above_amount",
+        "delivered_wh",
+        "Delivered energy cannot exceed the traded amount.",
     ),
     "not expired": RevertInfo(
         "not_expired", "delivery_id", "The delivery's deadline and grace period have not passed."

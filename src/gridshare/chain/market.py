@@ -7,12 +7,16 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
+from eth_typing import ChecksumAddress
+from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
+from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
-from web3.types import EventData, TxReceipt
+from web3.types import EventData, RPCEndpoint, TxReceipt
 
 from gridshare.chain.compiler import CompiledContract
+from gridshare.chain.errors import ChainError
 from gridshare.chain.transactor import Transactor, TxRequest
 from gridshare.domain import (
     Address,
@@ -44,9 +48,15 @@ class EnergyMarket:
 
     def __init__(self, w3: Web3, address: str, compiled: CompiledContract, transactor: Transactor):
         self.w3 = w3
-        self.address = Address(Web3.to_checksum_address(address))
-        self.contract: Contract = w3.eth.contract(address=self.address, abi=list(compiled.abi))
+        self.checksum: ChecksumAddress = Web3.to_checksum_address(address)
+        self.address = Address(self.checksum)
+        self.contract: Contract = w3.eth.contract(address=self.checksum, abi=list(compiled.abi))
         self.transactor = transactor
+        self._views = {
+            item["name"]: _ViewFunction.from_abi(item)
+            for item in compiled.abi
+            if item.get("type") == "function" and item.get("stateMutability") in ("view", "pure")
+        }
         self._events_by_topic = {
             "0x" + keccak(text=_event_signature(item)).hex(): item["name"]
             for item in compiled.abi
@@ -98,34 +108,34 @@ class EnergyMarket:
 
     def household(self, account: str) -> Household | None:
         """The household registered at `account`, or None."""
-        house_id, meter_id, active, registered = self.contract.functions.households(
-            Web3.to_checksum_address(account)
-        ).call()
+        house_id, meter_id, active, registered = self._view(
+            "households", Web3.to_checksum_address(account)
+        )
         if not registered:
             return None
         return Household(Address(Web3.to_checksum_address(account)), house_id, meter_id, active)
 
     def account_of_house(self, house_id: int) -> Address | None:
-        account = self.contract.functions.house_account(house_id).call()
+        (account,) = self._view("house_account", house_id)
         return None if int(account, 16) == 0 else Address(account)
 
     def balances(self, account: str) -> Balances:
-        available, locked, escrowed = self.contract.functions.balances_of(
-            Web3.to_checksum_address(account)
-        ).call()
+        available, locked, escrowed = self._view(
+            "balances_of", Web3.to_checksum_address(account)
+        )
         return Balances(Wei(available), Wei(locked), Wei(escrowed))
 
     def order_count(self) -> int:
-        return int(self.contract.functions.order_count().call())
+        return int(self._view("order_count")[0])
 
     def delivery_count(self) -> int:
-        return int(self.contract.functions.delivery_count().call())
+        return int(self._view("delivery_count")[0])
 
     def order(self, order_id: int) -> Order | None:
         """The order with `order_id`, or None if there is none."""
-        owner, is_buy, status, amount, remaining, price, expires = (
-            self.contract.functions.orders(order_id).call()
-        )
+        owner, is_buy, status, amount, remaining, price, expires = self.contract.functions.orders(
+            order_id
+        ).call()
         if status == 0:
             return None
         return Order(
@@ -141,8 +151,8 @@ class EnergyMarket:
 
     def delivery(self, delivery_id: int) -> Delivery | None:
         """The delivery with `delivery_id`, or None if there is none."""
-        buyer, seller, status, amount, price, deadline, delivered = (
-            self.contract.functions.deliveries(delivery_id).call()
+        buyer, seller, status, amount, price, deadline, delivered = self._view(
+            "deliveries", delivery_id
         )
         if status == 0:
             return None
@@ -158,7 +168,7 @@ class EnergyMarket:
         )
 
     def contract_balance(self) -> Wei:
-        return Wei(self.w3.eth.get_balance(self.address))
+        return Wei(self.w3.eth.get_balance(self.checksum))
 
     # -- operator ------------------------------------------------------------
 
@@ -274,7 +284,7 @@ class EnergyMarket:
         """The market's decoded events in a receipt, optionally only those called `name`."""
         decoded: list[EventData] = []
         for log in receipt["logs"]:
-            if Web3.to_checksum_address(log["address"]) != self.address or not log["topics"]:
+            if Web3.to_checksum_address(log["address"]) != self.checksum or not log["topics"]:
                 continue
             event_name = self._events_by_topic.get("0x" + bytes(log["topics"][0]).hex())
             if event_name is None or (name is not None and event_name != name):
@@ -308,9 +318,52 @@ class EnergyMarket:
             for e in self.events(receipt, "DeliverySettled")
         ]
 
+    def _view(self, fn: str, *args: Any) -> tuple[Any, ...]:
+        """Call a view function straight through the provider (no web3 formatting layers)."""
+        view = self._views[fn]
+        response = self.w3.provider.make_request(
+            RPCEndpoint("eth_call"),
+            [{"to": self.address, "data": "0x" + view.encode(args).hex()}, "latest"],
+        )
+        if "error" in response:
+            raise ChainError(f"{fn}: {response['error']}")
+        return view.decode(bytes.fromhex(str(response["result"]).removeprefix("0x")))
+
     def _send(self, signer: LocalAccount, fn: str, *args: Any, value: int = 0) -> TxReceipt:
         data = self.contract.encode_abi(fn, args=list(args))
         return self.transactor.transact(signer, TxRequest(self.address, _hex(data), value))
+
+
+@dataclass(frozen=True)
+class _ViewFunction:
+    """ABI encoding of one view function, prepared once."""
+
+    selector: bytes
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+    @classmethod
+    def from_abi(cls, item: dict[str, Any]) -> _ViewFunction:
+        inputs = tuple(_abi_type(i) for i in item["inputs"])
+        outputs = tuple(_abi_type(o) for o in item["outputs"])
+        selector = keccak(text=f"{item['name']}({','.join(inputs)})")[:4]
+        return cls(selector, inputs, outputs)
+
+    def encode(self, args: Sequence[Any]) -> bytes:
+        return self.selector + abi_encode(self.inputs, args)
+
+    def decode(self, data: bytes) -> tuple[Any, ...]:
+        values = abi_decode(self.outputs, data)
+        if len(self.outputs) == 1 and self.outputs[0].startswith("("):
+            values = values[0]  # a struct getter returns one tuple
+        return tuple(_checksummed(v) for v in values)
+
+
+def _checksummed(value: Any) -> Any:
+    """eth_abi returns addresses in lower case; the domain uses checksummed ones."""
+    if isinstance(value, str) and len(value) == 42 and value.startswith("0x"):
+        return Web3.to_checksum_address(value)
+    return value
 
 
 def _hex(data: str | bytes) -> bytes:

@@ -76,7 +76,9 @@ class Transactor:
         self.poll_interval = poll_interval
         self.gas_limit_cap = gas_limit_cap
         self.chain_id = int(w3.eth.chain_id)
-        self.nonces = NonceBook(lambda a: int(w3.eth.get_transaction_count(a, "pending")))
+        self.nonces = NonceBook(
+            lambda a: int(w3.eth.get_transaction_count(Web3.to_checksum_address(a), "pending"))
+        )
 
     def preflight(self, signer: LocalAccount, request: TxRequest) -> int:
         """Estimate gas; a revert raises ContractRevert with the contract's reason."""
@@ -92,7 +94,7 @@ class Transactor:
 
     def sign(self, signer: LocalAccount, request: TxRequest, *, nonce: int, gas: int) -> HexBytes:
         """A signed EIP-1559 transaction with zero tip, as raw bytes."""
-        params = self._base_params(signer, request)
+        params = cast(dict[str, Any], self._base_params(signer, request))
         params.update(
             {
                 "nonce": nonce,
@@ -104,7 +106,7 @@ class Transactor:
             }
         )
         params.pop("from", None)
-        signed = signer.sign_transaction(cast(dict[str, Any], params))
+        signed = signer.sign_transaction(params)
         return HexBytes(signed.raw_transaction)
 
     def submit(self, signer: LocalAccount, request: TxRequest) -> HexBytes:
@@ -146,10 +148,14 @@ class Transactor:
     # -- helpers -------------------------------------------------------------
 
     def _base_params(self, signer: LocalAccount, request: TxRequest) -> TxParams:
-        params: TxParams = {"from": signer.address, "value": request.value, "data": request.data}
+        params: dict[str, Any] = {
+            "from": signer.address,
+            "value": request.value,
+            "data": request.data,
+        }
         if request.to is not None:
             params["to"] = Web3.to_checksum_address(request.to)
-        return params
+        return cast(TxParams, params)
 
     def _max_fee(self) -> int:
         block = self.w3.eth.get_block("latest")

@@ -1,1 +1,43 @@
-"""meters package."""
+"""Server side of the meters: signed commands, verified reports, keys and counters."""
+
+from gridshare.meters.client import AsyncMeterClient, MeterClient, seller_cap_wh
+from gridshare.meters.directory import MeterEntry, load_directory, save_directory
+from gridshare.meters.errors import MeterError, MeterRejected, MeterUnreachable, ReportInvalid
+from gridshare.meters.keys import ClockCounter, CommandCounter, FileCounter, MeterKey
+from gridshare.meters.reports import (
+    DeliveryReport,
+    DeliveryState,
+    MeterDelivery,
+    MeterStatus,
+    Role,
+    verify_delivery_report,
+    verify_status_report,
+)
+from gridshare.meters.wire import canonical, sign, signature_valid
+
+__all__ = [
+    "AsyncMeterClient",
+    "ClockCounter",
+    "CommandCounter",
+    "DeliveryReport",
+    "DeliveryState",
+    "FileCounter",
+    "MeterClient",
+    "MeterDelivery",
+    "MeterEntry",
+    "MeterError",
+    "MeterKey",
+    "MeterRejected",
+    "MeterStatus",
+    "MeterUnreachable",
+    "ReportInvalid",
+    "Role",
+    "canonical",
+    "load_directory",
+    "save_directory",
+    "seller_cap_wh",
+    "sign",
+    "signature_valid",
+    "verify_delivery_report",
+    "verify_status_report",
+]

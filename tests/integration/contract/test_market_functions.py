@@ -389,7 +389,10 @@ def test_settle_batch_is_atomic(world: World) -> None:
         world.market.settle_batch(world.operator, [(first, 5), (second, 6)])
     assert world.market.delivery(first).status is DeliveryStatus.PENDING  # type: ignore[union-attr]
     settlements = world.market.settle_batch(world.operator, [(first, 5), (second, 2)])
-    assert [(s.delivery_id, s.paid) for s in settlements] == [(first, 5 * PRICE), (second, 2 * PRICE)]
+    assert [(s.delivery_id, s.paid) for s in settlements] == [
+        (first, 5 * PRICE),
+        (second, 2 * PRICE),
+    ]
     with reverts("empty batch"):
         world.market.settle_batch(world.operator, [])
     with reverts("not operator"):

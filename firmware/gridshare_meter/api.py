@@ -1,0 +1,73 @@
+"""The meter's HTTP API on Microdot (MicroPython on the board, CPython in the simulator)."""
+
+from microdot import Microdot, Response
+
+from gridshare_meter.page import render
+
+
+def _query_command(request, action, did=None):
+    """A signed read request from query parameters, or None when the request is anonymous."""
+    args = request.args
+    if args.get("sig") is None:
+        return None
+    msg = {"type": "cmd", "action": action, "sig": args.get("sig")}
+    for field in ("meter", "counter", "time"):
+        try:
+            msg[field] = int(args.get(field, ""))
+        except ValueError:
+            msg[field] = None
+    if did is not None:
+        msg["id"] = did
+    return msg
+
+
+def create_app(meter, clock, name="meter"):
+    """A Microdot app serving one meter; `clock.now_ms()` is the meter's local time."""
+    app = Microdot()
+
+    def body(request):
+        try:
+            return request.json
+        except Exception:
+            return None
+
+    @app.get("/")
+    async def index(request):
+        return Response(render(name, meter.status_dict()), headers={"Content-Type": "text/html"})
+
+    @app.get("/status")
+    async def status(request):
+        msg = _query_command(request, "status")
+        if msg is None:
+            meter.update(clock.now_ms())
+            return meter.status_report()
+        code, report = meter.command(msg, "status", clock.now_ms())
+        return report, code
+
+    @app.post("/deliveries")
+    async def start(request):
+        code, report = meter.command(body(request), "start", clock.now_ms())
+        return report, code
+
+    @app.get("/deliveries/<int:did>")
+    async def delivery(request, did):
+        msg = _query_command(request, "get", did)
+        if msg is None:
+            report = meter.delivery_report(did)
+            if report is None:
+                return {"error": "id: no such delivery"}, 404
+            return report
+        code, report = meter.command(msg, "get", clock.now_ms(), did)
+        return report, code
+
+    @app.post("/deliveries/<int:did>/stop")
+    async def stop(request, did):
+        code, report = meter.command(body(request), "stop", clock.now_ms(), did)
+        return report, code
+
+    @app.post("/heartbeat")
+    async def heartbeat(request):
+        code, report = meter.command(body(request), "ping", clock.now_ms())
+        return report, code
+
+    return app

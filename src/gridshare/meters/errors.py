@@ -1,0 +1,24 @@
+"""What can go wrong talking to a meter."""
+
+from __future__ import annotations
+
+
+class MeterError(Exception):
+    """Base class of every meter failure."""
+
+
+class MeterUnreachable(MeterError):
+    """The meter did not answer over HTTP (connection refused, timeout)."""
+
+
+class MeterRejected(MeterError):
+    """The meter answered with an error status (bad field, auth failure, unknown delivery)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"meter answered {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class ReportInvalid(MeterError):
+    """A report failed verification: bad signature, wrong meter, replayed or malformed."""

@@ -1,0 +1,1 @@
+"""Tests of the persistent embedded chain, its JSON-RPC dispatcher and web3 provider."""
