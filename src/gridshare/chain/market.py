@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from eth_account.signers.local import LocalAccount
-from eth_typing import ChecksumAddress
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract

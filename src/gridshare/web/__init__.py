@@ -1,1 +1,1 @@
-"""web package."""
+"""The web app: FastAPI factory, routes, templates and static files."""

@@ -36,7 +36,7 @@ MAX_AMOUNT, MAX_PRICE = 10**9, 10**24
 SLACK = 15  # seconds: outcomes this close to a time boundary may go either way
 PRICES = (0, 1, 7, 10**15, 3 * 10**15, 10**16, MAX_PRICE + 1)
 START = 10**19
-EXAMPLES = {"embedded": int(os.environ.get("SM_EXAMPLES", 200)), "ganache": 15, "anvil": 25, "anvil-bt1": 2}
+EXAMPLES = {"embedded": 200, "ganache": 15, "anvil": 25, "anvil-bt1": 2}
 THOROUGH_EXAMPLES = 10_000
 
 

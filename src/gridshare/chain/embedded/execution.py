@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from dataclasses import dataclass
+from typing import Any
 
 import rlp  # type: ignore[import-untyped]
 from eth.abc import BlockHeaderAPI, ComputationAPI
@@ -76,9 +75,7 @@ class Executor:
         transaction = SpoofTransaction(unsigned, from_=request.sender)
         snapshot = state.snapshot()
         try:
-            computation: ComputationAPI = state.apply_transaction(
-                transaction  # type: ignore[arg-type]
-            )
+            computation: ComputationAPI = state.apply_transaction(transaction)
         except (ValidationError, rlp.exceptions.RLPException) as exc:
             raise ExecutionFailed(str(exc)) from exc
         finally:

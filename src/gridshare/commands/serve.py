@@ -1,0 +1,81 @@
+"""`gridshare serve`: the village server (chain, market, web app, /rpc) on one port."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from gridshare.config import Settings
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `serve` sub-command."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the server: embedded chain (or --chain URL), market, web app and /rpc",
+        description="Create the data directory on first run (chain, deployed contract, "
+        "operator key in an encrypted keystore) and resume it afterwards. The operator "
+        "keystore password comes from GRIDSHARE_OPERATOR_PASSWORD or a prompt; in "
+        "development a fixed default is used.",
+    )
+    parser.add_argument("--data", type=Path, default=Path(".gridshare/data"), help="data directory")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument(
+        "--chain",
+        default=None,
+        metavar="URL",
+        help="JSON-RPC node URL instead of the embedded chain",
+    )
+    parser.add_argument("--chain-id", type=int, default=None, help="chain id (default 1337)")
+    parser.add_argument(
+        "--production",
+        action="store_true",
+        help="refuse default secrets (operator password and session secret must be given)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Settings from the command line, on top of GRIDSHARE_* environment variables."""
+    overrides: dict[str, object] = {
+        "data_dir": args.data,
+        "host": args.host,
+        "port": args.port,
+        "chain_url": args.chain,
+    }
+    if args.chain_id is not None:
+        overrides["chain_id"] = args.chain_id
+    if args.production:
+        overrides["environment"] = "production"
+        if "GRIDSHARE_OPERATOR_PASSWORD" not in os.environ and sys.stdin.isatty():
+            overrides["operator_password"] = getpass.getpass("operator keystore password: ")
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the server and block until it stops."""
+    import uvicorn
+
+    from gridshare.runtime import StartupError
+    from gridshare.web.app import create_app
+
+    try:
+        settings = settings_from_args(args)
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(p) for p in error["loc"]) or "settings"
+            print(f"gridshare serve: {field}: {error['msg']}", file=sys.stderr)
+        return 2
+    app = create_app(settings)
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    except StartupError as exc:
+        print(f"gridshare serve: {exc}", file=sys.stderr)
+        return 1
+    return 0

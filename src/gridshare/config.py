@@ -1,0 +1,68 @@
+"""Typed, immutable settings, validated at start-up and read only by the entry points."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Mechanism = Literal["bulletin", "continuous", "auction"]
+
+
+class Settings(BaseSettings):
+    """Everything the server needs to start; environment variables use the GRIDSHARE_ prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDSHARE_", frozen=True, extra="forbid")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path(".gridshare/data")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    # chain: None means the embedded chain in data_dir; otherwise any JSON-RPC node URL
+    chain_url: str | None = None
+    chain_id: int = Field(default=1337, ge=1)
+    treasury_coins: int = Field(default=1_000_000, ge=0, description="genesis treasury (embedded)")
+    operator_password: SecretStr | None = None
+
+    # market
+    market_mechanism: Mechanism = "continuous"
+    auction_interval_s: int = Field(default=900, ge=10)
+    delivery_window_s: int = Field(default=3600, ge=60)
+    settle_grace_s: int = Field(default=600, ge=10)
+    coin_symbol: str = Field(default="PKR", min_length=1, max_length=8)
+
+    # web
+    session_secret: SecretStr | None = None
+    secure_cookies: bool = False
+
+    @field_validator("chain_url")
+    @classmethod
+    def _chain_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("chain_url must start with http:// or https://")
+        return value
+
+    @model_validator(mode="after")
+    def _no_default_secrets_in_production(self) -> Settings:
+        if self.environment == "production":
+            if self.operator_password is None:
+                raise ValueError(
+                    "operator_password is required in production (GRIDSHARE_OPERATOR_PASSWORD)"
+                )
+            if self.session_secret is None:
+                raise ValueError(
+                    "session_secret is required in production (GRIDSHARE_SESSION_SECRET)"
+                )
+        return self
+
+    @property
+    def development_password(self) -> str:
+        """The operator keystore password to use: the configured one, or the dev default."""
+        if self.operator_password is not None:
+            return self.operator_password.get_secret_value()
+        if self.environment != "development":
+            raise RuntimeError("no operator password outside development")
+        return "gridshare-development-only"

@@ -1,0 +1,106 @@
+"""The composition root: builds the chain, the market and the services from Settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from gridshare.chain import CompiledContract, EnergyMarket, Transactor, compile_contract
+from gridshare.chain.connection import ChainConnection, connect_rpc, open_embedded
+from gridshare.chain.deployment import Deployment
+from gridshare.chain.keystore import OPERATOR_SCRYPT_N, load_or_create_keystore
+from gridshare.config import Settings
+from gridshare.domain import WEI_PER_COIN
+
+
+@dataclass
+class Runtime:
+    """Everything a running server holds, built once by `build_runtime`."""
+
+    settings: Settings
+    chain: ChainConnection
+    compiled: CompiledContract
+    transactor: Transactor
+    market: EnergyMarket
+    operator: LocalAccount
+    extras: dict[str, Any]
+
+    def close(self) -> None:
+        """Stop background work and release the chain."""
+        for closer in reversed(self.extras.get("closers", [])):
+            closer()
+        self.chain.close()
+
+
+class StartupError(Exception):
+    """The server cannot start; the message says what to do."""
+
+
+def build_chain(settings: Settings, operator: LocalAccount) -> ChainConnection:
+    """The embedded chain in the data directory, or the JSON-RPC node in the settings."""
+    if settings.chain_url is None:
+        treasury: dict[str, int] = {operator.address: settings.treasury_coins * WEI_PER_COIN}
+        return open_embedded(settings.data_dir, settings.chain_id, treasury)
+    return connect_rpc(settings.chain_url)
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Create or resume the data directory: operator key, chain, deployed market."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    operator = load_or_create_keystore(
+        settings.data_dir / "operator.keystore.json",
+        settings.development_password,
+        scrypt_n=OPERATOR_SCRYPT_N,
+    )
+    chain = build_chain(settings, operator)
+    try:
+        chain_id = int(chain.w3.eth.chain_id)
+        if settings.chain_url is not None and chain_id != settings.chain_id:
+            raise StartupError(
+                f"the node at {settings.chain_url} has chain id {chain_id}, "
+                f"settings say {settings.chain_id}"
+            )
+        compiled = compile_contract()
+        transactor = Transactor(chain.w3)
+        market = _deployed_market(settings, chain.w3, compiled, transactor, operator)
+    except BaseException:
+        chain.close()
+        raise
+    return Runtime(settings, chain, compiled, transactor, market, operator, {"closers": []})
+
+
+def _deployed_market(
+    settings: Settings,
+    w3: Web3,
+    compiled: CompiledContract,
+    transactor: Transactor,
+    operator: LocalAccount,
+) -> EnergyMarket:
+    path = settings.data_dir / f"deployment-{settings.chain_id}.json"
+    saved = Deployment.load(path)
+    if saved is not None and w3.eth.get_code(Web3.to_checksum_address(saved.address)):
+        return EnergyMarket(w3, saved.address, compiled, transactor)
+    if w3.eth.get_balance(operator.address) == 0 and w3.eth.get_block("latest").get(
+        "baseFeePerGas", 0
+    ):
+        raise StartupError(
+            f"the operator account {operator.address} has no coins for gas on this chain: "
+            "fund it (genesis allocation or a transfer), then start again"
+        )
+    market = EnergyMarket.deploy(
+        transactor,
+        compiled,
+        operator,
+        delivery_window=settings.delivery_window_s,
+        settle_grace=settings.settle_grace_s,
+    )
+    Deployment(
+        chain_id=settings.chain_id,
+        address=market.address,
+        source_hash=compiled.source_hash,
+        block=int(w3.eth.block_number),
+    ).save(path)
+    return market
