@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -14,6 +14,7 @@ from gridshare.chain.deployment import Deployment
 from gridshare.chain.keystore import OPERATOR_SCRYPT_N, load_or_create_keystore
 from gridshare.config import Settings
 from gridshare.domain import WEI_PER_COIN
+from gridshare.storage import Database
 
 
 @dataclass
@@ -26,12 +27,18 @@ class Runtime:
     transactor: Transactor
     market: EnergyMarket
     operator: LocalAccount
-    extras: dict[str, Any]
+    database: Database
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def on_close(self, closer: Callable[[], None]) -> None:
+        """Run `closer` when the runtime closes (background services register here)."""
+        self.closers.append(closer)
 
     def close(self) -> None:
-        """Stop background work and release the chain."""
-        for closer in reversed(self.extras.get("closers", [])):
-            closer()
+        """Stop background work (last started, first stopped), then release storage and chain."""
+        while self.closers:
+            self.closers.pop()()
+        self.database.close()
         self.chain.close()
 
 
@@ -69,7 +76,8 @@ def build_runtime(settings: Settings) -> Runtime:
     except BaseException:
         chain.close()
         raise
-    return Runtime(settings, chain, compiled, transactor, market, operator, {"closers": []})
+    database = Database(settings.data_dir / "gridshare.sqlite")
+    return Runtime(settings, chain, compiled, transactor, market, operator, database)
 
 
 def _deployed_market(

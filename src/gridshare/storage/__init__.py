@@ -1,1 +1,5 @@
-"""storage package."""
+"""SQLite storage: the database file and the repositories built on it."""
+
+from gridshare.storage.database import Database
+
+__all__ = ["Database"]

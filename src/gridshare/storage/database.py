@@ -1,0 +1,75 @@
+"""The server's SQLite database file: one connection per thread, WAL, schemas per module."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class Database:
+    """A SQLite file shared by the server's modules; each registers its own tables."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._guard = threading.Lock()
+        with self.transaction() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_versions (name TEXT PRIMARY KEY, version INTEGER)"
+            )
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (autocommit off; use `transaction`)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+            with self._guard:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """An IMMEDIATE transaction: committed on success, rolled back on any error."""
+        conn = self.connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def ensure_schema(self, name: str, version: int, statements: Sequence[str]) -> None:
+        """Create module `name`'s tables (idempotent); `version` guards incompatible changes."""
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT version FROM schema_versions WHERE name = ?", (name,)
+            ).fetchone()
+            if row is not None and row["version"] != version:
+                raise RuntimeError(
+                    f"database schema {name!r} is version {row['version']}, code expects {version}"
+                )
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT OR IGNORE INTO schema_versions (name, version) VALUES (?, ?)",
+                (name, version),
+            )
+
+    def close(self) -> None:
+        """Close every thread's connection."""
+        with self._guard:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
