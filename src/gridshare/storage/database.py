@@ -20,7 +20,8 @@ class Database:
         self._guard = threading.Lock()
         with self.transaction() as conn:
             conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_versions (name TEXT PRIMARY KEY, version INTEGER)"
+                "CREATE TABLE IF NOT EXISTS schema_versions"
+                " (name TEXT PRIMARY KEY, version INTEGER)"
             )
 
     def connection(self) -> sqlite3.Connection:
