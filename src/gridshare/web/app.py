@@ -20,6 +20,7 @@ from gridshare.web.errors import install_error_handlers
 ROUTE_MODULES = (
     "gridshare.web.routes.health",
     "gridshare.web.routes.rpc",
+    "gridshare.web.routes.market",
     "gridshare.web.routes.api",
     "gridshare.web.routes.explorer",
     "gridshare.web.routes.pages",
