@@ -9,7 +9,7 @@ PY          := $(VENV)/bin/python
 PIP         := $(PY) -m pip
 PYTHON_SYS  ?= python3
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 HYPOTHESIS_PROFILE ?= ci
 
 .PHONY: help install demo test lint bench clean

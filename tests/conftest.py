@@ -25,3 +25,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="comma-separated chain backends for the contract suite "
         "(embedded, ganache, anvil, anvil-bt1)",
     )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # With `pytest -n 2 --dist loadgroup` (what `make test` runs), every test on one chain
+    # backend goes to the same worker, so each node is started once and its snapshots stay
+    # consistent; the slow Anvil --block-time 1 group runs beside everything else.
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "backend" in callspec.params:
+            item.add_marker(pytest.mark.xdist_group(f"chain-{callspec.params['backend']}"))

@@ -504,7 +504,9 @@ def test_market_state_machine(backend: str, machine_setup: Setup) -> None:
     run_state_machine_as_test(
         MarketMachine,
         settings=settings(
-            max_examples=THOROUGH_EXAMPLES if thorough else EXAMPLES[backend],
+            max_examples=(
+                THOROUGH_EXAMPLES if thorough and backend == "embedded" else EXAMPLES[backend]
+            ),
             stateful_step_count=30,
             deadline=None,
         ),
