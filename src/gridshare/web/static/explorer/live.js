@@ -1,0 +1,73 @@
+// Live updates for /explorer: polls the summary JSON and redraws the recent tables.
+// No innerHTML: every value is set as text, so nothing from the chain is parsed as markup.
+(function () {
+  "use strict";
+  var root = document.getElementById("live");
+  if (!root) { return; }
+  var url = root.getAttribute("data-summary");
+  var note = document.getElementById("live-note");
+  var lastKey = null;
+
+  function el(tag, text, href, cls) {
+    var node = document.createElement(href ? "a" : tag);
+    if (href) { node.setAttribute("href", href); }
+    if (cls) { node.className = cls; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+  function cell(child) {
+    var td = document.createElement("td");
+    if (typeof child === "string") { td.textContent = child; } else { td.appendChild(child); }
+    return td;
+  }
+  function short(h) { return h.slice(0, 10) + "…" + h.slice(-6); }
+  function utc(ts) { return new Date(ts * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC"; }
+  function setText(id, value) { var n = document.getElementById(id); if (n) { n.textContent = value; } }
+
+  function drawBlocks(blocks) {
+    var body = document.getElementById("blocks");
+    if (!body) { return; }
+    body.replaceChildren();
+    blocks.forEach(function (b) {
+      var tr = document.createElement("tr");
+      tr.appendChild(cell(el("a", b.number, "/explorer/block/" + b.number)));
+      tr.appendChild(cell(el("span", short(b.hash), null, "hash")));
+      tr.appendChild(cell(String(b.tx_count)));
+      tr.appendChild(cell(Number(b.gas_used).toLocaleString("en")));
+      tr.appendChild(cell(utc(b.timestamp)));
+      body.appendChild(tr);
+    });
+  }
+  function drawTxs(txs) {
+    var body = document.querySelector("#txs tbody");
+    if (!body) { return; }
+    body.replaceChildren();
+    txs.forEach(function (t) {
+      var tr = document.createElement("tr");
+      tr.appendChild(cell(el("a", short(t.hash), "/explorer/tx/" + t.hash, "hash")));
+      tr.appendChild(cell(el("a", t.block_number, "/explorer/block/" + t.block_number)));
+      tr.appendChild(cell(el("a", t.from_name, "/explorer/address/" + t.from)));
+      var to = t.to || t.contract_address;
+      tr.appendChild(cell(to ? el("a", t.to ? t.to_name : "new contract", "/explorer/address/" + to) : "—"));
+      tr.appendChild(cell(t.call ? t.call.function : (t.to ? "transfer" : "deploy")));
+      tr.appendChild(cell(el("span", t.status === 1 ? "success" : "failed", null, t.status === 1 ? "ok" : "bad")));
+      body.appendChild(tr);
+    });
+  }
+  function tick() {
+    fetch(url, { headers: { "Accept": "application/json" } })
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+      .then(function (s) {
+        if (s.chain_id !== null) { setText("chain-id", s.chain_id); }
+        setText("head-block", s.head_block === null ? "—" : s.head_block);
+        setText("indexed-block", s.indexed_block === null ? "—" : s.indexed_block);
+        if (s.gas_price !== null) { setText("gas-price", s.gas_price + " wei"); }
+        var key = s.blocks.length ? s.blocks[0].hash : "";
+        if (key !== lastKey) { drawBlocks(s.blocks); drawTxs(s.transactions); lastKey = key; }
+        if (note) { note.textContent = "live · updated " + new Date().toLocaleTimeString(); }
+      })
+      .catch(function () { if (note) { note.textContent = "offline, retrying"; } })
+      .then(function () { window.setTimeout(tick, 3000); });
+  }
+  window.setTimeout(tick, 1000);
+}());

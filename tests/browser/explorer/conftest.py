@@ -1,0 +1,81 @@
+"""The explorer served by uvicorn on loopback after a scripted day of trading, and Chromium."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from tests.integration.test_explorer_support import Day, close_runtime, open_runtime, trade_a_day
+
+from gridshare.runtime import Runtime
+from gridshare.web.app import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "explorer"
+
+
+@dataclass
+class ExplorerServer:
+    url: str
+    runtime: Runtime
+    day: Day
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def explorer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExplorerServer]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed")
+    runtime = open_runtime(tmp_path_factory.mktemp("explorer-browser"))
+    try:
+        day = trade_a_day(runtime)
+        app = create_app(runtime.settings, runtime)
+        port = _free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                               log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.05)
+        parts: Any = app.state.explorer
+        head = int(runtime.chain.w3.eth.block_number)
+        while (parts.store.last_block() or parts.store.block(-1) or _never()).number < head:
+            assert time.monotonic() < deadline + 30, "explorer did not index the day"
+            time.sleep(0.05)
+        try:
+            yield ExplorerServer(f"http://127.0.0.1:{port}", runtime, day)
+        finally:
+            server.should_exit = True
+            thread.join(10)
+    finally:
+        close_runtime(runtime)
+
+
+class _never:
+    number = -1
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
