@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     delivery_window_s: int = Field(default=3600, ge=60)
     settle_grace_s: int = Field(default=600, ge=10)
     coin_symbol: str = Field(default="PKR", min_length=1, max_length=8)
+    market_engine: bool = Field(default=True, description="run matcher/orchestrator/agents")
+    loss_tolerance_percent: int = Field(default=15, ge=0, le=100)
+    agent_interval_s: int = Field(default=300, ge=1)
 
     # web
     session_secret: SecretStr | None = None

@@ -1,0 +1,27 @@
+"""Chain time as the engine sees it: the timestamp the next block will (at least) carry."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from web3 import Web3
+
+
+class ChainClock:
+    """Seconds on the chain's clock; `clock_s` is the clock block timestamps follow."""
+
+    def __init__(self, w3: Web3, clock_s: Callable[[], float] = time.time) -> None:
+        self.w3 = w3
+        self.clock_s = clock_s
+
+    def latest(self) -> int:
+        """Timestamp of the latest block."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def next_block(self) -> int:
+        """The earliest timestamp the next block can carry (a lower bound for `now`)."""
+        return max(self.latest() + 1, int(self.clock_s()))
+
+    def __call__(self) -> int:
+        return self.next_block()

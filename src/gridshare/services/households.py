@@ -1,0 +1,91 @@
+"""Operator use cases for households: register (chain + meter directory), top up, auto-trading."""
+
+from __future__ import annotations
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from gridshare.chain.errors import ContractRevert
+from gridshare.chain.market import EnergyMarket
+from gridshare.market import AgentRules
+from gridshare.meters import MeterEntry
+from gridshare.services.trading import TradingError
+from gridshare.storage.households import HouseholdRecord, HouseholdRepository
+
+
+class HouseholdService:
+    """Registers households on chain and keeps their meter entry and agent rules."""
+
+    def __init__(
+        self, market: EnergyMarket, operator: LocalAccount, repository: HouseholdRepository
+    ) -> None:
+        self.market = market
+        self.operator = operator
+        self.repository = repository
+
+    def register(
+        self,
+        name: str,
+        account: str,
+        house_id: int,
+        meter: MeterEntry,
+        auto_trading: AgentRules | None = None,
+    ) -> HouseholdRecord:
+        """Register `account` as house `house_id` on chain and store its meter entry."""
+        if not name.strip():
+            raise TradingError("bad_name", "A household needs a name.", "name")
+        if house_id <= 0:
+            raise TradingError("bad_house_id", "House id must be 1 or more.", "house_id")
+        if not Web3.is_address(account):
+            raise TradingError("bad_account", "That is not an account address.", "account")
+        if meter.house_id != house_id:
+            raise TradingError(
+                "meter_house", f"Meter {meter.meter_id} belongs to house {meter.house_id}.", "meter"
+            )
+        checksum = Web3.to_checksum_address(account)
+        other = self.repository.by_name(name)
+        if other is not None and other.house_id != house_id:
+            raise TradingError("name_taken", f"{name!r} is house {other.house_id}.", "name")
+        try:
+            self.market.register_household(self.operator, checksum, house_id, meter.meter_id)
+        except ContractRevert as exc:
+            raise TradingError.from_revert(exc) from exc
+        record = HouseholdRecord(
+            house_id=house_id,
+            name=name,
+            account=checksum,
+            meter_id=meter.meter_id,
+            meter_url=meter.url,
+            meter_key_hex=meter.key.hex,
+            auto_trading=auto_trading,
+        )
+        self.repository.save(record)
+        return record
+
+    def deposit_for(self, account: str, wei: int) -> None:
+        """Top up a household's market balance from the operator's treasury."""
+        if wei <= 0:
+            raise TradingError("bad_amount", "A top-up must be more than zero.", "wei")
+        if self.market.household(account) is None:
+            raise TradingError(
+                "not_household", "This account is not a registered household.", "account"
+            )
+        try:
+            self.market.deposit_for(self.operator, Web3.to_checksum_address(account), wei)
+        except ContractRevert as exc:
+            raise TradingError.from_revert(exc) from exc
+
+    def deactivate(self, account: str) -> None:
+        """Stop a household from trading (its balances stay withdrawable)."""
+        try:
+            self.market.deactivate_household(self.operator, account)
+        except ContractRevert as exc:
+            raise TradingError.from_revert(exc) from exc
+
+    def set_auto_trading(self, house_id: int, rules: AgentRules | None) -> None:
+        """Switch a household's trading agent on (rules) or off (None)."""
+        if not self.repository.set_auto_trading(house_id, rules):
+            raise TradingError("no_household", f"There is no house {house_id}.", "house_id")
+
+    def all(self) -> list[HouseholdRecord]:
+        return self.repository.all()

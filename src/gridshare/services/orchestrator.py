@@ -1,0 +1,284 @@
+"""The delivery orchestrator: DeliveryCreated -> both meters -> verified reports -> settle.
+
+State lives in the `deliveries` table and every step is idempotent, so a restart resumes
+from the table, the chain and the meters: a start the meter already has answers 409 and is
+taken as done; a settlement or expiry already on chain is read back instead of re-sent (and
+the outbox's idempotency keys stop a half-sent transaction from being applied twice).
+
+Time: chain deadlines are chain seconds; a meter gets `deadline_ms` on the server's clock
+(`clock_ms`, the meters' reference), mapped as now_ms + (deadline - chain_now) * 1000.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from gridshare.chain.errors import ChainError, ContractRevert
+from gridshare.chain.market import EnergyMarket
+from gridshare.domain import DeliveryStatus, Wh
+from gridshare.meters import MeterClient, MeterError, MeterRejected, Role, seller_cap_wh
+from gridshare.meters.reports import DeliveryReport
+from gridshare.services.chain_clock import ChainClock
+from gridshare.services.settlement_rules import settle_after_silence, settle_on_reports
+from gridshare.storage.deliveries import DeliveryRecord, DeliveryRepository, Phase
+from gridshare.storage.households import HouseholdRepository
+
+log = logging.getLogger(__name__)
+
+CURSOR = "delivery_created"
+MAX_BATCH = 50
+
+
+@dataclass(frozen=True, slots=True)
+class OrchestratorSettings:
+    """Loss tolerance, export allowance, and how long to wait for a silent meter."""
+
+    loss_tolerance_percent: int = 15
+    seller_allowance_percent: int = 10
+    silent_wait_s: int = 0
+    """After the deadline, seconds to keep waiting for a final buyer report (< grace)."""
+    log_block_range: int = 5000
+
+
+class Orchestrator:
+    """Moves every delivery to exactly one final state; call `tick()` repeatedly."""
+
+    def __init__(
+        self,
+        market: EnergyMarket,
+        operator: LocalAccount,
+        deliveries: DeliveryRepository,
+        households: HouseholdRepository,
+        meter_client: Callable[[int], MeterClient | None],
+        clock: ChainClock,
+        clock_ms: Callable[[], int],
+        settings: OrchestratorSettings,
+    ) -> None:
+        self.market = market
+        self.operator = operator
+        self.deliveries = deliveries
+        self.households = households
+        self.meter_client = meter_client
+        self.clock = clock
+        self.clock_ms = clock_ms
+        self.settings = settings
+        self._topic = Web3.to_hex(
+            Web3.keccak(
+                text="DeliveryCreated(uint256,address,address,uint256,uint256,uint256,uint256,uint256)"
+            )
+        )
+
+    def tick(self) -> None:
+        """One pass: new events, meter starts and polls, settlements, expiries."""
+        self.follow_events()
+        now = self.clock.next_block()
+        grace = self.market.timing()[1]
+        busy: set[int] = set()
+        ready: list[DeliveryRecord] = []
+        overdue: list[DeliveryRecord] = []
+        records = self.deliveries.open()
+        for r in records:
+            if r.phase is Phase.RUNNING:
+                busy.update(m for m in (r.buyer_meter, r.seller_meter) if m is not None)
+                # (a RUNNING delivery always has both meters)
+        for r in records:
+            if r.phase is Phase.RUNNING:
+                r = self._poll(r, now)
+            elif r.phase is Phase.PENDING and now < r.deadline:
+                r = self._start(r, busy, now)
+            if r.phase is Phase.READY:
+                ready.append(r)
+            elif not r.phase.final and now > r.deadline + grace:
+                overdue.append(r)
+        self.settle(ready)
+        for r in overdue:
+            self._expire(r)
+
+    # -- events --------------------------------------------------------------
+
+    def follow_events(self) -> int:
+        """Record deliveries created since the cursor; returns how many were new."""
+        latest = int(self.market.w3.eth.block_number)
+        start = (self.deliveries.cursor(CURSOR) or -1) + 1
+        added = 0
+        while start <= latest:
+            end = min(latest, start + self.settings.log_block_range - 1)
+            logs = self.market.w3.eth.get_logs(
+                {
+                    "address": self.market.checksum,
+                    "fromBlock": start,
+                    "toBlock": end,
+                    "topics": [self._topic],
+                }
+            )
+            event = self.market.contract.events.DeliveryCreated()
+            records = [self._record(event.process_log(entry)["args"]) for entry in logs]
+            self.deliveries.add_all(records, CURSOR, end)
+            added += len(records)
+            start = end + 1
+        return added
+
+    def _record(self, args: Mapping[str, Any]) -> DeliveryRecord:
+        a = args
+        buyer = self.households.by_account(str(a["buyer"]))
+        seller = self.households.by_account(str(a["seller"]))
+        return DeliveryRecord(
+            delivery_id=int(a["delivery_id"]),
+            buyer=str(a["buyer"]),
+            seller=str(a["seller"]),
+            amount_wh=int(a["amount_wh"]),
+            price_per_wh=int(a["price_per_wh"]),
+            deadline=int(a["deadline"]),
+            buyer_meter=None if buyer is None else buyer.meter_id,
+            seller_meter=None if seller is None else seller.meter_id,
+            phase=Phase.PENDING,
+            note=None if buyer and seller else "household has no meter on this server",
+        )
+
+    # -- meters --------------------------------------------------------------
+
+    def _start(self, r: DeliveryRecord, busy: set[int], now: int) -> DeliveryRecord:
+        if r.buyer_meter is None or r.seller_meter is None:
+            return r
+        if r.buyer_meter in busy or r.seller_meter in busy:
+            return r
+        busy.update((r.buyer_meter, r.seller_meter))  # keeps per-meter FIFO order
+        buyer, seller = self.meter_client(r.buyer_meter), self.meter_client(r.seller_meter)
+        if buyer is None or seller is None:
+            return r
+        deadline_ms = self.clock_ms() + (r.deadline - now) * 1000
+        cap = seller_cap_wh(Wh(r.amount_wh), self.settings.seller_allowance_percent)
+        try:
+            _start_once(seller, r.delivery_id, Role.EXPORT, cap, deadline_ms)
+            _start_once(buyer, r.delivery_id, Role.IMPORT, r.amount_wh, deadline_ms)
+        except MeterError as exc:
+            log.warning("delivery %d: meters not started yet: %s", r.delivery_id, exc)
+            return r
+        r = r.with_(phase=Phase.RUNNING)
+        self.deliveries.save(r)
+        return r
+
+    def _poll(self, r: DeliveryRecord, now: int) -> DeliveryRecord:
+        buyer_meter, seller_meter = r.buyer_meter, r.seller_meter
+        assert buyer_meter is not None and seller_meter is not None
+        before = r
+        buyer_report = _report(self.meter_client(buyer_meter), r.delivery_id)
+        if buyer_report is not None:
+            r = r.with_(buyer_mwh=buyer_report.delivery.delivered_mwh,
+                        buyer_final=buyer_report.final)
+        seller_client = self.meter_client(seller_meter)
+        seller_report = _report(seller_client, r.delivery_id)
+        if r.buyer_final and seller_report is not None and not seller_report.final:
+            seller_report = _stop(seller_client, r.delivery_id) or seller_report
+        if seller_report is not None:
+            r = r.with_(seller_mwh=seller_report.delivery.delivered_mwh,
+                        seller_final=seller_report.final)
+        if r.buyer_final and (r.seller_final or now > r.deadline):
+            seller_mwh = r.seller_mwh if r.seller_final else None
+            assert r.buyer_mwh is not None
+            decision = settle_on_reports(
+                r.amount_wh, r.buyer_mwh, seller_mwh, self.settings.loss_tolerance_percent
+            )
+            r = r.with_(phase=Phase.READY, settle_wh=decision.delivered_wh, flag=decision.flag)
+        elif not r.buyer_final and now > r.deadline + self.settings.silent_wait_s:
+            _stop(seller_client, r.delivery_id)
+            silent = settle_after_silence(r.amount_wh, r.buyer_mwh, r.seller_mwh)
+            if silent is not None:
+                r = r.with_(phase=Phase.READY, settle_wh=silent.delivered_wh, flag=silent.flag)
+            else:
+                r = r.with_(flag="meter_silent", note="no energy reported: left to expire")
+        if r != before:
+            self.deliveries.save(r)
+        return r
+
+    # -- chain ---------------------------------------------------------------
+
+    def settle(self, ready: list[DeliveryRecord]) -> None:
+        """Settle READY deliveries: batches of up to 50, one by one if a batch is refused."""
+        todo = [r for r in ready if self._still_pending(r)]
+        for i in range(0, len(todo), MAX_BATCH):
+            batch = todo[i : i + MAX_BATCH]
+            pairs = [(r.delivery_id, int(r.settle_wh or 0)) for r in batch]
+            key = "settle:" + ",".join(f"{d}={w}" for d, w in pairs)
+            try:
+                self.market.settle_batch(self.operator, pairs, key=key)
+            except ChainError as exc:
+                log.warning("settle batch refused (%s); settling one by one", exc)
+                for r in batch:
+                    self._settle_one(r)
+                continue
+            self.deliveries.save_all([r.with_(phase=Phase.SETTLED) for r in batch])
+
+    def _settle_one(self, r: DeliveryRecord) -> None:
+        wh = int(r.settle_wh or 0)
+        try:
+            self.market.settle(self.operator, r.delivery_id, wh, key=f"settle:{r.delivery_id}={wh}")
+        except ChainError as exc:
+            log.warning("delivery %d not settled: %s", r.delivery_id, exc)
+            self._still_pending(r)
+            return
+        self.deliveries.save(r.with_(phase=Phase.SETTLED))
+
+    def _expire(self, r: DeliveryRecord) -> None:
+        if not self._still_pending(r):
+            return
+        for meter in (r.buyer_meter, r.seller_meter):
+            if meter is not None:
+                _stop(self.meter_client(meter), r.delivery_id)
+        try:
+            self.market.expire(self.operator, r.delivery_id, key=f"expire:{r.delivery_id}")
+        except ContractRevert as exc:
+            log.warning("delivery %d not expired: %s", r.delivery_id, exc.reason)
+            self._still_pending(r)
+            return
+        except ChainError as exc:
+            log.warning("delivery %d not expired: %s", r.delivery_id, exc)
+            return
+        self.deliveries.save(r.with_(phase=Phase.EXPIRED))
+
+    def _still_pending(self, r: DeliveryRecord) -> bool:
+        """True if the chain still has the delivery pending; else records its final state."""
+        on_chain = self.market.delivery(r.delivery_id)
+        if on_chain is None or on_chain.status is DeliveryStatus.PENDING:
+            return on_chain is not None
+        phase = Phase.SETTLED if on_chain.status is DeliveryStatus.SETTLED else Phase.EXPIRED
+        self.deliveries.save(r.with_(phase=phase, settle_wh=int(on_chain.delivered_wh)))
+        return False
+
+
+def _start_once(
+    client: MeterClient, delivery_id: int, role: Role, target_wh: int, deadline_ms: int
+) -> None:
+    """Start a delivery on a meter; one it already has (409 duplicate) counts as started."""
+    try:
+        client.start_delivery(delivery_id, role, target_wh, deadline_ms)
+    except MeterRejected as exc:
+        if exc.status != 409 or "full" in exc.message:
+            raise
+
+
+def _report(client: MeterClient | None, delivery_id: int) -> DeliveryReport | None:
+    """The meter's verified report on a delivery, or None if it cannot give one now."""
+    if client is None:
+        return None
+    try:
+        return client.delivery(delivery_id)
+    except MeterError as exc:
+        log.info("delivery %d: no report from meter %d: %s", delivery_id, client.meter_id, exc)
+        return None
+
+
+def _stop(client: MeterClient | None, delivery_id: int) -> DeliveryReport | None:
+    """Stop a delivery on a meter; its final report, or None if the meter cannot answer."""
+    if client is None:
+        return None
+    try:
+        return client.stop(delivery_id)
+    except MeterError:
+        return _report(client, delivery_id)

@@ -1,0 +1,62 @@
+"""Pure settlement decisions: what to settle a delivery on, given the meters' reports.
+
+Energy here is milliwatt-hours as the meters report it; the contract settles whole Wh, so
+every figure is rounded down (the buyer never pays for a part-Wh they did not receive).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_LOSS_TOLERANCE_PERCENT = 15
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Settle on `delivered_wh`; `flag` says why the operator should look, if at all."""
+
+    delivered_wh: int
+    flag: str | None = None
+
+
+def settle_on_reports(
+    amount_wh: int,
+    buyer_mwh: int,
+    seller_mwh: int | None,
+    tolerance_percent: int = DEFAULT_LOSS_TOLERANCE_PERCENT,
+) -> Decision:
+    """Settle on the buyer's import capped at the traded amount; flag a seller who disagrees.
+
+    `seller_mwh` is the seller's final export, or None if no final seller report could be
+    had (the delivery is then flagged and settled on the buyer's import alone). When the
+    export and import differ by more than `tolerance_percent` of the export (line losses are
+    expected to stay within it), the delivery is flagged and settled on the lower of the two.
+    """
+    if amount_wh < 0 or buyer_mwh < 0 or (seller_mwh is not None and seller_mwh < 0):
+        raise ValueError("amounts must be >= 0")
+    if not 0 <= tolerance_percent <= 100:
+        raise ValueError("tolerance_percent must be between 0 and 100")
+    buyer_wh = min(buyer_mwh // 1000, amount_wh)
+    if seller_mwh is None:
+        return Decision(buyer_wh, "seller_report_missing")
+    gap = abs(seller_mwh - buyer_mwh)
+    if gap * 100 > tolerance_percent * max(seller_mwh, 1) and gap >= 1000:
+        lower = min(buyer_mwh, seller_mwh) // 1000
+        why = "loss_above_tolerance" if seller_mwh > buyer_mwh else "import_above_export"
+        return Decision(min(lower, amount_wh), why)
+    return Decision(buyer_wh)
+
+
+def settle_after_silence(
+    amount_wh: int, last_buyer_mwh: int | None, last_seller_mwh: int | None
+) -> Decision | None:
+    """Past the deadline with no final buyer report: settle pro rata on the last reports.
+
+    Returns None (expire: the buyer is refunded in full) when no authenticated report ever
+    showed energy arriving; otherwise settles on the lower of the last buyer and seller
+    figures, flagged because the meter fell silent.
+    """
+    if last_buyer_mwh is None or last_buyer_mwh < 1000:
+        return None
+    figures = [last_buyer_mwh] + ([last_seller_mwh] if last_seller_mwh is not None else [])
+    return Decision(min(min(figures) // 1000, amount_wh), "meter_silent")

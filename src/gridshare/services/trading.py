@@ -1,0 +1,200 @@
+"""Place, take and cancel orders for residents, the CLI and agents: bad input refused up front.
+
+Every check the contract would make is repeated here against the chain's current state, so a
+resident gets a `TradingError` naming the field at fault instead of a reverted transaction; a
+revert that still happens (a race with another trade) is turned into the same error.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from eth_account.signers.local import LocalAccount
+
+from gridshare.chain.errors import ContractRevert
+from gridshare.chain.market import EnergyMarket
+from gridshare.domain import Delivery, Order, OrderStatus, Side
+
+MAX_AMOUNT_WH = 10**9
+MAX_PRICE_PER_WH = 10**24
+
+
+class TradingError(Exception):
+    """A trade was refused: `code` is stable, `field` names the input at fault (or None)."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+    @classmethod
+    def from_revert(cls, revert: ContractRevert) -> TradingError:
+        """The contract's refusal as a TradingError."""
+        return cls(revert.code, revert.info.message, revert.field)
+
+
+class TradingService:
+    """Trading use cases over one market; `clock` gives chain time in seconds."""
+
+    def __init__(self, market: EnergyMarket, clock: Callable[[], int]) -> None:
+        self.market = market
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._scanned = 0
+        self._tracked: dict[int, Order] = {}
+
+    # -- writes --------------------------------------------------------------
+
+    def place_order(
+        self, signer: LocalAccount, side: Side, amount_wh: int, price_per_wh: int, ttl_s: int
+    ) -> Order:
+        """Post an offer (sell) or demand (buy) that expires `ttl_s` seconds from now."""
+        _check_amount(amount_wh)
+        _check_price(price_per_wh)
+        if ttl_s <= 0:
+            raise TradingError("bad_ttl", "Time to live must be at least one second.", "ttl_s")
+        self._check_active(signer.address)
+        if side is Side.BUY:
+            cost = amount_wh * price_per_wh
+            available = self.market.balances(signer.address).available
+            if available < cost:
+                raise TradingError(
+                    "insufficient_balance",
+                    f"A buy of {amount_wh} Wh at {price_per_wh} needs {cost} wei available; "
+                    f"you have {available}.",
+                    "amount_wh",
+                )
+        try:
+            order = self.market.place_order(
+                signer, side, amount_wh, price_per_wh, self.clock() + ttl_s
+            )
+        except ContractRevert as exc:
+            raise TradingError.from_revert(exc) from exc
+        with self._lock:
+            self._tracked[order.id] = order
+        return order
+
+    def take(self, signer: LocalAccount, order_id: int, amount_wh: int) -> Delivery:
+        """Take `amount_wh` of another household's order at its price."""
+        _check_amount(amount_wh)
+        self._check_active(signer.address)
+        order = self._live_order(order_id)
+        if order.owner.lower() == signer.address.lower():
+            raise TradingError("own_order", "You cannot trade with your own order.", "order_id")
+        maker = self.market.household(order.owner)
+        if maker is None or not maker.active:
+            raise TradingError(
+                "inactive_household",
+                "The household that posted this order is deactivated.",
+                "order_id",
+            )
+        if amount_wh > order.remaining_wh:
+            raise TradingError(
+                "bad_amount",
+                f"Only {order.remaining_wh} Wh of order {order_id} are left.",
+                "amount_wh",
+            )
+        if order.side is Side.SELL:
+            cost = amount_wh * order.price_per_wh
+            available = self.market.balances(signer.address).available
+            if available < cost:
+                raise TradingError(
+                    "insufficient_balance",
+                    f"Taking {amount_wh} Wh costs {cost} wei; you have {available} available.",
+                    "amount_wh",
+                )
+        try:
+            return self.market.take(signer, order_id, amount_wh)
+        except ContractRevert as exc:
+            raise TradingError.from_revert(exc) from exc
+
+    def cancel(self, signer: LocalAccount, order_id: int) -> None:
+        """Cancel an open order (its owner any time; anyone once it has expired)."""
+        order = self._existing_order(order_id)
+        if order.status is not OrderStatus.OPEN:
+            raise TradingError(
+                "order_closed", "That order is already filled or cancelled.", "order_id"
+            )
+        mine = order.owner.lower() == signer.address.lower()
+        if not mine and self.clock() < order.expires_at:
+            raise TradingError(
+                "not_owner", "Only the order's owner may cancel it before it expires.", "order_id"
+            )
+        try:
+            self.market.cancel_order(signer, order_id)
+        except ContractRevert as exc:
+            raise TradingError.from_revert(exc) from exc
+        with self._lock:
+            self._tracked.pop(order_id, None)
+
+    # -- reads ---------------------------------------------------------------
+
+    def open_orders(self) -> list[Order]:
+        """Live orders on chain (open, energy left, not expired), oldest first."""
+        now = self.clock()
+        with self._lock:
+            count = self.market.order_count()
+            fresh: dict[int, Order | None] = {
+                i: self.market.order(i) for i in range(self._scanned + 1, count + 1)
+            }
+            self._tracked.update({i: o for i, o in fresh.items() if o is not None})
+            self._scanned = max(self._scanned, count)
+            live: list[Order] = []
+            for order_id in sorted(self._tracked):
+                order = fresh[order_id] if order_id in fresh else self.market.order(order_id)
+                if order is None or not order.is_live(now):
+                    # closed or expired orders never become live again
+                    del self._tracked[order_id]
+                    continue
+                self._tracked[order_id] = order
+                live.append(order)
+            return live
+
+    # -- checks --------------------------------------------------------------
+
+    def _check_active(self, account: str) -> None:
+        household = self.market.household(account)
+        if household is None:
+            raise TradingError(
+                "not_household", "This account is not a registered household.", "account"
+            )
+        if not household.active:
+            raise TradingError(
+                "inactive_household",
+                "This household is deactivated and cannot trade.",
+                "account",
+            )
+
+    def _existing_order(self, order_id: int) -> Order:
+        order = self.market.order(order_id) if order_id > 0 else None
+        if order is None:
+            raise TradingError("no_order", f"There is no order #{order_id}.", "order_id")
+        return order
+
+    def _live_order(self, order_id: int) -> Order:
+        order = self._existing_order(order_id)
+        if order.status is not OrderStatus.OPEN or order.remaining_wh <= 0:
+            raise TradingError(
+                "order_closed", "That order is already filled or cancelled.", "order_id"
+            )
+        if self.clock() >= order.expires_at:
+            raise TradingError("order_expired", "That order has expired.", "order_id")
+        return order
+
+
+def _check_amount(amount_wh: int) -> None:
+    if not 0 < amount_wh <= MAX_AMOUNT_WH:
+        raise TradingError(
+            "bad_amount", f"Amount must be between 1 and {MAX_AMOUNT_WH} Wh.", "amount_wh"
+        )
+
+
+def _check_price(price_per_wh: int) -> None:
+    if not 0 < price_per_wh <= MAX_PRICE_PER_WH:
+        raise TradingError(
+            "bad_price",
+            f"Price per Wh must be between 1 and {MAX_PRICE_PER_WH} wei.",
+            "price_per_wh",
+        )

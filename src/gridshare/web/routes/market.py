@@ -1,0 +1,88 @@
+"""Market engine routes: delivery progress, and (data for) the operator's flagged list.
+
+`install` starts the engine (matcher, delivery orchestrator, agents) on a background thread
+and stops it when the runtime closes. The flagged list is operator data, so it has no route
+here: operator authentication belongs to the web app, whose operator area should call
+`flagged_deliveries(app.state.market_engine)`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+
+from gridshare.runtime import Runtime
+from gridshare.services.engine import EngineSettings, MarketEngine
+from gridshare.storage.deliveries import DeliveryRecord
+
+router = APIRouter(prefix="/api/v1", tags=["market"])
+
+
+def engine_settings(runtime: Runtime) -> EngineSettings:
+    """Engine settings from the server's Settings."""
+    s = runtime.settings
+    return EngineSettings(
+        mechanism=s.market_mechanism,
+        auction_interval_s=s.auction_interval_s,
+        agent_interval_s=s.agent_interval_s,
+        loss_tolerance_percent=s.loss_tolerance_percent,
+    )
+
+
+def install(app: FastAPI, runtime: Runtime) -> None:
+    """Start the market engine for this server; it stops when the runtime closes."""
+    engine = MarketEngine(
+        runtime.market,
+        runtime.operator,
+        runtime.database,
+        engine_settings(runtime),
+        keys=getattr(runtime, "key_provider", None),
+    )
+    app.state.market_engine = engine
+    if runtime.settings.market_engine:
+        engine.start()
+        runtime.on_close(engine.stop)
+
+
+def get_engine(request: Request) -> MarketEngine:
+    engine = getattr(request.app.state, "market_engine", None)
+    if engine is None:
+        raise HTTPException(503, "the market engine is not running")
+    assert isinstance(engine, MarketEngine)
+    return engine
+
+
+def delivery_json(r: DeliveryRecord) -> dict[str, Any]:
+    """A delivery's orchestrator state as the API shows it (wei as decimal strings)."""
+    return {
+        "delivery_id": r.delivery_id,
+        "buyer": r.buyer,
+        "seller": r.seller,
+        "amount_wh": r.amount_wh,
+        "price_per_wh": str(r.price_per_wh),
+        "deadline": r.deadline,
+        "status": r.phase.value,
+        "delivered_wh": r.delivered_wh,
+        "target_wh": r.amount_wh,
+        "buyer_mwh": r.buyer_mwh,
+        "seller_mwh": r.seller_mwh,
+        "settled_wh": r.settle_wh,
+        "flag": r.flag,
+    }
+
+
+@router.get("/deliveries/{delivery_id}")
+def delivery(
+    delivery_id: int, engine: Annotated[MarketEngine, Depends(get_engine)]
+) -> dict[str, Any]:
+    """A delivery's status and progress (delivered so far, target)."""
+    record = engine.delivery(delivery_id)
+    if record is None:
+        raise HTTPException(404, f"delivery_id: no delivery #{delivery_id} known yet")
+    return delivery_json(record)
+
+
+def flagged_deliveries(engine: MarketEngine) -> list[dict[str, Any]]:
+    """Deliveries flagged for the operator, newest first (for the operator area's route)."""
+    return [delivery_json(r) for r in engine.flagged_deliveries()]
