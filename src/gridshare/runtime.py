@@ -12,6 +12,7 @@ from gridshare.chain import CompiledContract, EnergyMarket, Transactor, compile_
 from gridshare.chain.connection import ChainConnection, connect_rpc, open_embedded
 from gridshare.chain.deployment import Deployment
 from gridshare.chain.keystore import OPERATOR_SCRYPT_N, load_or_create_keystore
+from gridshare.chain.outbox import Outbox
 from gridshare.config import Settings
 from gridshare.domain import WEI_PER_COIN
 from gridshare.storage import Database
@@ -28,6 +29,7 @@ class Runtime:
     market: EnergyMarket
     operator: LocalAccount
     database: Database
+    outbox: Outbox
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def on_close(self, closer: Callable[[], None]) -> None:
@@ -77,7 +79,11 @@ def build_runtime(settings: Settings) -> Runtime:
         chain.close()
         raise
     database = Database(settings.data_dir / "gridshare.sqlite")
-    return Runtime(settings, chain, compiled, transactor, market, operator, database)
+    # every server-sent transaction is recorded before broadcast; finish what a crash left open
+    outbox = Outbox(database, transactor)
+    outbox.recover()
+    market = market.with_sender(outbox)
+    return Runtime(settings, chain, compiled, transactor, market, operator, database, outbox)
 
 
 def _deployed_market(

@@ -36,7 +36,9 @@ class ChainConnection:
         if self._dispatcher is not None:
             return self._dispatcher.handle(request)
         assert self._http is not None and self.url is not None
-        reply = self._http.post(self.url, content=json.dumps(request))
+        reply = self._http.post(
+            self.url, content=json.dumps(request), headers={"content-type": "application/json"}
+        )
         return reply.json() if reply.content else None
 
     def close(self) -> None:

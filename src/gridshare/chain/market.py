@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -17,7 +18,7 @@ from web3.types import EventData, RPCEndpoint, TxReceipt
 
 from gridshare.chain.compiler import CompiledContract
 from gridshare.chain.errors import ChainError
-from gridshare.chain.transactor import Transactor, TxRequest
+from gridshare.chain.transactor import Sender, Transactor, TxRequest
 from gridshare.domain import (
     Address,
     Balances,
@@ -46,17 +47,32 @@ class Limits:
 class EnergyMarket:
     """Typed access to one deployed EnergyMarket; every write is signed by the given account."""
 
-    def __init__(self, w3: Web3, address: str, compiled: CompiledContract, transactor: Transactor):
+    def __init__(
+        self,
+        w3: Web3,
+        address: str,
+        compiled: CompiledContract,
+        transactor: Transactor,
+        sender: Sender | None = None,
+    ):
         self.w3 = w3
         self.checksum: ChecksumAddress = Web3.to_checksum_address(address)
         self.address = Address(self.checksum)
         self.contract: Contract = w3.eth.contract(address=self.checksum, abi=list(compiled.abi))
         self.transactor = transactor
-        self._views = {
+        # writes go through `sender`: the Transactor itself, or an Outbox that records them
+        self.sender: Sender = sender if sender is not None else transactor
+        functions = {
             item["name"]: _ViewFunction.from_abi(item)
+            for item in compiled.abi
+            if item.get("type") == "function"
+        }
+        self._views = {
+            item["name"]: functions[item["name"]]
             for item in compiled.abi
             if item.get("type") == "function" and item.get("stateMutability") in ("view", "pure")
         }
+        self._functions = functions
         self._events_by_topic = {
             "0x" + keccak(text=_event_signature(item)).hex(): item["name"]
             for item in compiled.abi
@@ -172,47 +188,80 @@ class EnergyMarket:
 
     # -- operator ------------------------------------------------------------
 
-    def transfer_operator(self, operator: LocalAccount, new_operator: str) -> None:
-        self._send(operator, "transfer_operator", Web3.to_checksum_address(new_operator))
+    def transfer_operator(
+        self, operator: LocalAccount, new_operator: str, *, key: str | None = None
+    ) -> None:
+        self._send(operator, "transfer_operator", Web3.to_checksum_address(new_operator), key=key)
 
-    def accept_operator(self, new_operator: LocalAccount) -> None:
-        self._send(new_operator, "accept_operator")
+    def accept_operator(self, new_operator: LocalAccount, *, key: str | None = None) -> None:
+        self._send(new_operator, "accept_operator", key=key)
 
-    def set_timing(self, operator: LocalAccount, delivery_window: int, settle_grace: int) -> None:
-        self._send(operator, "set_timing", delivery_window, settle_grace)
+    def set_timing(
+        self,
+        operator: LocalAccount,
+        delivery_window: int,
+        settle_grace: int,
+        *,
+        key: str | None = None,
+    ) -> None:
+        self._send(operator, "set_timing", delivery_window, settle_grace, key=key)
 
     def register_household(
-        self, operator: LocalAccount, account: str, house_id: int, meter_id: int
+        self,
+        operator: LocalAccount,
+        account: str,
+        house_id: int,
+        meter_id: int,
+        *,
+        key: str | None = None,
     ) -> Household:
         """Register (or re-activate) a household."""
         self._send(
-            operator, "register_household", Web3.to_checksum_address(account), house_id, meter_id
+            operator,
+            "register_household",
+            Web3.to_checksum_address(account),
+            house_id,
+            meter_id,
+            key=key,
         )
         return Household(Address(Web3.to_checksum_address(account)), house_id, meter_id, True)
 
-    def deactivate_household(self, operator: LocalAccount, account: str) -> None:
-        self._send(operator, "deactivate_household", Web3.to_checksum_address(account))
+    def deactivate_household(
+        self, operator: LocalAccount, account: str, *, key: str | None = None
+    ) -> None:
+        self._send(operator, "deactivate_household", Web3.to_checksum_address(account), key=key)
 
     # -- balances ------------------------------------------------------------
 
-    def deposit(self, account: LocalAccount, amount: int) -> None:
-        self._send(account, "deposit", value=amount)
+    def deposit(self, account: LocalAccount, amount: int, *, key: str | None = None) -> None:
+        self._send(account, "deposit", value=amount, key=key)
 
-    def deposit_for(self, operator: LocalAccount, account: str, amount: int) -> None:
+    def deposit_for(
+        self, operator: LocalAccount, account: str, amount: int, *, key: str | None = None
+    ) -> None:
         """Operator top-up of `account` from the treasury."""
-        self._send(operator, "deposit_for", Web3.to_checksum_address(account), value=amount)
+        self._send(
+            operator, "deposit_for", Web3.to_checksum_address(account), value=amount, key=key
+        )
 
-    def withdraw(self, account: LocalAccount, amount: int) -> None:
-        self._send(account, "withdraw", amount)
+    def withdraw(self, account: LocalAccount, amount: int, *, key: str | None = None) -> None:
+        self._send(account, "withdraw", amount, key=key)
 
     # -- trading -------------------------------------------------------------
 
     def place_order(
-        self, account: LocalAccount, side: Side, amount_wh: int, price_per_wh: int, expires_at: int
+        self,
+        account: LocalAccount,
+        side: Side,
+        amount_wh: int,
+        price_per_wh: int,
+        expires_at: int,
+        *,
+        key: str | None = None,
     ) -> Order:
         """Post an order; returns it as the contract recorded it."""
         receipt = self._send(
-            account, "place_order", side is Side.BUY, amount_wh, price_per_wh, expires_at
+            account, "place_order", side is Side.BUY, amount_wh, price_per_wh, expires_at, key=key
         )
         (event,) = self.events(receipt, "OrderPlaced")
         args = event["args"]
@@ -227,19 +276,23 @@ class EnergyMarket:
             status=OrderStatus.OPEN,
         )
 
-    def cancel_order(self, account: LocalAccount, order_id: int) -> Wh:
+    def cancel_order(self, account: LocalAccount, order_id: int, *, key: str | None = None) -> Wh:
         """Cancel an order; returns the Wh that were still open."""
-        receipt = self._send(account, "cancel_order", order_id)
+        receipt = self._send(account, "cancel_order", order_id, key=key)
         (event,) = self.events(receipt, "OrderCancelled")
         return Wh(event["args"]["remaining_wh"])
 
-    def take(self, account: LocalAccount, order_id: int, amount_wh: int) -> Delivery:
+    def take(
+        self, account: LocalAccount, order_id: int, amount_wh: int, *, key: str | None = None
+    ) -> Delivery:
         """Take part or all of an order at its price; returns the delivery created."""
-        receipt = self._send(account, "take", order_id, amount_wh)
+        receipt = self._send(account, "take", order_id, amount_wh, key=key)
         (delivery,) = self._created_deliveries(receipt)
         return delivery
 
-    def match(self, operator: LocalAccount, proposal: MatchProposal) -> Delivery:
+    def match(
+        self, operator: LocalAccount, proposal: MatchProposal, *, key: str | None = None
+    ) -> Delivery:
         """Execute one operator match; returns the delivery created."""
         receipt = self._send(
             operator,
@@ -248,33 +301,49 @@ class EnergyMarket:
             proposal.sell_id,
             proposal.amount_wh,
             proposal.price_per_wh,
+            key=key,
         )
         (delivery,) = self._created_deliveries(receipt)
         return delivery
 
     def match_batch(
-        self, operator: LocalAccount, proposals: Sequence[MatchProposal]
+        self,
+        operator: LocalAccount,
+        proposals: Sequence[MatchProposal],
+        *,
+        key: str | None = None,
     ) -> list[Delivery]:
         """Execute up to MAX_BATCH matches atomically; returns the deliveries created, in order."""
         items = [(p.buy_id, p.sell_id, p.amount_wh, p.price_per_wh) for p in proposals]
-        return self._created_deliveries(self._send(operator, "match_batch", items))
+        return self._created_deliveries(self._send(operator, "match_batch", items, key=key))
 
-    def settle(self, operator: LocalAccount, delivery_id: int, delivered_wh: int) -> Settlement:
+    def settle(
+        self,
+        operator: LocalAccount,
+        delivery_id: int,
+        delivered_wh: int,
+        *,
+        key: str | None = None,
+    ) -> Settlement:
         """Settle a delivery on the metered energy; returns what moved."""
-        receipt = self._send(operator, "settle", delivery_id, delivered_wh)
+        receipt = self._send(operator, "settle", delivery_id, delivered_wh, key=key)
         (settlement,) = self._settlements(receipt)
         return settlement
 
     def settle_batch(
-        self, operator: LocalAccount, settlements: Sequence[tuple[int, int]]
+        self,
+        operator: LocalAccount,
+        settlements: Sequence[tuple[int, int]],
+        *,
+        key: str | None = None,
     ) -> list[Settlement]:
         """Settle up to MAX_BATCH (delivery id, delivered Wh) pairs atomically."""
-        receipt = self._send(operator, "settle_batch", [tuple(s) for s in settlements])
+        receipt = self._send(operator, "settle_batch", [tuple(s) for s in settlements], key=key)
         return self._settlements(receipt)
 
-    def expire(self, account: LocalAccount, delivery_id: int) -> Wei:
+    def expire(self, account: LocalAccount, delivery_id: int, *, key: str | None = None) -> Wei:
         """Expire an unsettled delivery past deadline + grace; returns the buyer's refund."""
-        receipt = self._send(account, "expire", delivery_id)
+        receipt = self._send(account, "expire", delivery_id, key=key)
         (event,) = self.events(receipt, "DeliveryExpired")
         return Wei(event["args"]["refunded"])
 
@@ -329,9 +398,17 @@ class EnergyMarket:
             raise ChainError(f"{fn}: {response['error']}")
         return view.decode(bytes.fromhex(str(response["result"]).removeprefix("0x")))
 
-    def _send(self, signer: LocalAccount, fn: str, *args: Any, value: int = 0) -> TxReceipt:
-        data = self.contract.encode_abi(fn, args=list(args))
-        return self.transactor.transact(signer, TxRequest(self.address, _hex(data), value))
+    def with_sender(self, sender: Sender) -> EnergyMarket:
+        """The same market, with writes sent through `sender` (e.g. the outbox)."""
+        market = copy.copy(self)
+        market.sender = sender
+        return market
+
+    def _send(
+        self, signer: LocalAccount, fn: str, *args: Any, value: int = 0, key: str | None = None
+    ) -> TxReceipt:
+        data = self._functions[fn].encode(args)  # ABI prepared once, not per call
+        return self.sender.transact(signer, TxRequest(self.address, data, value), key=key)
 
 
 @dataclass(frozen=True)

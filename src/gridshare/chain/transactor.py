@@ -6,16 +6,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.types import TxParams, TxReceipt
+from web3.types import RPCEndpoint, TxParams, TxReceipt
 
 from gridshare.chain.errors import ContractRevert, TransactionTimeout, revert_reason
 
 GAS_HEADROOM_PERCENT = 20
+EMBEDDED_TX_GAS = 15_000_000  # half the embedded block gas limit; gas is free there
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,26 @@ class TxRequest:
     to: str | None
     data: bytes
     value: int = 0
+
+
+class Sender(Protocol):
+    """Anything that signs, sends and confirms a transaction: a Transactor or an Outbox."""
+
+    def transact(
+        self, signer: LocalAccount, request: TxRequest, *, key: str | None = None
+    ) -> TxReceipt:
+        """Send `request` signed by `signer` and return its successful receipt."""
+        ...
+
+
+class RpcFailure(Exception):
+    """A JSON-RPC error answer from the node (message and data as the node sent them)."""
+
+    def __init__(self, method: str, error: dict[str, Any]) -> None:
+        self.message = str(error.get("message", ""))
+        self.data = error.get("data")
+        self.code = error.get("code")
+        super().__init__(f"{method}: {self.message}")
 
 
 class NonceBook:
@@ -70,21 +91,29 @@ class Transactor:
         receipt_timeout: float = 120.0,
         poll_interval: float = 0.02,
         gas_limit_cap: int = 25_000_000,
+        base_fee: int | None = None,
     ) -> None:
         self.w3 = w3
         self.receipt_timeout = receipt_timeout
         self.poll_interval = poll_interval
         self.gas_limit_cap = gas_limit_cap
         self.chain_id = int(w3.eth.chain_id)
+        # a known, fixed base fee (the embedded chain's is always 0) saves a block read per tx
+        self.base_fee = base_fee if base_fee is not None else _fixed_base_fee(w3)
+        # where gas costs nothing (embedded), one dry run replaces estimate_gas's binary search
+        self.fixed_gas = EMBEDDED_TX_GAS if self.base_fee == 0 and _is_embedded(w3) else None
         self.nonces = NonceBook(
             lambda a: int(w3.eth.get_transaction_count(Web3.to_checksum_address(a), "pending"))
         )
 
     def preflight(self, signer: LocalAccount, request: TxRequest) -> int:
         """Estimate gas; a revert raises ContractRevert with the contract's reason."""
-        params = self._base_params(signer, request)
         try:
-            estimate = int(self.w3.eth.estimate_gas(params))
+            if self.fixed_gas is not None:
+                call = {**self._call_json(signer, request), "gas": hex(self.fixed_gas)}
+                self.rpc("eth_call", [call, "pending"])  # reverts exactly as the tx would
+                return self.fixed_gas
+            estimate = int(self.rpc("eth_estimateGas", [self._call_json(signer, request)]), 16)
         except Exception as exc:
             reason = revert_reason(exc)
             if reason is None:
@@ -94,20 +123,41 @@ class Transactor:
 
     def sign(self, signer: LocalAccount, request: TxRequest, *, nonce: int, gas: int) -> HexBytes:
         """A signed EIP-1559 transaction with zero tip, as raw bytes."""
-        params = cast(dict[str, Any], self._base_params(signer, request))
-        params.update(
-            {
-                "nonce": nonce,
-                "gas": gas,
-                "chainId": self.chain_id,
-                "maxFeePerGas": self._max_fee(),
-                "maxPriorityFeePerGas": 0,
-                "type": 2,
-            }
-        )
-        params.pop("from", None)
+        params: dict[str, Any] = {
+            "value": request.value,
+            "data": request.data,
+            "nonce": nonce,
+            "gas": gas,
+            "chainId": self.chain_id,
+            "maxFeePerGas": self._max_fee(),
+            "maxPriorityFeePerGas": 0,
+            "type": 2,
+        }
+        if request.to is not None:
+            params["to"] = request.to
         signed = signer.sign_transaction(params)
         return HexBytes(signed.raw_transaction)
+
+    def broadcast(self, raw: bytes) -> HexBytes:
+        """Send a signed raw transaction; a refusal raises (ContractRevert for a revert)."""
+        try:
+            return HexBytes(self.rpc("eth_sendRawTransaction", ["0x" + bytes(raw).hex()]))
+        except Exception as exc:
+            reason = revert_reason(exc)
+            if reason is not None:
+                raise ContractRevert(reason) from exc
+            raise
+
+    def rpc(self, method: str, params: list[Any]) -> Any:
+        """One JSON-RPC call straight through the provider (no web3 formatting layers)."""
+        response = self.w3.provider.make_request(RPCEndpoint(method), params)
+        if "error" in response:
+            raise RpcFailure(method, cast(dict[str, Any], response["error"]))
+        return response.get("result")
+
+    def receipt_or_none(self, tx_hash: bytes) -> TxReceipt | None:
+        """The receipt of a mined transaction, or None while it is pending or unknown."""
+        return self._receipt_or_none(HexBytes(tx_hash))
 
     def submit(self, signer: LocalAccount, request: TxRequest) -> HexBytes:
         """Preflight, sign with the account's next nonce and send; returns the tx hash."""
@@ -117,50 +167,66 @@ class Transactor:
             nonce = self.nonces.peek(address)
             raw = self.sign(signer, request, nonce=nonce, gas=gas)
             try:
-                tx_hash = self.w3.eth.send_raw_transaction(raw)
-            except Exception as exc:
+                tx_hash = self.broadcast(raw)
+            except Exception:
                 self.nonces.forget(address)
-                reason = revert_reason(exc)
-                if reason is not None:
-                    raise ContractRevert(reason) from exc
                 raise
             self.nonces.advance(address)
-        return HexBytes(tx_hash)
+        return tx_hash
 
     def wait(self, tx_hash: HexBytes, request: TxRequest, signer: LocalAccount) -> TxReceipt:
         """Wait for the receipt; a mined revert raises ContractRevert with its reason."""
-        deadline = time.monotonic() + self.receipt_timeout
-        while True:
-            receipt = self._receipt_or_none(tx_hash)
-            if receipt is not None:
-                break
-            if time.monotonic() > deadline:
-                raise TransactionTimeout(f"no receipt for {tx_hash.hex()}")
-            time.sleep(self.poll_interval)
+        receipt = self.await_receipt(tx_hash)
         if receipt["status"] != 1:
-            raise ContractRevert(self._mined_revert_reason(receipt, request, signer))
+            raise ContractRevert(self.mined_revert_reason(receipt, signer.address, request))
         return receipt
 
-    def transact(self, signer: LocalAccount, request: TxRequest) -> TxReceipt:
-        """Submit and wait: the receipt of a successful transaction."""
+    def await_receipt(self, tx_hash: bytes) -> TxReceipt:
+        """The receipt once mined, whatever its status; TransactionTimeout after the timeout."""
+        deadline = time.monotonic() + self.receipt_timeout
+        while True:
+            receipt = self._receipt_or_none(HexBytes(tx_hash))
+            if receipt is not None:
+                return receipt
+            if time.monotonic() > deadline:
+                raise TransactionTimeout(f"no receipt for 0x{bytes(tx_hash).hex()}")
+            time.sleep(self.poll_interval)
+
+    def transact(
+        self, signer: LocalAccount, request: TxRequest, *, key: str | None = None
+    ) -> TxReceipt:
+        """Submit and wait: the receipt of a successful transaction (`key` is not recorded)."""
         return self.wait(self.submit(signer, request), request, signer)
+
+    def mined_revert_reason(self, receipt: TxReceipt, sender: str, request: TxRequest) -> str:
+        """Why a mined transaction reverted, by replaying it on the block before."""
+        params = cast(dict[str, Any], {"from": sender, "value": request.value})
+        params["data"] = request.data
+        if request.to is not None:
+            params["to"] = Web3.to_checksum_address(request.to)
+        try:
+            self.w3.eth.call(cast(TxParams, params), receipt["blockNumber"] - 1)
+        except Exception as exc:
+            return revert_reason(exc) or ""
+        return ""
 
     # -- helpers -------------------------------------------------------------
 
-    def _base_params(self, signer: LocalAccount, request: TxRequest) -> TxParams:
-        params: dict[str, Any] = {
+    def _call_json(self, signer: LocalAccount, request: TxRequest) -> dict[str, str]:
+        call = {
             "from": signer.address,
-            "value": request.value,
-            "data": request.data,
+            "value": hex(request.value),
+            "data": "0x" + request.data.hex(),
         }
         if request.to is not None:
-            params["to"] = Web3.to_checksum_address(request.to)
-        return cast(TxParams, params)
+            call["to"] = request.to
+        return call
 
     def _max_fee(self) -> int:
-        block = self.w3.eth.get_block("latest")
-        base_fee = int(block.get("baseFeePerGas", 0) or 0)
-        return base_fee * 2
+        if self.base_fee is not None:
+            return self.base_fee * 2
+        block = self.rpc("eth_getBlockByNumber", ["latest", False])
+        return int(block.get("baseFeePerGas") or "0x0", 16) * 2
 
     def _receipt_or_none(self, tx_hash: HexBytes) -> TxReceipt | None:
         try:
@@ -170,12 +236,13 @@ class Transactor:
                 return None
             raise
 
-    def _mined_revert_reason(
-        self, receipt: TxReceipt, request: TxRequest, signer: LocalAccount
-    ) -> str:
-        params = self._base_params(signer, request)
-        try:
-            self.w3.eth.call(params, receipt["blockNumber"] - 1)
-        except Exception as exc:
-            return revert_reason(exc) or ""
-        return ""
+
+def _is_embedded(w3: Web3) -> bool:
+    from gridshare.chain.embedded import EmbeddedProvider
+
+    return isinstance(w3.provider, EmbeddedProvider)
+
+
+def _fixed_base_fee(w3: Web3) -> int | None:
+    """0 on gridshare's embedded chain (its base fee never moves); None elsewhere."""
+    return 0 if _is_embedded(w3) else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -62,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
     """Start the server and block until it stops."""
     import uvicorn
 
-    from gridshare.runtime import StartupError
+    from gridshare.chain.errors import ChainError
+    from gridshare.chain.keystore import KeystoreError
+    from gridshare.runtime import StartupError, build_runtime
     from gridshare.web.app import create_app
 
     try:
@@ -72,10 +75,35 @@ def run(args: argparse.Namespace) -> int:
             field = ".".join(str(p) for p in error["loc"]) or "settings"
             print(f"gridshare serve: {field}: {error['msg']}", file=sys.stderr)
         return 2
-    app = create_app(settings)
+    # build the runtime before the web server, so a start-up problem is one clear line
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
-    except StartupError as exc:
+        runtime = build_runtime(settings)
+    except (StartupError, KeystoreError, ChainError, OSError) as exc:
         print(f"gridshare serve: {exc}", file=sys.stderr)
         return 1
+    print(
+        f"gridshare serve: {runtime.chain.kind} chain {settings.chain_id}, market "
+        f"{runtime.market.address}, operator {runtime.operator.address}",
+        file=sys.stderr,
+        flush=True,
+    )
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal: turn it
+    # into an exception here so the runtime is closed and the exit status is 0
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _stop)
+    try:
+        app = create_app(settings, runtime)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    except _Stopped:
+        pass
+    finally:
+        runtime.close()
     return 0
+
+
+class _Stopped(Exception):
+    """The server was asked to stop by a signal, after uvicorn's graceful shutdown."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stopped(signum)

@@ -1,0 +1,181 @@
+"""POST /rpc on the embedded chain: wallet methods, batches, refusals, CORS, never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from eth_account import Account
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from gridshare.config import Settings
+from gridshare.runtime import Runtime, build_runtime
+from gridshare.web.routes.rpc import respond
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    data = tmp_path_factory.mktemp("rpc") / "data"
+    built = build_runtime(Settings(data_dir=data, operator_password=SecretStr("test password")))
+    yield built
+    built.close()
+
+
+@pytest.fixture(scope="module")
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    # only the /rpc router: the rest of the app is other modules' business
+    from gridshare.web.routes.rpc import router
+
+    app = FastAPI()
+    app.state.runtime = runtime
+    app.include_router(router)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def call(client: TestClient, method: str, params: list[Any] | None = None) -> Any:
+    reply = client.post("/rpc", json={"jsonrpc": "2.0", "id": 7, "method": method,
+                                      "params": params or []})  # fmt: skip
+    assert reply.status_code == 200
+    body = reply.json()
+    assert body["id"] == 7
+    return body
+
+
+def test_wallet_reads_answer_with_the_embedded_chain(client: TestClient, runtime: Runtime) -> None:
+    assert call(client, "eth_chainId")["result"] == "0x539"
+    assert call(client, "net_version")["result"] == "1337"
+    assert call(client, "eth_gasPrice")["result"] == "0x0"
+    assert call(client, "eth_accounts")["result"] == []
+    operator = runtime.operator.address
+    assert int(call(client, "eth_getBalance", [operator, "latest"])["result"], 16) > 0
+    code = call(client, "eth_getCode", [runtime.market.address, "latest"])["result"]
+    assert len(code) > 1000
+    block = call(client, "eth_getBlockByNumber", ["latest", False])["result"]
+    assert len(block["logsBloom"]) == 2 + 512 and block["baseFeePerGas"] == "0x0"
+
+
+def test_a_batch_is_answered_item_by_item_with_errors_in_place(client: TestClient) -> None:
+    reply = client.post(
+        "/rpc",
+        json=[
+            {"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []},
+            {"jsonrpc": "2.0", "id": 2, "method": "no_suchMethod", "params": []},
+            {"jsonrpc": "2.0", "method": "eth_chainId", "params": []},  # notification
+            "not a request",
+        ],
+    )
+    assert reply.status_code == 200
+    first, second, third = reply.json()
+    assert first["id"] == 1 and first["result"].startswith("0x")
+    assert second["id"] == 2 and second["error"]["code"] == -32601
+    assert third["error"]["code"] == -32600
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"{not json", -32700),
+        (b"[]", -32600),
+        (b'{"id": 1, "method": "eth_chainId"}', -32600),
+        (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_getBalance", "params": ["0x12"]}', -32602),
+        (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_getLogs", "params": 5}', -32602),
+        (b'{"jsonrpc": "2.0", "id": 1, "method": "eth_sendRawTransaction",'
+         b' "params": ["0x02deadbeef"]}', -32000),
+    ],
+)
+def test_malformed_requests_get_json_rpc_errors_with_http_200(
+    client: TestClient, body: bytes, code: int
+) -> None:
+    reply = client.post("/rpc", content=body, headers={"content-type": "application/json"})
+    assert reply.status_code == 200
+    assert reply.json()["error"]["code"] == code
+
+
+@pytest.mark.parametrize(
+    "method",
+    ["evm_revert", "evm_mine", "evm_increaseTime", "evm_setAutomine", "anvil_setBalance",
+     "eth_sendTransaction", "eth_sign", "personal_unlockAccount", "debug_traceTransaction"],
+)  # fmt: skip
+def test_chain_control_and_unlocked_account_methods_are_refused(
+    client: TestClient, runtime: Runtime, method: str
+) -> None:
+    head = runtime.chain.w3.eth.block_number
+    error = call(client, method, [1])["error"]
+    assert error["code"] == -32601
+    assert runtime.chain.w3.eth.block_number == head
+
+
+def test_a_signed_transaction_is_mined_and_its_receipt_readable(
+    client: TestClient, runtime: Runtime
+) -> None:
+    operator = runtime.operator
+    stranger = Account.create()
+    count = call(client, "eth_getTransactionCount", [operator.address, "pending"])["result"]
+    transfer = {
+        "to": stranger.address, "value": 12345, "gas": 21000, "nonce": int(count, 16),
+        "chainId": 1337, "maxFeePerGas": 0, "maxPriorityFeePerGas": 0, "type": 2,
+    }  # fmt: skip
+    raw = operator.sign_transaction(transfer).raw_transaction
+    tx_hash = call(client, "eth_sendRawTransaction", ["0x" + raw.hex()])["result"]
+    receipt = call(client, "eth_getTransactionReceipt", [tx_hash])["result"]
+    assert receipt["status"] == "0x1"
+    assert call(client, "eth_getBalance", [stranger.address, "latest"])["result"] == hex(12345)
+    runtime.transactor.nonces.forget(operator.address)
+
+
+def test_a_reverting_call_returns_error_string_data(client: TestClient, runtime: Runtime) -> None:
+    withdraw_too_much = "0x2e1a7d4d" + (10**30).to_bytes(32, "big").hex()
+    error = call(
+        client,
+        "eth_call",
+        [{"from": Account.create().address, "to": runtime.market.address,
+          "data": withdraw_too_much}, "latest"],
+    )["error"]  # fmt: skip
+    assert error["code"] == 3
+    assert error["data"].startswith("0x08c379a0")
+
+
+def test_cors_lets_wallet_extensions_call_from_any_origin(client: TestClient) -> None:
+    preflight = client.options(
+        "/rpc",
+        headers={"Origin": "chrome-extension://nkbihfbeogaeaoehlefnkodbefgpgknn",
+                 "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "content-type"},
+    )  # fmt: skip
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    assert "content-type" in preflight.headers["access-control-allow-headers"]
+    reply = client.post("/rpc", json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"})
+    assert reply.headers["access-control-allow-origin"] == "*"
+
+
+def test_get_explains_the_endpoint_and_notifications_get_no_body(client: TestClient) -> None:
+    page = client.get("/rpc")
+    assert page.status_code == 200 and "1337" in page.text and "MetaMask" in page.text
+    quiet = client.post("/rpc", json={"jsonrpc": "2.0", "method": "eth_chainId"})
+    assert quiet.status_code == 204 and quiet.content == b""
+
+
+class _BrokenChain:
+    kind = "rpc"
+
+    def handle_rpc(self, request: Any) -> Any:
+        raise ConnectionError("node down")
+
+
+class _BrokenRuntime:
+    chain = _BrokenChain()
+
+
+def test_an_unreachable_node_is_a_json_rpc_error_not_a_crash() -> None:
+    answer = respond(_BrokenRuntime(), {"jsonrpc": "2.0", "id": 3, "method": "eth_blockNumber"})  # type: ignore[arg-type]
+    assert answer == {
+        "jsonrpc": "2.0",
+        "id": 3,
+        "error": {"code": -32603, "message": "the chain did not answer: ConnectionError"},
+    }

@@ -1,0 +1,103 @@
+"""`gridshare serve` as a real process: first run, restart, --chain on a node, refusals."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from eth_account import Account
+
+from tests.integration.ethers.gridshare_server import (
+    TEST_PASSWORD,
+    run_serve_once,
+    start_server,
+)
+from tests.support.nodes import NodeProcess, start_node
+
+
+@pytest.fixture
+def anvil() -> Iterator[NodeProcess]:
+    node = start_node("anvil")
+    yield node
+    node.stop()
+
+
+def test_first_run_creates_data_dir_and_restart_resumes_same_contract_and_head(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    server = start_server(data)
+    try:
+        first = server.health()
+        assert first["chain"] == "embedded"
+        assert first["chain_id"] == 1337
+        assert first["head_block"] >= 1  # the deployment
+        assert first["contract_address"].startswith("0x")
+    finally:
+        server.stop()
+    assert (data / "chain").is_dir()
+    assert (data / "deployment-1337.json").exists()
+    keyfile = json.loads((data / "operator.keystore.json").read_text())
+    assert Account.decrypt(keyfile, TEST_PASSWORD)  # encrypted with the given password
+    assert oct((data / "operator.keystore.json").stat().st_mode)[-3:] == "600"
+
+    again = start_server(data)
+    try:
+        second = again.health()
+    finally:
+        again.stop()
+    assert second["contract_address"] == first["contract_address"]
+    assert second["operator"] == first["operator"]
+    assert second["head_block"] == first["head_block"]
+
+
+def test_wrong_operator_password_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    start_server(data).stop()
+    result = run_serve_once(data, password="not the password")
+    assert result.returncode == 1
+    assert "wrong password" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_production_without_operator_password_refuses_to_start(tmp_path: Path) -> None:
+    result = run_serve_once(tmp_path / "data", "--production", password=None)
+    assert result.returncode == 2
+    assert "GRIDSHARE_OPERATOR_PASSWORD" in result.stderr
+    assert not (tmp_path / "data" / "operator.keystore.json").exists()
+
+
+def test_chain_url_on_anvil_names_the_unfunded_operator_then_deploys_once_funded(
+    tmp_path: Path, anvil: NodeProcess
+) -> None:
+    data = tmp_path / "data"
+    refused = run_serve_once(data, "--chain", anvil.url)
+    assert refused.returncode == 1
+    keyfile = json.loads((data / "operator.keystore.json").read_text())
+    operator = "0x" + keyfile["address"]
+    assert operator.lower() in refused.stderr.lower()
+    assert "fund it" in refused.stderr
+
+    httpx.post(
+        anvil.url,
+        json={"jsonrpc": "2.0", "id": 1, "method": "anvil_setBalance",
+              "params": [operator, hex(10**21)]},
+    ).raise_for_status()  # fmt: skip
+    server = start_server(data, "--chain", anvil.url)
+    try:
+        health = server.health()
+        assert health["chain"] == "rpc"
+        assert health["operator"].lower() == operator.lower()
+        code = server.rpc("eth_getCode", [health["contract_address"], "latest"])["result"]
+        assert len(code) > 1000  # forwarded to Anvil: the market is deployed there
+        assert server.rpc("anvil_setBalance", [operator, "0x0"])["error"]["code"] == -32601
+    finally:
+        server.stop()
+    restarted = start_server(data, "--chain", anvil.url)
+    try:
+        assert restarted.health()["contract_address"] == health["contract_address"]
+    finally:
+        restarted.stop()
