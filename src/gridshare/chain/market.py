@@ -5,10 +5,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from eth_abi.abi import decode as abi_decode
-from eth_abi.abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
@@ -16,6 +14,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.types import EventData, RPCEndpoint, TxReceipt
 
+from gridshare.chain.abi import AbiFunction, as_bytes, event_signature
 from gridshare.chain.compiler import CompiledContract
 from gridshare.chain.errors import ChainError
 from gridshare.chain.transactor import Sender, Transactor, TxRequest
@@ -63,7 +62,7 @@ class EnergyMarket:
         # writes go through `sender`: the Transactor itself, or an Outbox that records them
         self.sender: Sender = sender if sender is not None else transactor
         functions = {
-            item["name"]: _ViewFunction.from_abi(item)
+            item["name"]: AbiFunction.from_abi(item)
             for item in compiled.abi
             if item.get("type") == "function"
         }
@@ -74,7 +73,7 @@ class EnergyMarket:
         }
         self._functions = functions
         self._events_by_topic = {
-            "0x" + keccak(text=_event_signature(item)).hex(): item["name"]
+            "0x" + keccak(text=event_signature(item)).hex(): item["name"]
             for item in compiled.abi
             if item.get("type") == "event"
         }
@@ -94,7 +93,7 @@ class EnergyMarket:
         """Deploy a new market whose operator is `operator`."""
         factory = transactor.w3.eth.contract(abi=list(compiled.abi), bytecode=compiled.bytecode)
         data = factory.constructor(delivery_window, settle_grace).data_in_transaction
-        receipt = transactor.transact(operator, TxRequest(to=None, data=_hex(data)))
+        receipt = transactor.transact(operator, TxRequest(to=None, data=as_bytes(data)))
         address = receipt["contractAddress"]
         if address is None:
             raise RuntimeError("deployment receipt has no contract address")
@@ -136,9 +135,7 @@ class EnergyMarket:
         return None if int(account, 16) == 0 else Address(account)
 
     def balances(self, account: str) -> Balances:
-        available, locked, escrowed = self._view(
-            "balances_of", Web3.to_checksum_address(account)
-        )
+        available, locked, escrowed = self._view("balances_of", Web3.to_checksum_address(account))
         return Balances(Wei(available), Wei(locked), Wei(escrowed))
 
     def order_count(self) -> int:
@@ -409,51 +406,3 @@ class EnergyMarket:
     ) -> TxReceipt:
         data = self._functions[fn].encode(args)  # ABI prepared once, not per call
         return self.sender.transact(signer, TxRequest(self.address, data, value), key=key)
-
-
-@dataclass(frozen=True)
-class _ViewFunction:
-    """ABI encoding of one view function, prepared once."""
-
-    selector: bytes
-    inputs: tuple[str, ...]
-    outputs: tuple[str, ...]
-
-    @classmethod
-    def from_abi(cls, item: dict[str, Any]) -> _ViewFunction:
-        inputs = tuple(_abi_type(i) for i in item["inputs"])
-        outputs = tuple(_abi_type(o) for o in item["outputs"])
-        selector = keccak(text=f"{item['name']}({','.join(inputs)})")[:4]
-        return cls(selector, inputs, outputs)
-
-    def encode(self, args: Sequence[Any]) -> bytes:
-        return self.selector + abi_encode(self.inputs, args)
-
-    def decode(self, data: bytes) -> tuple[Any, ...]:
-        values = abi_decode(self.outputs, data)
-        if len(self.outputs) == 1 and self.outputs[0].startswith("("):
-            values = values[0]  # a struct getter returns one tuple
-        return tuple(_checksummed(v) for v in values)
-
-
-def _checksummed(value: Any) -> Any:
-    """eth_abi returns addresses in lower case; the domain uses checksummed ones."""
-    if isinstance(value, str) and len(value) == 42 and value.startswith("0x"):
-        return Web3.to_checksum_address(value)
-    return value
-
-
-def _hex(data: str | bytes) -> bytes:
-    return data if isinstance(data, bytes) else bytes.fromhex(data.removeprefix("0x"))
-
-
-def _event_signature(item: dict[str, Any]) -> str:
-    types = ",".join(_abi_type(i) for i in item["inputs"])
-    return f"{item['name']}({types})"
-
-
-def _abi_type(item: dict[str, Any]) -> str:
-    if item["type"].startswith("tuple"):
-        inner = ",".join(_abi_type(c) for c in cast(list[dict[str, Any]], item["components"]))
-        return f"({inner}){item['type'][5:]}"
-    return cast(str, item["type"])
