@@ -1,0 +1,147 @@
+"""Resident and operator logins: argon2id passwords, encrypted chain keys, recovery phrases."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from gridshare.storage.users import Role, User, UserStore, UserTaken
+
+# scrypt N for residents' keystores (r=8, p=1, 64 MiB): 0.17-0.22 s on the x86 build host,
+# so about 1.1 s on a Raspberry Pi 4 assuming it is 6x slower (docs/keys.md).
+RESIDENT_SCRYPT_N = 2**16
+
+USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 256
+
+
+class AccountError(Exception):
+    """A refused account operation, naming the field at fault."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.field = code, message, field
+
+
+@dataclass(frozen=True, slots=True)
+class NewResident:
+    """A freshly created resident and the recovery phrase to show once."""
+
+    user: User
+    recovery_phrase: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """A verified login: the user, and their unlocked key if the server holds one."""
+
+    user: User
+    signer: LocalAccount | None
+
+
+class AccountService:
+    """Creates accounts, checks passwords, unlocks and exports keys."""
+
+    def __init__(
+        self,
+        users: UserStore,
+        *,
+        scrypt_n: int = RESIDENT_SCRYPT_N,
+        hasher: PasswordHasher | None = None,
+    ) -> None:
+        self.users = users
+        self.scrypt_n = scrypt_n
+        self.hasher = hasher or PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+        self._dummy_hash = self.hasher.hash("gridshare-no-such-user")
+        Account.enable_unaudited_hdwallet_features()
+
+    def create_resident(
+        self, username: str, password: str, house_id: int | None, *, wallet_address: str | None
+    ) -> NewResident:
+        """A resident with a new key (and recovery phrase), or bound to their own wallet."""
+        _check_credentials(username, password)
+        if wallet_address is not None:
+            if not Web3.is_address(wallet_address):
+                raise AccountError("bad_address", "Not an Ethereum address.", "wallet_address")
+            address = Web3.to_checksum_address(wallet_address)
+            return NewResident(self._add(username, password, Role.RESIDENT, address, None,
+                                         house_id), None)
+        account, phrase = Account.create_with_mnemonic()
+        keystore = dict(Account.encrypt(account.key, password, kdf="scrypt",
+                                        iterations=self.scrypt_n))
+        user = self._add(username, password, Role.RESIDENT, account.address, keystore, house_id)
+        return NewResident(user, phrase)
+
+    def ensure_operator(self, username: str, password: str, address: str) -> User:
+        """The operator's login (created on first start; the key stays the runtime's)."""
+        existing = self.users.by_username(username)
+        if existing is not None:
+            return existing
+        return self._add(username, password, Role.OPERATOR, address, None, None)
+
+    def _add(
+        self,
+        username: str,
+        password: str,
+        role: Role,
+        address: str,
+        keystore: dict[str, object] | None,
+        house_id: int | None,
+    ) -> User:
+        try:
+            return self.users.add(
+                username, self.hasher.hash(password), role, address, keystore, house_id
+            )
+        except UserTaken as exc:
+            raise AccountError("username_taken", "That username is taken.", "username") from exc
+
+    def login(self, username: str, password: str) -> Login | None:
+        """The user and unlocked key if the password is right, else None (same cost either way)."""
+        user = self.users.by_username(username) if len(password) <= MAX_PASSWORD else None
+        if user is None:
+            self._verify(self._dummy_hash, password)
+            return None
+        if not self._verify(user.password_hash, password):
+            return None
+        return Login(user, self._unlock(user, password))
+
+    def export_key(self, user: User, password: str) -> str:
+        """The private key as 0x-hex, after re-checking the password."""
+        if user.keystore is None:
+            raise AccountError("no_key", "The server does not hold a key for this account.")
+        if not self._verify(user.password_hash, password):
+            raise AccountError("wrong_password", "The password is not right.", "password")
+        signer = self._unlock(user, password)
+        assert signer is not None
+        return "0x" + bytes(signer.key).hex()
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return bool(self.hasher.verify(password_hash, password))
+        except (VerificationError, InvalidHashError):
+            return False
+
+    @staticmethod
+    def _unlock(user: User, password: str) -> LocalAccount | None:
+        if user.keystore is None:
+            return None
+        signer: LocalAccount = Account.from_key(Account.decrypt(user.keystore, password))
+        return signer
+
+
+def _check_credentials(username: str, password: str) -> None:
+    if not USERNAME.match(username):
+        raise AccountError(
+            "bad_username", "Username: 3-32 letters, digits, '.', '_' or '-'.", "username"
+        )
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise AccountError(
+            "weak_password", f"Password: at least {MIN_PASSWORD} characters.", "password"
+        )

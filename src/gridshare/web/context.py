@@ -1,0 +1,134 @@
+"""What the web routes share, built once per app from the runtime: services, sessions, caches."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import cast
+
+from fastapi import FastAPI, Request
+
+from gridshare.chain.market import EnergyMarket
+from gridshare.domain import Delivery, DeliveryStatus, Order, OrderStatus
+from gridshare.runtime import Runtime
+from gridshare.services.accounts import AccountService
+from gridshare.services.households import HouseholdService
+from gridshare.services.sessions import SessionStore
+from gridshare.services.trading import TradingService
+from gridshare.storage.households import HouseholdRepository
+from gridshare.storage.users import UserStore
+from gridshare.web.security import LoginLimiter
+
+OPERATOR_USERNAME = "operator"
+
+
+class History:
+    """Every order and delivery on chain, read once each; closed ones are never re-read."""
+
+    def __init__(self, market: EnergyMarket) -> None:
+        self.market = market
+        self._lock = threading.Lock()
+        self._orders: dict[int, Order] = {}
+        self._deliveries: dict[int, Delivery] = {}
+        self._pending_read = 0.0
+
+    PENDING_TTL_S = 2.0  # pending deliveries are re-read at most this often
+
+    def orders(self) -> list[Order]:
+        """All orders, oldest first, open ones refreshed."""
+        with self._lock:
+            count = self.market.order_count()
+            for order_id in range(1, count + 1):
+                known = self._orders.get(order_id)
+                if known is None or known.status is OrderStatus.OPEN:
+                    order = self.market.order(order_id)
+                    if order is not None:
+                        self._orders[order_id] = order
+            return [self._orders[k] for k in sorted(self._orders)]
+
+    def deliveries(self) -> list[Delivery]:
+        """All deliveries, oldest first, pending ones refreshed."""
+        with self._lock:
+            count = self.market.delivery_count()
+            refresh = time.monotonic() - self._pending_read >= self.PENDING_TTL_S
+            if refresh:
+                self._pending_read = time.monotonic()
+            for delivery_id in range(1, count + 1):
+                known = self._deliveries.get(delivery_id)
+                if known is None or (refresh and known.status is DeliveryStatus.PENDING):
+                    delivery = self.market.delivery(delivery_id)
+                    if delivery is not None:
+                        self._deliveries[delivery_id] = delivery
+            return [self._deliveries[k] for k in sorted(self._deliveries)]
+
+
+@dataclass
+class WebContext:
+    """The web layer's services over one runtime."""
+
+    runtime: Runtime
+    users: UserStore
+    accounts: AccountService
+    sessions: SessionStore
+    limiter: LoginLimiter
+    trading: TradingService
+    households: HouseholdService
+    history: History
+    delivery_window_s: int
+    mechanism: str
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def now(self) -> int:
+        """Chain time in seconds (never behind the wall clock)."""
+        latest = self.runtime.chain.w3.eth.get_block("latest")
+        return max(int(latest["timestamp"]), int(time.time()))
+
+    def set_mechanism(self, mechanism: str) -> None:
+        """Record the operator's choice of matching mechanism (the engine reads `mechanism`)."""
+        self.users.set_pref("market_mechanism", mechanism)
+        self.mechanism = mechanism
+
+    def created_at(self, delivery: Delivery) -> int:
+        """When a delivery was created (its deadline minus the delivery window)."""
+        return delivery.deadline - self.delivery_window_s
+
+
+def build_context(runtime: Runtime) -> WebContext:
+    """Wire the web services from the runtime (the operator login is created on first start)."""
+    users = UserStore(runtime.database)
+    accounts = AccountService(users)
+    settings = runtime.settings
+    accounts.ensure_operator(
+        OPERATOR_USERNAME, settings.development_password, runtime.operator.address
+    )
+    ctx = WebContext(
+        runtime=runtime,
+        users=users,
+        accounts=accounts,
+        sessions=SessionStore(),
+        limiter=LoginLimiter(),
+        trading=TradingService(runtime.market, lambda: 0),
+        households=HouseholdService(
+            runtime.market, runtime.operator, HouseholdRepository(runtime.database)
+        ),
+        history=History(runtime.market),
+        delivery_window_s=runtime.market.timing()[0],
+        mechanism=users.pref("market_mechanism") or settings.market_mechanism,
+    )
+    ctx.trading.clock = ctx.now
+    return ctx
+
+
+def install_context(app: FastAPI, runtime: Runtime) -> WebContext:
+    """The app's WebContext, built on the first call (api and pages both call this)."""
+    existing = getattr(app.state, "web", None)
+    if existing is None:
+        existing = build_context(runtime)
+        app.state.web = existing
+    return cast(WebContext, existing)
+
+
+def get_context(request: Request) -> WebContext:
+    """FastAPI dependency: the app's WebContext."""
+    return cast(WebContext, request.app.state.web)

@@ -1,0 +1,148 @@
+"""Read models the pages and the API share: my orders and deliveries, trades, meters, community."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import httpx
+
+from gridshare.domain import Delivery, DeliveryStatus, Order, OrderStatus, format_coins
+from gridshare.meters import MeterClient, MeterError
+from gridshare.storage.households import HouseholdRecord
+from gridshare.storage.users import User
+from gridshare.web.context import WebContext
+from gridshare.web.schemas import Community, MeterReading, Trade
+
+
+def same(a: str, b: str) -> bool:
+    return a.lower() == b.lower()
+
+
+def my_orders(ctx: WebContext, user: User) -> list[Order]:
+    """The user's orders, newest first."""
+    return [o for o in reversed(ctx.history.orders()) if same(o.owner, user.address)]
+
+
+def my_deliveries(ctx: WebContext, user: User) -> list[Delivery]:
+    """Deliveries where the user bought or sold, newest first."""
+    return [
+        d for d in reversed(ctx.history.deliveries())
+        if same(d.buyer, user.address) or same(d.seller, user.address)
+    ]
+
+
+def open_board(ctx: WebContext) -> list[Order]:
+    """Live orders on the board (open, energy left, unexpired), oldest first."""
+    now = ctx.now()
+    return [o for o in ctx.history.orders() if o.is_live(now)]
+
+
+def live_mine(ctx: WebContext, user: User) -> list[Order]:
+    return [o for o in open_board(ctx) if same(o.owner, user.address)]
+
+
+def trades(ctx: WebContext, limit: int = 200) -> list[Trade]:
+    """Recent trades (deliveries) with their time and price, oldest first."""
+    recent = ctx.history.deliveries()[-limit:]
+    return [
+        Trade(
+            id=d.id, time=ctx.created_at(d), amount_wh=d.amount_wh,
+            price_per_wh=d.price_per_wh, status=d.status.name.lower(),
+        )
+        for d in recent
+    ]
+
+
+def flagged(ctx: WebContext) -> list[Delivery]:
+    """Deliveries the operator should look at: expired, short-settled, or pending past deadline."""
+    now = ctx.now()
+    out = []
+    for d in ctx.history.deliveries():
+        short = d.status is DeliveryStatus.SETTLED and d.delivered_wh < d.amount_wh
+        late = d.status is DeliveryStatus.PENDING and now > d.deadline
+        if short or late or d.status is DeliveryStatus.EXPIRED:
+            out.append(d)
+    return list(reversed(out))
+
+
+def household_of(ctx: WebContext, user: User) -> HouseholdRecord | None:
+    return ctx.households.repository.by_account(user.address)
+
+
+def meter_reading(record: HouseholdRecord, timeout: float = 1.5) -> MeterReading:
+    """Live readings from the household's meter (and the simulator's house model, if any)."""
+    reading = MeterReading(house_id=record.house_id, reachable=False)
+    try:
+        with MeterClient(record.meter_url, record.meter.key, timeout=timeout) as client:
+            status = client.status()
+    except (MeterError, httpx.HTTPError) as exc:
+        reading.error = str(exc)[:200]
+        return reading
+    reading.reachable = True
+    reading.voltage_mv, reading.current_ma = status.voltage_mv, status.current_ma
+    reading.power_mw, reading.relay_closed = status.power_mw, status.relay_closed
+    reading.last_contact = int(time.time())
+    try:  # the simulator's physical model; a real meter has no /sim endpoints
+        house = httpx.get(f"{record.meter_url}/sim/house", timeout=timeout)
+        if house.status_code == 200:
+            data = house.json()
+            reading.soc_permille = round(float(data["soc"]) * 1000)
+            reading.pv_w, reading.load_w = round(data["pv_w"]), round(data["load_w"])
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        pass
+    return reading
+
+
+def community(ctx: WebContext, *, with_meters: bool = True) -> Community:
+    """Every house's readings, energy traded today and its average price."""
+    records = ctx.households.all() if with_meters else []
+    with ThreadPoolExecutor(max_workers=max(1, min(16, len(records)))) as pool:
+        houses = list(pool.map(lambda r: meter_reading(r, 1.0), records))  # meters in parallel
+    midnight = int(time.time()) // 86400 * 86400
+    today = [d for d in ctx.history.deliveries() if ctx.created_at(d) >= midnight]
+    wh = sum(d.amount_wh for d in today)
+    paid = sum(d.amount_wh * d.price_per_wh for d in today)
+    return Community(
+        houses=houses, traded_today_wh=wh, trades_today=len(today),
+        average_price_per_wh=paid // wh if wh else None,
+    )
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    when: int
+    kind: str
+    reference: str
+    amount_wh: int
+    price_per_wh: int
+    amount_wei: int
+
+
+def statement_csv(ctx: WebContext, user: User, symbol: str) -> str:
+    """The user's purchases, sales and orders as CSV (amounts in wei and in coins)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["time_utc", "kind", "reference", "status", "wh", "price_per_wh_wei",
+         "amount_wei", f"amount_{symbol}"]
+    )
+    for d in reversed(my_deliveries(ctx, user)):
+        buying = same(d.buyer, user.address)
+        wh: int = d.delivered_wh if d.status is DeliveryStatus.SETTLED else d.amount_wh
+        if d.status is DeliveryStatus.EXPIRED:
+            wh = 0
+        amount = wh * d.price_per_wh * (-1 if buying else 1)
+        writer.writerow([
+            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ctx.created_at(d))),
+            "purchase" if buying else "sale", f"delivery {d.id}", d.status.name.lower(),
+            wh, d.price_per_wh, amount, format_coins(amount, 6),
+        ])
+    for o in reversed(my_orders(ctx, user)):
+        status = o.status.name.lower() if o.status is not OrderStatus.OPEN else "open"
+        writer.writerow(["", f"{o.side.value} order", f"order {o.id}", status,
+                         o.amount_wh, o.price_per_wh, 0, "0"])
+    return out.getvalue()

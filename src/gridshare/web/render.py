@@ -1,0 +1,87 @@
+"""Jinja2 rendering for the pages: language, direction, CSRF token and money formatting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from gridshare.domain import format_coins
+from gridshare.services.sessions import Session
+from gridshare.web import i18n
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+VENDOR = {  # served from node_modules (never committed, never a CDN)
+    "uPlot.iife.min.js": "uplot/dist/uPlot.iife.min.js",
+    "uPlot.min.css": "uplot/dist/uPlot.min.css",
+    "ethers.umd.min.js": "ethers/dist/ethers.umd.min.js",
+}
+
+
+def node_modules() -> Path | None:
+    """The project's node_modules directory (searched upwards from here and from cwd)."""
+    for start in (Path(__file__).resolve(), Path.cwd().resolve()):
+        for folder in (start, *start.parents):
+            candidate = folder / "node_modules"
+            if (candidate / "uplot").is_dir():
+                return candidate
+    return None
+
+
+def coins(wei: int, places: int = 2) -> str:
+    return format_coins(int(wei), places)
+
+
+def parse_coins(text: str) -> int | None:
+    """A decimal amount of coins ("0.05") as wei, without floats; None if malformed."""
+    text = text.strip()
+    whole, _, frac = text.partition(".")
+    if not whole:
+        whole = "0"
+    if not (whole.isdigit() and (frac == "" or frac.isdigit())) or len(frac) > 18:
+        return None
+    return int(whole) * 10**18 + int(frac.ljust(18, "0") or "0")
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES))
+    templates.env.filters["coins"] = coins
+    return templates
+
+
+def language(request: Request) -> str:
+    return i18n.pick(request.cookies.get(i18n.COOKIE))
+
+
+def render(
+    templates: Jinja2Templates, request: Request, name: str, session: Session | None,
+    status: int = 200, **values: Any,
+) -> HTMLResponse:
+    """Render `name` in the visitor's language with their session's CSRF token and flash."""
+    lang, direction = i18n.translator(language(request))
+    flash = None
+    if session is not None:
+        flash, session.flash = session.flash, None
+    settings = request.app.state.settings
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "lang": lang,
+            "dir": direction,
+            "languages": i18n.LANGUAGES,
+            "t": lambda text: i18n.gettext(lang, text),
+            "session": session,
+            "user": session.user if session else None,
+            "csrf": session.csrf if session else "",
+            "flash": flash,
+            "symbol": settings.coin_symbol,
+            "path": request.url.path,
+            **values,
+        },
+        status_code=status,
+    )

@@ -1,0 +1,272 @@
+"""JSON API for residents: session, my account, the market (everything the pages do)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from eth_account.signers.local import LocalAccount
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import PlainTextResponse
+
+from gridshare.domain import Side
+from gridshare.runtime import Runtime
+from gridshare.services.accounts import AccountError
+from gridshare.services.sessions import Session
+from gridshare.services.trading import TradingError
+from gridshare.storage.users import User
+from gridshare.web import queries
+from gridshare.web.context import WebContext, get_context, install_context
+from gridshare.web.errors import ApiError
+from gridshare.web.routes.api_operator import router as operator_router
+from gridshare.web.schemas import (
+    BalancesView,
+    Community,
+    Credentials,
+    DeliveryView,
+    ExportedKey,
+    MarketInfo,
+    MeterReading,
+    MeView,
+    NewOrder,
+    OrderView,
+    Password,
+    SessionView,
+    Take,
+    Trade,
+    UserView,
+)
+from gridshare.web.security import (
+    SESSION_COOKIE,
+    SecurityHeaders,
+    client_address,
+    require_csrf,
+    require_user,
+    set_session_cookie,
+)
+
+router = APIRouter(prefix="/api/v1")
+Ctx = Annotated[WebContext, Depends(get_context)]
+Reader = Annotated[Session, Depends(require_user)]
+Writer = Annotated[Session, Depends(require_csrf)]
+R401: dict[int | str, dict[str, Any]] = {401: {"description": "not logged in"}}
+R403: dict[int | str, dict[str, Any]] = {
+    403: {"description": "CSRF token missing or wrong, or not allowed"}
+}
+
+
+def install(app: FastAPI, runtime: Runtime) -> None:
+    """Build the web services; wrap the whole app in the security headers."""
+    install_context(app, runtime)
+    if not getattr(app.state, "security_headers", False):
+        app.middleware_stack = SecurityHeaders(app.middleware_stack or app.build_middleware_stack())
+        app.state.security_headers = True
+
+
+def user_view(user: User) -> UserView:
+    return UserView(
+        username=user.username, role=user.role.value, address=user.address,
+        house_id=user.house_id, holds_key=user.holds_key,
+    )
+
+
+def log_in(ctx: WebContext, request: Request, username: str, password: str) -> Session:
+    """Check the password (rate limited), unlock the key, start a fresh session."""
+    client = client_address(request)
+    wait = ctx.limiter.retry_after(client, username)
+    if wait:
+        raise ApiError(429, "too_many_attempts", f"Too many failed logins; wait {wait} s.",
+                       "password")
+    login = ctx.accounts.login(username, password)
+    if login is None:
+        ctx.limiter.failed(client, username)
+        raise ApiError(401, "bad_login", "Wrong username or password.", "password")
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        ctx.sessions.delete(old)
+    return ctx.sessions.new(login.user, login.signer)
+
+
+def signer_of(session: Session) -> LocalAccount:
+    """The session's unlocked key; wallet accounts must sign in their wallet."""
+    if session.signer is None:
+        raise ApiError(409, "use_wallet",
+                       "This account signs in its own wallet (MetaMask); the server holds no key.",
+                       None)
+    return session.signer
+
+
+def trading_error(exc: TradingError | AccountError) -> ApiError:
+    status = 409 if exc.code in ("insufficient_balance", "order_closed", "order_expired") else 400
+    if exc.code in ("not_owner",):
+        status = 403
+    if exc.code in ("no_order",):
+        status = 404
+    return ApiError(status, exc.code, exc.message, exc.field)
+
+
+# -- session ---------------------------------------------------------------
+
+
+@router.post("/session", response_model=SessionView, tags=["session"],
+             responses={401: {"description": "wrong credentials"}, 429: {"description": "limited"}})
+def create_session(
+    body: Credentials, request: Request, response: Response, ctx: Ctx
+) -> SessionView:
+    """Log in: a fresh session cookie and the CSRF token for later writes."""
+    session = log_in(ctx, request, body.username, body.password)
+    set_session_cookie(request, response, session)
+    assert session.user is not None
+    return SessionView(user=user_view(session.user), csrf_token=session.csrf)
+
+
+@router.get("/session", response_model=SessionView, tags=["session"], responses=R401)
+def read_session(session: Reader) -> SessionView:
+    """Who is logged in, and the CSRF token."""
+    assert session.user is not None
+    return SessionView(user=user_view(session.user), csrf_token=session.csrf)
+
+
+@router.delete("/session", status_code=204, tags=["session"], responses={**R401, **R403})
+def delete_session(session: Writer, ctx: Ctx, response: Response) -> Response:
+    """Log out: the session (and any unlocked key) is forgotten."""
+    ctx.sessions.delete(session.id)
+    out = Response(status_code=204)
+    out.delete_cookie(SESSION_COOKIE, path="/")
+    return out
+
+
+# -- my account ------------------------------------------------------------
+
+
+@router.get("/me", response_model=MeView, tags=["account"], responses=R401)
+def me(session: Reader, ctx: Ctx) -> MeView:
+    """My address and market balances (available, locked in orders, escrowed)."""
+    assert session.user is not None
+    balances = ctx.runtime.market.balances(session.user.address)
+    return MeView(user=user_view(session.user), balances=BalancesView.of(balances),
+                  coin_symbol=ctx.runtime.settings.coin_symbol)
+
+
+@router.get("/me/orders", response_model=list[OrderView], tags=["account"], responses=R401)
+def my_orders(session: Reader, ctx: Ctx) -> list[OrderView]:
+    """All my orders, newest first."""
+    assert session.user is not None
+    return [OrderView.of(o) for o in queries.my_orders(ctx, session.user)]
+
+
+@router.get("/me/deliveries", response_model=list[DeliveryView], tags=["account"],
+            responses=R401)
+def my_deliveries(session: Reader, ctx: Ctx) -> list[DeliveryView]:
+    """My purchases and sales (deliveries), newest first."""
+    assert session.user is not None
+    return [DeliveryView.of(d) for d in queries.my_deliveries(ctx, session.user)]
+
+
+@router.get("/me/statement.csv", response_class=PlainTextResponse, tags=["account"],
+            responses=R401)
+def statement(session: Reader, ctx: Ctx) -> PlainTextResponse:
+    """My statement as CSV."""
+    assert session.user is not None
+    body = queries.statement_csv(ctx, session.user, ctx.runtime.settings.coin_symbol)
+    return PlainTextResponse(body, media_type="text/csv", headers={
+        "content-disposition": 'attachment; filename="statement.csv"'})
+
+
+@router.post("/me/key-export", response_model=ExportedKey, tags=["account"],
+             responses={**R401, **R403})
+def export_key(body: Password, session: Writer, ctx: Ctx) -> ExportedKey:
+    """My private key (to import into MetaMask), after re-entering my password."""
+    assert session.user is not None
+    try:
+        key = ctx.accounts.export_key(session.user, body.password)
+    except AccountError as exc:
+        raise trading_error(exc) from exc
+    return ExportedKey(address=session.user.address, private_key=key)
+
+
+@router.get("/me/meter", response_model=MeterReading, tags=["account"],
+            responses={**R401, 404: {"description": "no meter"}})
+def my_meter(session: Reader, ctx: Ctx) -> MeterReading:
+    """Live readings from my household's meter."""
+    assert session.user is not None
+    record = queries.household_of(ctx, session.user)
+    if record is None:
+        raise ApiError(404, "no_meter", "No meter is registered for this account.", None)
+    return queries.meter_reading(record)
+
+
+# -- market ----------------------------------------------------------------
+
+
+@router.get("/market", response_model=MarketInfo, tags=["market"])
+def market_info(ctx: Ctx) -> MarketInfo:
+    """The mechanism in force, coin, chain id and contract address (for wallets)."""
+    limits = ctx.runtime.market.limits
+    return MarketInfo(
+        mechanism=ctx.mechanism, coin_symbol=ctx.runtime.settings.coin_symbol,
+        chain_id=ctx.runtime.settings.chain_id, rpc_path="/rpc",
+        contract_address=ctx.runtime.market.address,
+        max_amount_wh=limits.max_amount_wh, max_price_per_wh=limits.max_price_per_wh,
+    )
+
+
+@router.get("/orders", response_model=list[OrderView], tags=["market"], responses=R401)
+def open_orders(_: Reader, ctx: Ctx) -> list[OrderView]:
+    """Every live offer and demand on the board, oldest first."""
+    return [OrderView.of(o) for o in queries.open_board(ctx)]
+
+
+@router.post("/orders", response_model=OrderView, status_code=201, tags=["market"],
+             responses={**R401, **R403, 409: {"description": "refused"}})
+def place_order(body: NewOrder, session: Writer, ctx: Ctx) -> OrderView:
+    """Post an offer (sell) or a demand (buy); a buy locks its cost."""
+    signer = signer_of(session)
+    try:
+        order = ctx.trading.place_order(
+            signer, Side(body.side), body.amount_wh, body.price_per_wh, body.ttl_s
+        )
+    except TradingError as exc:
+        raise trading_error(exc) from exc
+    return OrderView.of(order)
+
+
+@router.post("/orders/{order_id}/take", response_model=DeliveryView, status_code=201,
+             tags=["market"], responses={**R401, **R403, 404: {"description": "no order"}})
+def take_order(order_id: int, body: Take, session: Writer, ctx: Ctx) -> DeliveryView:
+    """Take (Buy / Sell button) part or all of another household's order at its price."""
+    signer = signer_of(session)
+    try:
+        delivery = ctx.trading.take(signer, order_id, body.amount_wh)
+    except TradingError as exc:
+        raise trading_error(exc) from exc
+    return DeliveryView.of(delivery)
+
+
+@router.delete("/orders/{order_id}", status_code=204, tags=["market"],
+               responses={**R401, **R403, 404: {"description": "no such order of yours"}})
+def cancel_order(order_id: int, session: Writer, ctx: Ctx) -> Response:
+    """Cancel one of my open orders (another household's order: 404)."""
+    assert session.user is not None
+    order = ctx.runtime.market.order(order_id) if 0 < order_id < 2**63 else None
+    if order is None or not queries.same(order.owner, session.user.address):
+        raise ApiError(404, "no_order", f"You have no order #{order_id}.", "order_id")
+    try:
+        ctx.trading.cancel(signer_of(session), order_id)
+    except TradingError as exc:
+        raise trading_error(exc) from exc
+    return Response(status_code=204)
+
+
+@router.get("/trades", response_model=list[Trade], tags=["market"], responses=R401)
+def recent_trades(_: Reader, ctx: Ctx) -> list[Trade]:
+    """The last 200 trades: time, Wh and price (for the price chart)."""
+    return queries.trades(ctx)
+
+
+@router.get("/community", response_model=Community, tags=["community"], responses=R401)
+def community(_: Reader, ctx: Ctx) -> Community:
+    """Every house's generation, load and SoC; energy traded today and its average price."""
+    return queries.community(ctx)
+
+
+router.include_router(operator_router)

@@ -1,0 +1,113 @@
+"""JSON API for the operator: households and meters, top-ups, mechanism, flagged deliveries."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+
+from gridshare.domain import coins_to_wei
+from gridshare.meters import MeterEntry, MeterKey
+from gridshare.services.accounts import AccountError
+from gridshare.services.sessions import Session
+from gridshare.services.trading import TradingError
+from gridshare.web import queries
+from gridshare.web.context import WebContext, get_context
+from gridshare.web.errors import ApiError
+from gridshare.web.schemas import (
+    BalancesView,
+    CreatedHousehold,
+    DeliveryView,
+    MechanismChoice,
+    NewHousehold,
+    TopUp,
+)
+from gridshare.web.schemas import HouseholdView as HouseholdOut
+from gridshare.web.security import require_operator, require_operator_read
+
+router = APIRouter(tags=["operator"])
+Ctx = Annotated[WebContext, Depends(get_context)]
+Operator = Annotated[Session, Depends(require_operator)]
+OperatorRead = Annotated[Session, Depends(require_operator_read)]
+DENIED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "not logged in"},
+    403: {"description": "not the operator / CSRF"},
+}
+
+
+def refused(exc: TradingError | AccountError) -> ApiError:
+    return ApiError(409 if exc.code.endswith("taken") else 400, exc.code, exc.message, exc.field)
+
+
+def register_household(ctx: WebContext, body: NewHousehold) -> CreatedHousehold:
+    """Create the resident's login and key, register house and meter, optionally top up."""
+    with ctx.lock:
+        if ctx.households.repository.get(body.house_id) is not None:
+            raise ApiError(409, "house_taken", f"House {body.house_id} is registered.",
+                           "house_id")
+        try:
+            created = ctx.accounts.create_resident(
+                body.username, body.password, body.house_id, wallet_address=body.wallet_address
+            )
+        except AccountError as exc:
+            raise refused(exc) from exc
+        entry = MeterEntry(body.meter_id, body.house_id, body.meter_url.rstrip("/"),
+                           MeterKey.from_hex(body.meter_id, body.meter_key))
+        try:
+            ctx.households.register(body.name, created.user.address, body.house_id, entry)
+            if body.top_up_coins:
+                ctx.households.deposit_for(created.user.address,
+                                           coins_to_wei(body.top_up_coins))
+        except TradingError as exc:
+            ctx.users.remove(created.user.id)
+            raise refused(exc) from exc
+    return CreatedHousehold(house_id=body.house_id, username=created.user.username,
+                            address=created.user.address,
+                            recovery_phrase=created.recovery_phrase)
+
+
+@router.get("/households", response_model=list[HouseholdOut], responses=DENIED)
+def households(_: OperatorRead, ctx: Ctx) -> list[HouseholdOut]:
+    """Every registered household with its meter and balances."""
+    market = ctx.runtime.market
+    return [
+        HouseholdOut(house_id=r.house_id, name=r.name, account=r.account, meter_id=r.meter_id,
+                     meter_url=r.meter_url, balances=BalancesView.of(market.balances(r.account)))
+        for r in ctx.households.all()
+    ]
+
+
+@router.post("/households", response_model=CreatedHousehold, status_code=201,
+             responses={**DENIED, 409: {"description": "taken"}})
+def create_household(body: NewHousehold, _: Operator, ctx: Ctx) -> CreatedHousehold:
+    """Register a household, its meter (id, URL, key) and its resident's login.
+
+    The answer carries the 12-word recovery phrase: it is shown this once and never stored.
+    """
+    return register_household(ctx, body)
+
+
+@router.post("/households/{house_id}/top-up", status_code=204,
+             responses={**DENIED, 404: {"description": "no such house"}})
+def top_up(house_id: int, body: TopUp, _: Operator, ctx: Ctx) -> None:
+    """Move coins from the treasury into a household's market balance."""
+    record = ctx.households.repository.get(house_id) if 0 < house_id < 2**63 else None
+    if record is None:
+        raise ApiError(404, "no_household", f"There is no house {house_id}.", "house_id")
+    try:
+        ctx.households.deposit_for(record.account, coins_to_wei(body.coins))
+    except TradingError as exc:
+        raise refused(exc) from exc
+
+
+@router.put("/market/mechanism", response_model=MechanismChoice, responses=DENIED)
+def choose_mechanism(body: MechanismChoice, _: Operator, ctx: Ctx) -> MechanismChoice:
+    """Choose how orders are matched: bulletin (take only), continuous, or call auction."""
+    ctx.set_mechanism(body.mechanism)
+    return body
+
+
+@router.get("/deliveries-flagged", response_model=list[DeliveryView], responses=DENIED)
+def flagged(_: OperatorRead, ctx: Ctx) -> list[DeliveryView]:
+    """Deliveries to look at: expired, settled short, or pending past their deadline."""
+    return [DeliveryView.of(d) for d in queries.flagged(ctx)]

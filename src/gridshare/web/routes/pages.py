@@ -1,0 +1,249 @@
+"""Server-rendered pages for residents: login, market, my account, my meter, community."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from gridshare.domain import DeliveryStatus, Side
+from gridshare.runtime import Runtime
+from gridshare.services.sessions import Session
+from gridshare.services.trading import TradingError
+from gridshare.web import i18n, queries
+from gridshare.web.context import WebContext, get_context, install_context
+from gridshare.web.errors import ApiError
+from gridshare.web.render import STATIC, VENDOR, make_templates, node_modules, parse_coins, render
+from gridshare.web.routes.api import log_in
+from gridshare.web.routes.pages_operator import router as operator_router
+from gridshare.web.security import (
+    SESSION_COOKIE,
+    check_form_csrf,
+    current_session,
+    set_session_cookie,
+)
+
+router = APIRouter(include_in_schema=False)
+templates = make_templates()
+Ctx = Annotated[WebContext, Depends(get_context)]
+
+
+def install(app: FastAPI, runtime: Runtime) -> None:
+    """Serve static files and make sure the web services exist."""
+    install_context(app, runtime)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+
+def page_user(request: Request) -> Session:
+    session = current_session(request)
+    if session is None or session.user is None:
+        raise HTTPException(303, "Log in first.", headers={"Location": "/login"})
+    return session
+
+
+User = Annotated[Session, Depends(page_user)]
+
+
+def back(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+def done(session: Session, path: str, message: str = "Done.") -> RedirectResponse:
+    session.flash = message
+    return back(path)
+
+
+@router.get("/")
+def home(request: Request) -> RedirectResponse:
+    session = current_session(request)
+    return back("/market" if session is not None and session.user is not None else "/login")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, ctx: Ctx) -> HTMLResponse:
+    session = current_session(request) or ctx.sessions.new()
+    response = render(templates, request, "login.html", session)
+    set_session_cookie(request, response, session)
+    return response
+
+
+@router.post("/login", response_model=None)
+def login(
+    request: Request, ctx: Ctx, username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    anonymous = current_session(request)
+    if anonymous is None or not anonymous.csrf_ok(csrf_token):
+        fresh = ctx.sessions.new()
+        fresh.flash = "Your session expired; please try again."
+        response: Response = render(templates, request, "login.html", fresh, status=403)
+        set_session_cookie(request, response, fresh)
+        return response
+    try:
+        session = log_in(ctx, request, username, password)
+    except ApiError as exc:
+        anonymous.flash = exc.message if exc.status == 429 else "Wrong username or password."
+        return render(templates, request, "login.html", anonymous, status=exc.status)
+    response = back("/operator" if session.is_operator else "/market")
+    set_session_cookie(request, response, session)
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request, ctx: Ctx, session: User, csrf_token: Annotated[str, Form()] = ""
+) -> RedirectResponse:
+    check_form_csrf(session, csrf_token)
+    ctx.sessions.delete(session.id)
+    response = back("/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/lang/{code}")
+def choose_language(code: str, request: Request) -> RedirectResponse:
+    target = request.query_params.get("next", "/")
+    response = back(target if target.startswith("/") and not target.startswith("//") else "/")
+    response.set_cookie(i18n.COOKIE, i18n.pick(code), samesite="strict", max_age=365 * 86400)
+    return response
+
+
+@router.get("/vendor/{name}")
+def vendor(name: str) -> FileResponse:
+    """Front-end libraries from node_modules (uPlot, ethers), served locally."""
+    root = node_modules()
+    if name not in VENDOR or root is None:
+        raise ApiError(404, "not_found", "No such file.", None)
+    return FileResponse(root / VENDOR[name], headers={"cache-control": "max-age=86400"})
+
+
+@router.get("/market", response_class=HTMLResponse)
+def market_page(request: Request, ctx: Ctx, session: User) -> HTMLResponse:
+    assert session.user is not None
+    me = session.user.address
+    board = queries.open_board(ctx)
+    return render(
+        templates, request, "market.html", session,
+        offers=[o for o in board if o.side is Side.SELL and not queries.same(o.owner, me)],
+        demands=[o for o in board if o.side is Side.BUY and not queries.same(o.owner, me)],
+        mine=[o for o in board if queries.same(o.owner, me)],
+        mechanism=ctx.mechanism, balances=ctx.runtime.market.balances(me),
+        chain_id=ctx.runtime.settings.chain_id, contract=ctx.runtime.market.address,
+    )
+
+
+def _trade(session: Session, action: str, run: object) -> RedirectResponse:
+    try:
+        assert callable(run)
+        run()
+    except TradingError as exc:
+        return done(session, "/market", exc.message)
+    return done(session, "/market", action)
+
+
+@router.post("/market/orders")
+def post_order(
+    ctx: Ctx, session: User, side: Annotated[str, Form()], amount_wh: Annotated[int, Form()],
+    price: Annotated[str, Form(max_length=40)], minutes: Annotated[int, Form()] = 60,
+    csrf_token: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    check_form_csrf(session, csrf_token)
+    wei = parse_coins(price)
+    if side not in ("buy", "sell") or wei is None or not 1 <= minutes <= 7 * 1440:
+        return done(session, "/market", "Check the amount, price and time.")
+    if session.signer is None:
+        return done(session, "/market", "This account signs in its wallet: use MetaMask.")
+    signer = session.signer
+    return _trade(session, "Done.", lambda: ctx.trading.place_order(
+        signer, Side(side), amount_wh, wei, minutes * 60))
+
+
+@router.post("/market/orders/{order_id}/take")
+def take_order(
+    order_id: int, ctx: Ctx, session: User, amount_wh: Annotated[int, Form()],
+    csrf_token: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    check_form_csrf(session, csrf_token)
+    if session.signer is None:
+        return done(session, "/market", "This account signs in its wallet: use MetaMask.")
+    signer = session.signer
+    return _trade(session, "Done.", lambda: ctx.trading.take(signer, order_id, amount_wh))
+
+
+@router.post("/market/orders/{order_id}/cancel")
+def cancel_order(
+    order_id: int, ctx: Ctx, session: User, csrf_token: Annotated[str, Form()] = ""
+) -> RedirectResponse:
+    check_form_csrf(session, csrf_token)
+    assert session.user is not None
+    order = ctx.runtime.market.order(order_id) if 0 < order_id < 2**63 else None
+    if order is None or not queries.same(order.owner, session.user.address):
+        raise ApiError(404, "no_order", f"You have no order #{order_id}.", "order_id")
+    if session.signer is None:
+        return done(session, "/market", "This account signs in its wallet: use MetaMask.")
+    signer = session.signer
+    return _trade(session, "Done.", lambda: ctx.trading.cancel(signer, order_id))
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account_page(request: Request, ctx: Ctx, session: User) -> HTMLResponse:
+    assert session.user is not None
+    me = session.user.address
+    deliveries = queries.my_deliveries(ctx, session.user)
+    return render(
+        templates, request, "account.html", session,
+        balances=ctx.runtime.market.balances(me), orders=queries.my_orders(ctx, session.user),
+        purchases=[d for d in deliveries if queries.same(d.buyer, me)],
+        sales=[d for d in deliveries if queries.same(d.seller, me)],
+        pending=DeliveryStatus.PENDING,
+    )
+
+
+@router.get("/account/statement.csv")
+def statement(ctx: Ctx, session: User) -> PlainTextResponse:
+    assert session.user is not None
+    body = queries.statement_csv(ctx, session.user, ctx.runtime.settings.coin_symbol)
+    return PlainTextResponse(body, media_type="text/csv", headers={
+        "content-disposition": 'attachment; filename="statement.csv"'})
+
+
+@router.post("/account/export", response_class=HTMLResponse)
+def export_key(
+    request: Request, ctx: Ctx, session: User, password: Annotated[str, Form(max_length=256)],
+    csrf_token: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    check_form_csrf(session, csrf_token)
+    assert session.user is not None
+    try:
+        key = ctx.accounts.export_key(session.user, password)
+    except Exception as exc:  # AccountError: wrong password or no key held
+        session.flash = getattr(exc, "message", "Refused.")
+        return render(templates, request, "export.html", session, key=None, status=400)
+    response = render(templates, request, "export.html", session, key=key)
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+@router.get("/account/export", response_class=HTMLResponse)
+def export_page(request: Request, session: User) -> HTMLResponse:
+    return render(templates, request, "export.html", session, key=None)
+
+
+@router.get("/meter", response_class=HTMLResponse)
+def meter_page(request: Request, ctx: Ctx, session: User) -> HTMLResponse:
+    assert session.user is not None
+    record = queries.household_of(ctx, session.user)
+    reading = queries.meter_reading(record) if record is not None else None
+    return render(templates, request, "meter.html", session, reading=reading, record=record)
+
+
+@router.get("/community", response_class=HTMLResponse)
+def community_page(request: Request, ctx: Ctx, session: User) -> HTMLResponse:
+    return render(templates, request, "community.html", session,
+                  community=queries.community(ctx))
+
+
+router.include_router(operator_router)

@@ -1,0 +1,109 @@
+"""The operator's pages: register households and meters, top up, mechanism, flagged deliveries."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+
+from gridshare.domain import coins_to_wei
+from gridshare.services.sessions import Session
+from gridshare.services.trading import TradingError
+from gridshare.web import queries
+from gridshare.web.context import WebContext, get_context
+from gridshare.web.errors import ApiError
+from gridshare.web.render import make_templates, render
+from gridshare.web.routes.api_operator import register_household
+from gridshare.web.schemas import NewHousehold
+from gridshare.web.security import check_form_csrf, current_session
+
+router = APIRouter(include_in_schema=False)
+templates = make_templates()
+Ctx = Annotated[WebContext, Depends(get_context)]
+MECHANISMS = ("bulletin", "continuous", "auction")
+
+
+def operator_page_user(request: Request) -> Session:
+    session = current_session(request)
+    if session is None or session.user is None:
+        raise HTTPException(303, "Log in first.", headers={"Location": "/login"})
+    if not session.is_operator:
+        raise ApiError(403, "operator_only", "Only the operator may see this.", None)
+    return session
+
+
+Operator = Annotated[Session, Depends(operator_page_user)]
+
+
+def _back(session: Session, message: str) -> RedirectResponse:
+    session.flash = message
+    return RedirectResponse("/operator", status_code=303)
+
+
+@router.get("/operator", response_class=HTMLResponse)
+def operator_page(request: Request, ctx: Ctx, session: Operator) -> HTMLResponse:
+    market = ctx.runtime.market
+    houses = [(r, market.balances(r.account)) for r in ctx.households.all()]
+    return render(
+        templates, request, "operator.html", session, houses=houses, mechanism=ctx.mechanism,
+        mechanisms=MECHANISMS, flagged=queries.flagged(ctx)[:50],
+        treasury=ctx.runtime.chain.w3.eth.get_balance(ctx.runtime.operator.address),
+    )
+
+
+@router.post("/operator/households", response_class=HTMLResponse, response_model=None)
+def add_household(
+    request: Request, ctx: Ctx, session: Operator,
+    name: Annotated[str, Form(max_length=64)], username: Annotated[str, Form(max_length=32)],
+    password: Annotated[str, Form(max_length=256)], house_id: Annotated[int, Form()],
+    meter_id: Annotated[int, Form()], meter_url: Annotated[str, Form(max_length=200)],
+    meter_key: Annotated[str, Form(max_length=64)], top_up_coins: Annotated[int, Form()] = 0,
+    wallet_address: Annotated[str, Form(max_length=42)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> HTMLResponse | RedirectResponse:
+    check_form_csrf(session, csrf_token)
+    try:
+        body = NewHousehold(
+            name=name, username=username, password=password, house_id=house_id,
+            meter_id=meter_id, meter_url=meter_url, meter_key=meter_key,
+            top_up_coins=top_up_coins, wallet_address=wallet_address or None,
+        )
+        created = register_household(ctx, body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        return _back(session, f"{'.'.join(map(str, first['loc']))}: {first['msg']}")
+    except ApiError as exc:
+        return _back(session, exc.message)
+    response = render(templates, request, "created.html", session, created=created)
+    response.headers["cache-control"] = "no-store"  # the recovery phrase is shown once
+    return response
+
+
+@router.post("/operator/top-up")
+def top_up(
+    ctx: Ctx, session: Operator, house_id: Annotated[int, Form()],
+    coins: Annotated[int, Form(ge=1, le=10**9)], csrf_token: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    check_form_csrf(session, csrf_token)
+    record = ctx.households.repository.get(house_id) if 0 < house_id < 2**63 else None
+    if record is None:
+        return _back(session, f"There is no house {house_id}.")
+    try:
+        ctx.households.deposit_for(record.account, coins_to_wei(coins))
+    except TradingError as exc:
+        return _back(session, exc.message)
+    return _back(session, "Done.")
+
+
+@router.post("/operator/mechanism")
+def mechanism(
+    ctx: Ctx, session: Operator, mechanism: Annotated[str, Form()],
+    csrf_token: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    check_form_csrf(session, csrf_token)
+    if mechanism not in MECHANISMS:
+        return _back(session, "Unknown mechanism.")
+    ctx.set_mechanism(mechanism)
+    return _back(session, "Done.")

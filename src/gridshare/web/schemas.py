@@ -1,0 +1,187 @@
+"""JSON bodies of the /api/v1 web endpoints, and the views that fill them from domain objects."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gridshare.domain import Balances, Delivery, Order
+from gridshare.services.trading import MAX_AMOUNT_WH, MAX_PRICE_PER_WH
+
+StrictModel = ConfigDict(extra="forbid")
+
+
+class Credentials(BaseModel):
+    model_config = StrictModel
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class Password(BaseModel):
+    model_config = StrictModel
+    password: str = Field(min_length=1, max_length=256)
+
+
+class UserView(BaseModel):
+    username: str
+    role: str
+    address: str
+    house_id: int | None
+    holds_key: bool
+
+
+class SessionView(BaseModel):
+    user: UserView
+    csrf_token: str
+
+
+class BalancesView(BaseModel):
+    available: int
+    locked: int
+    escrowed: int
+
+    @classmethod
+    def of(cls, b: Balances) -> BalancesView:
+        return cls(available=b.available, locked=b.locked, escrowed=b.escrowed)
+
+
+class MeView(BaseModel):
+    user: UserView
+    balances: BalancesView
+    coin_symbol: str
+
+
+class OrderView(BaseModel):
+    id: int
+    owner: str
+    side: Literal["buy", "sell"]
+    amount_wh: int
+    remaining_wh: int
+    price_per_wh: int
+    expires_at: int
+    status: Literal["open", "filled", "cancelled"]
+
+    @classmethod
+    def of(cls, o: Order) -> OrderView:
+        return cls(
+            id=o.id, owner=o.owner, side=o.side.value, amount_wh=o.amount_wh,
+            remaining_wh=o.remaining_wh, price_per_wh=o.price_per_wh, expires_at=o.expires_at,
+            status=o.status.name.lower(),  # type: ignore[arg-type]
+        )
+
+
+class DeliveryView(BaseModel):
+    id: int
+    buyer: str
+    seller: str
+    amount_wh: int
+    price_per_wh: int
+    deadline: int
+    status: Literal["pending", "settled", "expired"]
+    delivered_wh: int
+
+    @classmethod
+    def of(cls, d: Delivery) -> DeliveryView:
+        return cls(
+            id=d.id, buyer=d.buyer, seller=d.seller, amount_wh=d.amount_wh,
+            price_per_wh=d.price_per_wh, deadline=d.deadline,
+            status=d.status.name.lower(),  # type: ignore[arg-type]
+            delivered_wh=d.delivered_wh,
+        )
+
+
+class NewOrder(BaseModel):
+    model_config = StrictModel
+    side: Literal["buy", "sell"]
+    amount_wh: int = Field(ge=1, le=MAX_AMOUNT_WH)
+    price_per_wh: int = Field(ge=1, le=MAX_PRICE_PER_WH, description="wei per Wh")
+    ttl_s: int = Field(default=3600, ge=60, le=7 * 86400)
+
+
+class Take(BaseModel):
+    model_config = StrictModel
+    amount_wh: int = Field(ge=1, le=MAX_AMOUNT_WH)
+
+
+class Trade(BaseModel):
+    id: int
+    time: int
+    amount_wh: int
+    price_per_wh: int
+    status: str
+
+
+class MarketInfo(BaseModel):
+    mechanism: str
+    coin_symbol: str
+    chain_id: int
+    rpc_path: str
+    contract_address: str
+    max_amount_wh: int
+    max_price_per_wh: int
+
+
+class MeterReading(BaseModel):
+    house_id: int
+    reachable: bool
+    voltage_mv: int | None = None
+    current_ma: int | None = None
+    power_mw: int | None = None
+    relay_closed: bool | None = None
+    soc_permille: int | None = None
+    pv_w: int | None = None
+    load_w: int | None = None
+    last_contact: int | None = None
+    error: str | None = None
+
+
+class Community(BaseModel):
+    houses: list[MeterReading]
+    traded_today_wh: int
+    average_price_per_wh: int | None
+    trades_today: int
+
+
+class NewHousehold(BaseModel):
+    model_config = StrictModel
+    name: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
+    password: str = Field(min_length=8, max_length=256)
+    house_id: int = Field(ge=1, le=10**6)
+    meter_id: int = Field(ge=1, le=10**6)
+    meter_url: str = Field(pattern=r"^https?://[^\s]+$", max_length=200)
+    meter_key: str = Field(pattern=r"^[0-9a-fA-F]{64}$", description="256-bit key, hex")
+    wallet_address: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
+    top_up_coins: int = Field(default=0, ge=0, le=10**9)
+
+
+class CreatedHousehold(BaseModel):
+    house_id: int
+    username: str
+    address: str
+    recovery_phrase: str | None
+
+
+class HouseholdView(BaseModel):
+    house_id: int
+    name: str
+    account: str
+    meter_id: int
+    meter_url: str
+    balances: BalancesView
+
+
+class TopUp(BaseModel):
+    model_config = StrictModel
+    coins: int = Field(ge=1, le=10**9)
+
+
+class MechanismChoice(BaseModel):
+    model_config = StrictModel
+    mechanism: Literal["bulletin", "continuous", "auction"]
+
+
+class ExportedKey(BaseModel):
+    address: str
+    private_key: str

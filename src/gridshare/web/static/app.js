@@ -1,0 +1,58 @@
+// Live updates without inline script: price chart, meter readings, delivery progress.
+"use strict";
+(function () {
+  const $ = (s, el) => (el || document).querySelector(s);
+  const getJSON = (url) => fetch(url, { credentials: "same-origin" }).then((r) => (r.ok ? r.json() : Promise.reject(r.status)));
+  const width = (el) => Math.max(280, el.clientWidth - 8);
+
+  const priceChart = $("#price-chart");
+  if (priceChart && window.uPlot) {
+    getJSON("/api/v1/trades").then((trades) => {
+      const xs = trades.map((t) => t.time);
+      const ys = trades.map((t) => Number(BigInt(t.price_per_wh) * 10000n / 10n ** 18n) / 10000);
+      new window.uPlot({ width: width(priceChart), height: 200, series: [{}, { label: priceChart.dataset.symbol + "/Wh", stroke: "#1f5f3a" }] }, [xs, ys], priceChart);
+    }).catch(() => {});
+  }
+
+  const meter = $("#meter");
+  if (meter && $(".readings", meter)) {
+    const chartEl = $("#meter-chart");
+    const data = [[], [], []];
+    let plot = null;
+    const tick = () => getJSON("/api/v1/me/meter").then((r) => {
+      if (!r.reachable) return;
+      meter.querySelectorAll("[data-field]").forEach((el) => {
+        const v = r[el.dataset.field];
+        if (v === null || v === undefined) return;
+        if (el.dataset.field === "relay_closed") return;
+        el.textContent = el.dataset.scale ? (v / Number(el.dataset.scale)).toFixed(1) : String(v);
+      });
+      data[0].push(Date.now() / 1000); data[1].push(r.pv_w); data[2].push(r.load_w);
+      if (data[0].length > 300) data.forEach((a) => a.shift());
+      if (window.uPlot && chartEl) {
+        if (!plot) plot = new window.uPlot({ width: width(chartEl), height: 200, series: [{}, { label: "PV W", stroke: "#e0a100" }, { label: "Load W", stroke: "#1f5f3a" }] }, data, chartEl);
+        else plot.setData(data);
+      }
+    }).catch(() => {});
+    tick(); setInterval(tick, 2000);
+  }
+
+  const rows = document.querySelectorAll("tr.delivery[data-status=pending]");
+  if (rows.length) {
+    const poll = () => getJSON("/api/v1/me/deliveries").then((list) => {
+      const byId = new Map(list.map((d) => [String(d.id), d]));
+      rows.forEach((row) => {
+        const d = byId.get(row.dataset.delivery);
+        if (!d) return;
+        row.dataset.status = d.status;
+        $(".status", row).textContent = d.status;
+        if (d.status !== "pending") { $("progress", row).value = d.delivered_wh; $(".wh", row).textContent = d.delivered_wh; return; }
+        getJSON("/api/v1/deliveries/" + d.id).then((p) => {
+          const wh = p.delivered_wh ?? (p.buyer_mwh != null ? Math.floor(p.buyer_mwh / 1000) : null);
+          if (wh != null) { $("progress", row).value = wh; $(".wh", row).textContent = wh; }
+        }).catch(() => {});
+      });
+    }).catch(() => {});
+    setInterval(poll, 2000);
+  }
+})();

@@ -1,0 +1,75 @@
+"""A web app over a fresh embedded chain, with an operator and two residents, for web tests."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from gridshare.config import Settings
+from gridshare.runtime import Runtime, build_runtime
+from gridshare.web.app import create_app
+
+OPERATOR_PASSWORD = "gridshare-development-only"
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Resident:
+    username: str
+    address: str
+    house_id: int
+    client: TestClient
+    csrf: str
+
+
+def close_runtime(runtime: Runtime) -> None:
+    """Close a runtime whose SQLite connections were opened in server threads."""
+    while runtime.closers:
+        runtime.closers.pop()()
+    with contextlib.suppress(sqlite3.ProgrammingError):  # a server thread's connection
+        runtime.database.close()
+    runtime.chain.close()
+
+
+@contextmanager
+def web_app(data_dir: Path | None = None) -> Iterator[tuple[Runtime, Settings, object]]:
+    """(runtime, settings, app) over a fresh data directory."""
+    folder = data_dir or Path(tempfile.mkdtemp(prefix="gridshare-web-"))
+    settings = Settings(data_dir=folder)
+    runtime = build_runtime(settings)
+    try:
+        yield runtime, settings, create_app(settings, runtime)
+    finally:
+        close_runtime(runtime)
+
+
+def log_in(app: object, username: str, password: str) -> tuple[TestClient, str]:
+    client = TestClient(app)  # type: ignore[arg-type]
+    client.__enter__()
+    response = client.post("/api/v1/session", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return client, str(response.json()["csrf_token"])
+
+
+def register(
+    operator: TestClient, csrf: str, house_id: int, username: str, meter_url: str,
+    meter_key: str, *, coins: int = 1000, wallet: str | None = None,
+) -> dict[str, object]:
+    body = {
+        "name": f"House {house_id}", "username": username, "password": PASSWORD,
+        "house_id": house_id, "meter_id": house_id, "meter_url": meter_url,
+        "meter_key": meter_key, "top_up_coins": coins,
+    }
+    if wallet:
+        body["wallet_address"] = wallet
+    response = operator.post("/api/v1/households", json=body, headers={"X-CSRF-Token": csrf})
+    assert response.status_code == 201, response.text
+    result: dict[str, object] = response.json()
+    return result
