@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from eth_account.signers.local import LocalAccount
 
 from gridshare.chain.market import EnergyMarket
+from gridshare.market import mechanism_named
 from gridshare.meters import MeterClient, MeterKey
 from gridshare.services.agents import (
     AgentRunner,
@@ -83,6 +84,12 @@ class MarketEngine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.errors = 0
+        self.mechanism = settings.mechanism
+
+    def set_mechanism(self, mechanism: str) -> None:
+        """Match with `mechanism` (bulletin, continuous or auction) from the next round on."""
+        mechanism_named(mechanism)  # refuses an unknown name before anything changes
+        self.mechanism = mechanism
 
     def _parts(self, database: Database) -> tuple[Matcher, Orchestrator, AgentRunner]:
         """Matcher, orchestrator and agents working through `database`."""
@@ -134,6 +141,7 @@ class MarketEngine:
         self._tick(self.matcher, self.orchestrator, self.agents)
 
     def _tick(self, matcher: Matcher, orchestrator: Orchestrator, agents: AgentRunner) -> None:
+        matcher.use(self.mechanism)
         for name, step in (
             ("matcher", matcher.tick),
             ("orchestrator", orchestrator.tick),

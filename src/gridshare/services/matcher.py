@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from eth_account.signers.local import LocalAccount
 
@@ -64,6 +64,14 @@ class Matcher:
         self.settings = settings
         self.mechanism = mechanism_named(settings.mechanism, settings.auction_interval_s)
         self._last_auction: int | None = None
+
+    def use(self, mechanism: str) -> None:
+        """Switch to another mechanism from the next round on (the operator's choice)."""
+        if mechanism == self.settings.mechanism:
+            return
+        self.mechanism = mechanism_named(mechanism, self.settings.auction_interval_s)
+        self.settings = replace(self.settings, mechanism=mechanism)
+        self._last_auction = None
 
     def due(self, now: int) -> bool:
         """Whether a round should run at chain time `now`."""

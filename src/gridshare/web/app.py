@@ -13,6 +13,7 @@ from gridshare import __version__
 from gridshare.config import Settings
 from gridshare.runtime import Runtime, build_runtime
 from gridshare.web.errors import install_error_handlers
+from gridshare.web.security import SecurityHeaders
 
 # Each module named here exposes `router: APIRouter` and may define
 # `install(app: FastAPI, runtime: Runtime) -> None` for start-up work (background tasks).
@@ -44,11 +45,14 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
-        app.state.runtime = runtime if runtime is not None else build_runtime(settings)
-        for module in modules:
-            install = getattr(module, "install", None)
-            if install is not None:
-                install(app, app.state.runtime)
+        if owned or getattr(app.state, "runtime", None) is not runtime:
+            app.state.runtime = runtime if runtime is not None else build_runtime(settings)
+            # background services start once per runtime, even if the app is started again
+            # (as test clients do); they stop when the runtime closes
+            for module in modules:
+                install = getattr(module, "install", None)
+                if install is not None:
+                    install(app, app.state.runtime)
         try:
             yield
         finally:
@@ -60,8 +64,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         version=__version__,
         description="Peer-to-peer energy trading for an off-grid solar microgrid.",
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI loads from a CDN: no internet in the village, and the CSP
+        redoc_url=None,  # forbids it; the schema itself is at /openapi.json
     )
     app.state.settings = settings
+    app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
     for module in modules:
         app.include_router(module.router)

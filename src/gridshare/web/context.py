@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -78,6 +79,7 @@ class WebContext:
     delivery_window_s: int
     mechanism: str
     lock: threading.Lock = field(default_factory=threading.Lock)
+    on_mechanism: Callable[[str], None] | None = None
 
     def now(self) -> int:
         """Chain time in seconds (never behind the wall clock)."""
@@ -88,6 +90,8 @@ class WebContext:
         """Record the operator's choice of matching mechanism (the engine reads `mechanism`)."""
         self.users.set_pref("market_mechanism", mechanism)
         self.mechanism = mechanism
+        if self.on_mechanism is not None:
+            self.on_mechanism(mechanism)
 
     def created_at(self, delivery: Delivery) -> int:
         """When a delivery was created (its deadline minus the delivery window)."""
@@ -125,6 +129,10 @@ def install_context(app: FastAPI, runtime: Runtime) -> WebContext:
     existing = getattr(app.state, "web", None)
     if existing is None:
         existing = build_context(runtime)
+        engine = getattr(app.state, "market_engine", None)
+        if engine is not None:  # the operator's stored choice drives the running matcher
+            existing.on_mechanism = engine.set_mechanism
+            engine.set_mechanism(existing.mechanism)
         app.state.web = existing
     return cast(WebContext, existing)
 

@@ -12,6 +12,7 @@ from gridshare.chain.embedded.chain import (
     open_embedded_chain,
 )
 from gridshare.chain.embedded.errors import (
+    ChainInUse,
     ChainMismatch,
     EmbeddedChainError,
     ExecutionFailed,
@@ -29,6 +30,7 @@ __all__ = [
     "DEFAULT_CHAIN_ID",
     "BlockRef",
     "CallRequest",
+    "ChainInUse",
     "ChainMismatch",
     "EmbeddedChain",
     "EmbeddedChainError",

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 import rlp  # type: ignore[import-untyped]
 from eth.abc import BlockHeaderAPI, SignedTransactionAPI, StateAPI
@@ -20,7 +20,12 @@ from eth_typing import Address, BlockNumber, Hash32
 from eth_utils.exceptions import ValidationError
 
 from gridshare.chain.embedded.clock import BlockClock, Clock
-from gridshare.chain.embedded.errors import ChainMismatch, InvalidTransaction, UnknownBlock
+from gridshare.chain.embedded.dirlock import lock_directory
+from gridshare.chain.embedded.errors import (
+    ChainMismatch,
+    InvalidTransaction,
+    UnknownBlock,
+)
 from gridshare.chain.embedded.execution import CallRequest, Executor
 from gridshare.chain.embedded.fork import GAS_LIMIT, chain_class
 from gridshare.chain.embedded.genesis import create_genesis
@@ -66,6 +71,7 @@ class EmbeddedChain:
         self._automine = automine
         self._snapshots: dict[int, tuple[bytes, int]] = {}
         self._next_snapshot = 1
+        self._dir_lock: IO[bytes] | None = None
         self.chain_id = chain_id
 
     # ------------------------------------------------------------ lifecycle
@@ -84,24 +90,37 @@ class EmbeddedChain:
     ) -> EmbeddedChain:
         """Create the chain in `data_dir` (genesis funds `genesis_alloc`) or resume it."""
         data_dir.mkdir(parents=True, exist_ok=True)
-        store = BlockStore(data_dir / DB_FILE, durability)
-        block_clock = BlockClock(clock)
-        stored_id = store.get_meta("chain_id")
-        if stored_id is None:
-            create_genesis(
-                store, chain_class(chain_id), dict(genesis_alloc or {}), gas_limit,
-                int(block_clock.peek(0)),
-            )
-        elif int(stored_id) != chain_id:
-            store.close()
-            raise ChainMismatch(f"{data_dir} holds chain id {stored_id}, not {chain_id}")
-        return cls(store, chain_id, block_clock, automine=automine)
+        dir_lock = lock_directory(data_dir)
+        try:
+            store = BlockStore(data_dir / DB_FILE, durability)
+            block_clock = BlockClock(clock)
+            stored_id = store.get_meta("chain_id")
+            if stored_id is None:
+                create_genesis(
+                    store,
+                    chain_class(chain_id),
+                    dict(genesis_alloc or {}),
+                    gas_limit,
+                    int(block_clock.peek(0)),
+                )
+            elif int(stored_id) != chain_id:
+                store.close()
+                raise ChainMismatch(f"{data_dir} holds chain id {stored_id}, not {chain_id}")
+            chain = cls(store, chain_id, block_clock, automine=automine)
+        except BaseException:
+            dir_lock.close()
+            raise
+        chain._dir_lock = dir_lock
+        return chain
 
     def close(self) -> None:
         """Close the database; a pending (unmined) block is dropped."""
         with self._lock:
             self._pending = None
             self._store.close()
+            if self._dir_lock is not None:
+                self._dir_lock.close()  # releases the directory for the next opener
+                self._dir_lock = None
 
     @property
     def data_path(self) -> Path:
@@ -415,6 +434,4 @@ def open_embedded_chain(
     durability: Durability = "full",
 ) -> EmbeddedChain:
     """Create or resume the embedded chain in `data_dir` (for the composition root)."""
-    return EmbeddedChain.open(
-        data_dir, chain_id, genesis_alloc, clock=clock, durability=durability
-    )
+    return EmbeddedChain.open(data_dir, chain_id, genesis_alloc, clock=clock, durability=durability)

@@ -30,3 +30,7 @@ class UnknownBlock(EmbeddedChainError):
 
 class ChainMismatch(EmbeddedChainError):
     """The data directory holds a chain with another chain id or genesis."""
+
+
+class ChainInUse(EmbeddedChainError):
+    """Another process (or another open chain in this one) already uses the data directory."""

@@ -37,7 +37,6 @@ from gridshare.web.schemas import (
 )
 from gridshare.web.security import (
     SESSION_COOKIE,
-    SecurityHeaders,
     client_address,
     require_csrf,
     require_user,
@@ -55,11 +54,8 @@ R403: dict[int | str, dict[str, Any]] = {
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
-    """Build the web services; wrap the whole app in the security headers."""
+    """Build the web services (sessions, accounts, page context)."""
     install_context(app, runtime)
-    if not getattr(app.state, "security_headers", False):
-        app.middleware_stack = SecurityHeaders(app.middleware_stack or app.build_middleware_stack())
-        app.state.security_headers = True
 
 
 def user_view(user: User) -> UserView:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, cast
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from web3 import Web3
@@ -43,6 +44,8 @@ def get_explorer(request: Request) -> Explorer:
 
 ExplorerDep = Annotated[Explorer, Depends(get_explorer)]
 PageNo = Annotated[int, Query(ge=1, le=10**6)]
+# ids are uint256 on chain, but no chain here will ever reach SQLite's 64-bit INTEGER
+EntityId = Annotated[int, PathParam(ge=0, le=2**63 - 1)]
 
 
 def _templates() -> Jinja2Templates:
@@ -138,7 +141,7 @@ def address_page(
 
 
 @router.get("/explorer/order/{order_id}", include_in_schema=False)
-def order_page(request: Request, order_id: int, explorer: ExplorerDep) -> Response:
+def order_page(request: Request, order_id: EntityId, explorer: ExplorerDep) -> Response:
     order = explorer.order(order_id)
     if order is None:
         return _not_found(request, explorer, f"order {order_id}")
@@ -147,7 +150,7 @@ def order_page(request: Request, order_id: int, explorer: ExplorerDep) -> Respon
 
 
 @router.get("/explorer/delivery/{delivery_id}", include_in_schema=False)
-def delivery_page(request: Request, delivery_id: int, explorer: ExplorerDep) -> Response:
+def delivery_page(request: Request, delivery_id: EntityId, explorer: ExplorerDep) -> Response:
     delivery = explorer.delivery(delivery_id)
     if delivery is None:
         return _not_found(request, explorer, f"delivery {delivery_id}")
@@ -205,7 +208,7 @@ def address_api(
 
 
 @router.get("/api/v1/explorer/orders/{order_id}", tags=["explorer"])
-def order_api(order_id: int, explorer: ExplorerDep) -> dict[str, Any]:
+def order_api(order_id: EntityId, explorer: ExplorerDep) -> dict[str, Any]:
     """An order as its events tell it."""
     order = explorer.order(order_id)
     if order is None:
@@ -214,7 +217,7 @@ def order_api(order_id: int, explorer: ExplorerDep) -> dict[str, Any]:
 
 
 @router.get("/api/v1/explorer/deliveries/{delivery_id}", tags=["explorer"])
-def delivery_api(delivery_id: int, explorer: ExplorerDep) -> dict[str, Any]:
+def delivery_api(delivery_id: EntityId, explorer: ExplorerDep) -> dict[str, Any]:
     """A delivery as its events tell it."""
     delivery = explorer.delivery(delivery_id)
     if delivery is None:

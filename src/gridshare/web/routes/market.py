@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Request
 
 from gridshare.runtime import Runtime
 from gridshare.services.engine import EngineSettings, MarketEngine
+from gridshare.services.sessions import Session
 from gridshare.storage.deliveries import DeliveryRecord
+from gridshare.web.security import require_user
 
 router = APIRouter(prefix="/api/v1", tags=["market"])
+MAX_ID = 2**63 - 1  # ids are uint256 on chain; anything larger than SQLite's INTEGER is unknown
 
 
 def engine_settings(runtime: Runtime) -> EngineSettings:
@@ -74,12 +77,20 @@ def delivery_json(r: DeliveryRecord) -> dict[str, Any]:
 
 @router.get("/deliveries/{delivery_id}")
 def delivery(
-    delivery_id: int, engine: Annotated[MarketEngine, Depends(get_engine)]
+    delivery_id: Annotated[int, Path(ge=1, le=MAX_ID, description="delivery id")],
+    engine: Annotated[MarketEngine, Depends(get_engine)],
+    session: Annotated[Session, Depends(require_user)],
 ) -> dict[str, Any]:
-    """A delivery's status and progress (delivered so far, target)."""
+    """A delivery's status and progress (delivered, target), for its buyer, seller or operator."""
     record = engine.delivery(delivery_id)
-    if record is None:
-        raise HTTPException(404, f"delivery_id: no delivery #{delivery_id} known yet")
+    user = session.user
+    allowed = session.is_operator or (
+        user is not None and user.address.lower() in (record.buyer.lower(), record.seller.lower())
+        if record is not None
+        else False
+    )
+    if record is None or not allowed:  # someone else's delivery looks like a missing one
+        raise HTTPException(404, f"delivery_id: no delivery #{delivery_id} of yours")
     return delivery_json(record)
 
 
