@@ -1,0 +1,99 @@
+"""Scale: `gridshare simulate` wall time and peak RSS for 10, 100 and 1,000 houses, one day.
+
+Each size runs `gridshare simulate` in its own process (so peak RSS is that run's alone) and
+reads its wall time and the process's peak RSS (ru_maxrss of the child). Writes
+bench/results/simulate.json. Sizes that would exceed --budget-s (estimated from the previous
+size, growing linearly with houses) are skipped and recorded as such.
+
+    python bench/bench_simulate.py                 # 10, 100, 1000 houses
+    python bench/bench_simulate.py --sizes 10 100 --budget-s 900
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).parent / "results" / "simulate.json"
+
+
+def run_one(houses: int, days: int, market: str, step_s: int) -> dict[str, Any]:
+    """One `gridshare simulate` in a child process: wall time, peak RSS, its summary."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out"
+        cmd = [sys.executable, "-m", "gridshare.cli", "simulate", "--houses", str(houses),
+               "--days", str(days), "--market", market, "--step-s", str(step_s),
+               "--out", str(out), "--quiet"]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        t0 = time.monotonic()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.monotonic() - t0
+        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        if proc.returncode != 0:
+            return {"houses": houses, "error": proc.stderr[-2000:]}
+        summary = json.loads((out / "summary.json").read_text())
+    return {
+        "houses": houses,
+        "days": days,
+        "market": market,
+        "step_s": step_s,
+        "wall_s": round(wall, 2),
+        # ru_maxrss of children is the largest child so far: valid as sizes grow
+        "peak_rss_mb": round(max(peak_kb, before) / 1024, 1),
+        "trades": summary["totals"]["trades"],
+        "blocks": summary["chain"]["blocks"],
+        "speedup_vs_real_time": round(days * 86_400 / wall, 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--days", type=int, default=1)
+    parser.add_argument("--market", default="continuous")
+    parser.add_argument("--step-s", type=int, default=10)
+    parser.add_argument("--budget-s", type=float, default=1800.0,
+                        help="skip a size whose estimated wall time exceeds this")
+    args = parser.parse_args()
+    runs: list[dict[str, Any]] = []
+    per_house: float | None = None
+    for houses in sorted(args.sizes):
+        if per_house is not None and per_house * houses > args.budget_s:
+            est = round(per_house * houses)
+            print(f"{houses:>5} houses: skipped (estimated {est} s > budget)", flush=True)
+            runs.append({"houses": houses, "skipped": f"estimated {est} s > {args.budget_s} s"})
+            continue
+        r = run_one(houses, args.days, args.market, args.step_s)
+        runs.append(r)
+        if "error" in r:
+            print(f"{houses:>5} houses: FAILED\n{r['error']}", flush=True)
+            break
+        per_house = r["wall_s"] / houses
+        print(f"{houses:>5} houses: {r['wall_s']:>8.1f} s  peak RSS {r['peak_rss_mb']:>7.1f} MB  "
+              f"{r['trades']} trades, {r['blocks']} blocks", flush=True)
+    done = [r for r in runs if "wall_s" in r]
+    for a, b in itertools.pairwise(done):
+        b["wall_ratio_vs_previous"] = round(b["wall_s"] / a["wall_s"], 2)
+        b["houses_ratio_vs_previous"] = round(b["houses"] / a["houses"], 2)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({
+        "benchmark": "gridshare simulate, one process per size",
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "processor": platform.processor() or platform.machine()},
+        "runs": runs,
+    }, indent=2) + "\n")
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
