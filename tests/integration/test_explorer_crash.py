@@ -69,8 +69,13 @@ def _build_chain(url: str) -> tuple[str, int]:
     return str(market.address), int(w3.eth.block_number)
 
 
-def _run_and_kill(args: list[str], delay: float) -> tuple[bool, int]:
-    """Start a worker and SIGKILL it after `delay` s; (finished by itself, last height seen)."""
+def _run_and_kill(args: list[str], batches: int, jitter: float) -> tuple[bool, int]:
+    """Start a worker; SIGKILL it `jitter` s after it has committed `batches` batches.
+
+    Counting batches (not wall seconds) puts every kill in the middle of indexing however
+    fast or loaded the machine is; the jitter lands kills inside a batch's commit too.
+    Returns (finished by itself, last height seen).
+    """
     process = subprocess.Popen(
         [sys.executable, __file__, "--worker", *args],
         stdout=subprocess.PIPE, text=True,
@@ -91,7 +96,12 @@ def _run_and_kill(args: list[str], delay: float) -> tuple[bool, int]:
     while not ready.wait(0.05):
         assert process.poll() is None, "worker exited before READY (see its stderr)"
         assert time.monotonic() - started < 60, "worker did not start"
-    time.sleep(delay)
+    while process.poll() is None and "DONE" not in lines:
+        if sum(1 for line in lines if line.lstrip("-").isdigit()) >= batches:
+            break
+        assert time.monotonic() - started < 60, "worker made no progress"
+        time.sleep(0.005)
+    time.sleep(jitter)
     process.send_signal(signal.SIGKILL)
     process.wait()
     reader.join()
@@ -114,9 +124,10 @@ def test_sigkill_during_indexing_loses_nothing_and_repeats_nothing(tmp_path: Pat
         seed = random.randrange(2**32)
         rng = random.Random(seed)
         kills, finished, heights = 0, False, []
-        for _ in range(30):
+        for _ in range(80):  # about 15 runs reach the head; the bound only stops a hang
             finished, height = _run_and_kill(
-                [node.url, str(index), market, str(abi_file)], rng.uniform(0.1, 0.6))
+                [node.url, str(index), market, str(abi_file)],
+                rng.randint(1, 4), rng.uniform(0.0, 0.05))
             heights.append(height)
             if finished:
                 break

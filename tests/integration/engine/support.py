@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import queue
 import signal
 import socket
 import subprocess
@@ -56,41 +55,70 @@ def free_base_port(count: int) -> int:
     raise RuntimeError("no free port range")
 
 
-def _wait_for(proc: subprocess.Popen[str], text: str, timeout_s: float) -> list[str]:
-    lines: queue.Queue[str] = queue.Queue()
-    def pump() -> None:
-        for line in proc.stdout or []:
-            lines.put(line)
+class EngineProcess:
+    """`serve_engine.py` over a data directory in a subprocess, started in standby.
 
-    threading.Thread(target=pump, daemon=True).start()
-    output: list[str] = []
-    deadline = time.monotonic() + timeout_s
-    while not any(text in line for line in output):
-        assert proc.poll() is None, "".join(output)
-        assert time.monotonic() < deadline, f"no {text!r}:\n" + "".join(output)
-        with contextlib.suppress(queue.Empty):
-            output.append(lines.get(timeout=0.2))
-    return output
+    `spawn_engine()` starts it up to its imports; `activate()` lets it open the data
+    directory and run the engine; `kill()` is SIGKILL; `stop()` a clean SIGTERM.
+    """
+
+    def __init__(self, data_dir: Path, tick_s: float) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ENGINE_SCRIPT), str(data_dir), str(tick_s), "--standby"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+        self.output: list[str] = []  # everything it printed (its log), filled by a thread
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self.proc.stdout or []:
+            self.output.append(line)
+
+    def wait_for(self, text: str, timeout_s: float = 60) -> None:
+        """Wait until the process prints a line containing `text`."""
+        deadline = time.monotonic() + timeout_s
+        while not any(text in line for line in list(self.output)):
+            if self.proc.poll() is not None:
+                time.sleep(0.2)  # let the pump take the last lines
+                if any(text in line for line in list(self.output)):
+                    return
+                raise AssertionError(f"engine exited before {text!r}:\n" + "".join(self.output))
+            assert time.monotonic() < deadline, f"no {text!r}:\n" + "".join(self.output)
+            time.sleep(0.02)
+
+    def activate(self, timeout_s: float = 60) -> None:
+        """Let a standby server open the data directory; returns once its engine runs."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+        self.wait_for("engine ready", timeout_s)
+
+    def kill(self) -> None:
+        """SIGKILL, and reap the process (its data directory is free afterwards)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        """SIGTERM (the engine finishes its round and closes the runtime), else SIGKILL."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            if self.proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    self.proc.stdin.close()  # a standby server exits on end of input
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
-def spawn(args: list[str], ready: str, timeout_s: float = 60) -> subprocess.Popen[str]:
-    """Start a Python subprocess and wait until it prints `ready`."""
-    proc = subprocess.Popen(
-        [sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    _wait_for(proc, ready, timeout_s)
-    return proc
-
-
-def stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def spawn_engine(data_dir: Path, tick_s: float = 0.1, timeout_s: float = 60) -> EngineProcess:
+    """An engine server over `data_dir`, imported and waiting for `activate()`."""
+    server = EngineProcess(data_dir, tick_s)
+    server.wait_for("engine standby", timeout_s)
+    return server
 
 
 # evening: no PV, so sellers discharge their batteries and buyers have room to charge
@@ -118,11 +146,13 @@ def sim_in_thread(settings: SimSettings) -> Iterator[MeterSim]:
         thread.join(timeout=15)
 
 
-def sim_settings(houses: int, speed: float, silence_ms: int = 600_000) -> SimSettings:
+def sim_settings(
+    houses: int, speed: float, silence_ms: int = 600_000, sample_ms: int = 100
+) -> SimSettings:
     """Simulated meters on free loopback ports, starting in the evening."""
     return SimSettings(
         houses=houses, base_port=free_base_port(houses), speed=speed, silence_ms=silence_ms,
-        start=EVENING,
+        sample_ms=sample_ms, start=EVENING,
     )  # fmt: skip
 
 
@@ -184,7 +214,5 @@ def place_pairs_fast(
 
 def market_events(market: EnergyMarket, name: str) -> list[EventData]:
     """Every `name` event the market has emitted."""
-    logs = market.w3.eth.get_logs(
-        {"address": market.checksum, "fromBlock": 0, "toBlock": "latest"}
-    )
+    logs = market.w3.eth.get_logs({"address": market.checksum, "fromBlock": 0, "toBlock": "latest"})
     return market.events(cast(TxReceipt, {"logs": logs}), name)
