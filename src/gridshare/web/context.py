@@ -19,6 +19,7 @@ from gridshare.services.sessions import SessionStore
 from gridshare.services.trading import TradingService
 from gridshare.storage.households import HouseholdRepository
 from gridshare.storage.users import UserStore
+from gridshare.web.readings import ReadingCache
 from gridshare.web.security import LoginLimiter
 
 OPERATOR_USERNAME = "operator"
@@ -79,6 +80,7 @@ class WebContext:
     delivery_window_s: int
     mechanism: str
     lock: threading.Lock = field(default_factory=threading.Lock)
+    readings: ReadingCache = field(default_factory=ReadingCache)
     on_mechanism: Callable[[str], None] | None = None
 
     def now(self) -> int:

@@ -5,17 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import httpx
-
 from gridshare.domain import Delivery, DeliveryStatus, Order, OrderStatus, format_coins
-from gridshare.meters import MeterClient, MeterError
 from gridshare.storage.households import HouseholdRecord
 from gridshare.storage.users import User
 from gridshare.web.context import WebContext
-from gridshare.web.schemas import Community, MeterReading, Trade
+from gridshare.web.schemas import Community, Trade
 
 
 def same(a: str, b: str) -> bool:
@@ -73,35 +69,10 @@ def household_of(ctx: WebContext, user: User) -> HouseholdRecord | None:
     return ctx.households.repository.by_account(user.address)
 
 
-def meter_reading(record: HouseholdRecord, timeout: float = 1.5) -> MeterReading:
-    """Live readings from the household's meter (and the simulator's house model, if any)."""
-    reading = MeterReading(house_id=record.house_id, reachable=False)
-    try:
-        with MeterClient(record.meter_url, record.meter.key, timeout=timeout) as client:
-            status = client.status()
-    except (MeterError, httpx.HTTPError) as exc:
-        reading.error = str(exc)[:200]
-        return reading
-    reading.reachable = True
-    reading.voltage_mv, reading.current_ma = status.voltage_mv, status.current_ma
-    reading.power_mw, reading.relay_closed = status.power_mw, status.relay_closed
-    reading.last_contact = int(time.time())
-    try:  # the simulator's physical model; a real meter has no /sim endpoints
-        house = httpx.get(f"{record.meter_url}/sim/house", timeout=timeout)
-        if house.status_code == 200:
-            data = house.json()
-            reading.soc_permille = round(float(data["soc"]) * 1000)
-            reading.pv_w, reading.load_w = round(data["pv_w"]), round(data["load_w"])
-    except (httpx.HTTPError, ValueError, KeyError, TypeError):
-        pass
-    return reading
-
-
 def community(ctx: WebContext, *, with_meters: bool = True) -> Community:
     """Every house's readings, energy traded today and its average price."""
     records = ctx.households.all() if with_meters else []
-    with ThreadPoolExecutor(max_workers=max(1, min(16, len(records)))) as pool:
-        houses = list(pool.map(lambda r: meter_reading(r, 1.0), records))  # meters in parallel
+    houses = ctx.readings.many(records)
     midnight = int(time.time()) // 86400 * 86400
     today = [d for d in ctx.history.deliveries() if ctx.created_at(d) >= midnight]
     wh = sum(d.amount_wh for d in today)

@@ -188,7 +188,7 @@ def my_meter(session: Reader, ctx: Ctx) -> MeterReading:
     record = queries.household_of(ctx, session.user)
     if record is None:
         raise ApiError(404, "no_meter", "No meter is registered for this account.", None)
-    return queries.meter_reading(record)
+    return ctx.readings.get(record)
 
 
 # -- market ----------------------------------------------------------------

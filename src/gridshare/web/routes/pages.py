@@ -236,7 +236,7 @@ def export_page(request: Request, session: User) -> HTMLResponse:
 def meter_page(request: Request, ctx: Ctx, session: User) -> HTMLResponse:
     assert session.user is not None
     record = queries.household_of(ctx, session.user)
-    reading = queries.meter_reading(record) if record is not None else None
+    reading = ctx.readings.get(record) if record is not None else None
     return render(templates, request, "meter.html", session, reading=reading, record=record)
 
 
