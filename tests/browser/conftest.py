@@ -43,7 +43,7 @@ def _serve_meters(sim: MeterSim, ready: threading.Event) -> None:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed")
+        pytest.fail("Debian chromium is not installed: `make install` installs it")
     base = free_port()
     sim = MeterSim(SimSettings(houses=3, base_port=base if base < 65000 else 18300, speed=20.0,
                                data_dir=tmp_path_factory.mktemp("meters")))

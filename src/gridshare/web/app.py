@@ -23,6 +23,7 @@ ROUTE_MODULES = (
     "gridshare.web.routes.rpc",
     "gridshare.web.routes.market",
     "gridshare.web.routes.api",
+    "gridshare.web.routes.live",
     "gridshare.web.routes.explorer",
     "gridshare.web.routes.pages",
 )

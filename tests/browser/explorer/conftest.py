@@ -39,7 +39,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def explorer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExplorerServer]:
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed")
+        pytest.fail("Debian chromium is not installed: `make install` installs it")
     runtime = open_runtime(tmp_path_factory.mktemp("explorer-browser"))
     try:
         day = trade_a_day(runtime)

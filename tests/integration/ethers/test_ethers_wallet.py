@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,6 @@ from tests.integration.ethers.gridshare_server import TEST_PASSWORD, ServedProce
 SCRIPT = Path(__file__).with_name("wallet_deposit.mjs")
 COIN = 10**18
 
-pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
 
 
 @pytest.fixture(scope="module")

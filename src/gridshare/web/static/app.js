@@ -1,4 +1,6 @@
 // Live updates without inline script: price chart, meter readings, delivery progress.
+// Meter and deliveries arrive as Server-Sent Events (/api/v1/me/events); a browser without
+// EventSource polls the JSON API instead.
 "use strict";
 (function () {
   const $ = (s, el) => (el || document).querySelector(s);
@@ -15,12 +17,12 @@
   }
 
   const meter = $("#meter");
-  if (meter && $(".readings", meter)) {
+  const showMeter = meter && $(".readings", meter) ? (function () {
     const chartEl = $("#meter-chart");
     const data = [[], [], []];
     let plot = null;
-    const tick = () => getJSON("/api/v1/me/meter").then((r) => {
-      if (!r.reachable) return;
+    return (r) => {
+      if (!r || !r.reachable) return;
       meter.querySelectorAll("[data-field]").forEach((el) => {
         const v = r[el.dataset.field];
         if (v === null || v === undefined) return;
@@ -33,26 +35,35 @@
         if (!plot) plot = new window.uPlot({ width: width(chartEl), height: 200, series: [{}, { label: "PV W", stroke: "#e0a100" }, { label: "Load W", stroke: "#1f5f3a" }] }, data, chartEl);
         else plot.setData(data);
       }
-    }).catch(() => {});
-    tick(); setInterval(tick, 2000);
-  }
+    };
+  })() : null;
 
   const rows = document.querySelectorAll("tr.delivery[data-status=pending]");
-  if (rows.length) {
-    const poll = () => getJSON("/api/v1/me/deliveries").then((list) => {
-      const byId = new Map(list.map((d) => [String(d.id), d]));
-      rows.forEach((row) => {
-        const d = byId.get(row.dataset.delivery);
-        if (!d) return;
-        row.dataset.status = d.status;
-        $(".status", row).textContent = d.status;
-        if (d.status !== "pending") { $("progress", row).value = d.delivered_wh; $(".wh", row).textContent = d.delivered_wh; return; }
-        getJSON("/api/v1/deliveries/" + d.id).then((p) => {
-          const wh = p.delivered_wh ?? (p.buyer_mwh != null ? Math.floor(p.buyer_mwh / 1000) : null);
-          if (wh != null) { $("progress", row).value = wh; $(".wh", row).textContent = wh; }
-        }).catch(() => {});
-      });
-    }).catch(() => {});
-    setInterval(poll, 2000);
+  const showDeliveries = rows.length ? (list) => {
+    const byId = new Map(list.map((d) => [String(d.id), d]));
+    rows.forEach((row) => {
+      const d = byId.get(row.dataset.delivery);
+      if (!d) return;
+      row.dataset.status = d.status;
+      $(".status", row).textContent = d.status;
+      $("progress", row).value = d.delivered_wh;
+      $(".wh", row).textContent = d.delivered_wh;
+    });
+  } : null;
+
+  if (!showMeter && !showDeliveries) return;
+  if (window.EventSource) {
+    const events = new EventSource("/api/v1/me/events");
+    events.addEventListener("update", (e) => {
+      const data = JSON.parse(e.data);
+      if (showMeter) showMeter(data.meter);
+      if (showDeliveries) showDeliveries(data.deliveries);
+    });
+  } else {
+    const poll = () => {
+      if (showMeter) getJSON("/api/v1/me/meter").then(showMeter).catch(() => {});
+      if (showDeliveries) getJSON("/api/v1/me/deliveries").then(showDeliveries).catch(() => {});
+    };
+    poll(); setInterval(poll, 2000);
   }
 })();

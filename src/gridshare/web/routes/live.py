@@ -1,0 +1,63 @@
+"""Live updates for a resident's pages as Server-Sent Events: my meter and my deliveries."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from gridshare.services.engine import MarketEngine
+from gridshare.storage.users import User
+from gridshare.web import queries
+from gridshare.web.context import WebContext
+from gridshare.web.routes.api import Ctx, Reader
+from gridshare.web.schemas import DeliveryView
+
+router = APIRouter(prefix="/api/v1")
+
+INTERVAL_S = 2.0
+UPDATES_PER_STREAM = 150  # ~5 minutes; EventSource reconnects, so no stream lives forever
+
+
+def snapshot(ctx: WebContext, engine: MarketEngine | None, user: User) -> dict[str, Any]:
+    """What my pages show live: each delivery with its metered progress, and my meter."""
+    deliveries = []
+    for delivery in queries.my_deliveries(ctx, user)[:50]:
+        view = DeliveryView.of(delivery).model_dump(mode="json")
+        record = engine.delivery(delivery.id) if engine is not None else None
+        if record is not None and delivery.status.name == "PENDING":
+            view["delivered_wh"] = record.delivered_wh  # metered so far, by the buyer's meter
+        deliveries.append(view)
+    household = queries.household_of(ctx, user)
+    meter = ctx.readings.get(household).model_dump(mode="json") if household else None
+    return {"deliveries": deliveries, "meter": meter}
+
+
+# Not in the OpenAPI schema: a stream, not a request/response call. The same data is at
+# GET /api/v1/me/deliveries and GET /api/v1/me/meter.
+@router.get("/me/events", include_in_schema=False)
+async def my_events(request: Request, session: Reader, ctx: Ctx) -> StreamingResponse:
+    """`update` events every 2 s with my deliveries' progress and my meter's readings."""
+    user = session.user
+    assert user is not None
+    engine = getattr(request.app.state, "market_engine", None)
+
+    async def stream() -> AsyncIterator[str]:
+        yield f"retry: {int(INTERVAL_S * 1000)}\n\n"
+        for _ in range(UPDATES_PER_STREAM):
+            if await request.is_disconnected():
+                return
+            data = await run_in_threadpool(snapshot, ctx, engine, user)
+            yield f"event: update\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+            await asyncio.sleep(INTERVAL_S)
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

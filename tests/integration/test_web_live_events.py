@@ -1,0 +1,57 @@
+"""A resident's pages get live updates as Server-Sent Events, and only their own data."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.testclient import TestClient
+
+from gridshare.domain import Side
+from tests.integration.web_support import OPERATOR_PASSWORD, PASSWORD, log_in, register, web_app
+
+
+def first_update(client: TestClient) -> dict[str, object]:
+    with client.stream("GET", "/api/v1/me/events") as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        event = None
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                event = line.removeprefix("event: ")
+            elif line.startswith("data: ") and event == "update":
+                return dict(json.loads(line.removeprefix("data: ")))
+    raise AssertionError("the stream ended without an update")
+
+
+def test_events_stream_my_deliveries_and_not_my_neighbours() -> None:
+    with web_app() as (_runtime, _settings, app):
+        operator, csrf = log_in(app, "operator", OPERATOR_PASSWORD)
+        register(operator, csrf, 1, "amina", "http://127.0.0.1:9", "11" * 32)
+        register(operator, csrf, 2, "bilal", "http://127.0.0.1:9", "22" * 32)
+        register(operator, csrf, 3, "chand", "http://127.0.0.1:9", "33" * 32)
+        amina, amina_csrf = log_in(app, "amina", PASSWORD)
+        bilal, bilal_csrf = log_in(app, "bilal", PASSWORD)
+        chand, _ = log_in(app, "chand", PASSWORD)
+        offer = amina.post(
+            "/api/v1/orders",
+            json={"side": Side.SELL.value, "amount_wh": 5, "price_per_wh": 10**15},
+            headers={"X-CSRF-Token": amina_csrf},
+        )
+        assert offer.status_code in (200, 201), offer.text
+        taken = bilal.post(
+            f"/api/v1/orders/{offer.json()['id']}/take",
+            json={"amount_wh": 5},
+            headers={"X-CSRF-Token": bilal_csrf},
+        )
+        assert taken.status_code in (200, 201), taken.text
+
+        update = first_update(bilal)
+        (delivery,) = update["deliveries"]  # type: ignore[misc]
+        assert delivery["amount_wh"] == 5 and delivery["status"] == "pending"
+        assert delivery["buyer"] == bilal.get("/api/v1/me").json()["user"]["address"]
+        assert delivery["seller"] == amina.get("/api/v1/me").json()["user"]["address"]
+        meter = update["meter"]  # bilal's meter is registered but not running here
+        assert isinstance(meter, dict) and meter["reachable"] is False
+        assert first_update(chand)["deliveries"] == []  # a third household sees nothing of it
+        anonymous = TestClient(app)
+        assert anonymous.get("/api/v1/me/events").status_code == 401
