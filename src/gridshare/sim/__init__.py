@@ -8,7 +8,7 @@ from gridshare.sim.hardware import SimHardware
 from gridshare.sim.house import HouseSpec, HouseState
 from gridshare.sim.meter_sim import MeterSim, SimMeter, SimSettings
 from gridshare.sim.profiles import Profile, PvSpec, Site, load_profile, pv_profile
-from gridshare.sim.scenario import DEFAULT_START, village
+from gridshare.sim.scenarios.village import DEFAULT_START, village
 
 __all__ = [
     "DEFAULT_START",

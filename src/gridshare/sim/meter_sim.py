@@ -18,7 +18,7 @@ from gridshare.sim.community import Community, HouseView, Reading
 from gridshare.sim.firmware import FirmwareMeter
 from gridshare.sim.hardware import SimHardware
 from gridshare.sim.house import HouseSpec
-from gridshare.sim.scenario import DEFAULT_START, village
+from gridshare.sim.scenarios.village import DEFAULT_START, village
 
 DIRECTORY_FILE = "meters.json"
 

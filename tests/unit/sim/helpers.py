@@ -8,7 +8,7 @@ from gridshare.sim.community import Community
 from gridshare.sim.house import HouseSpec
 from gridshare.sim.meter_sim import MeterSim, SimSettings
 from gridshare.sim.profiles import Profile
-from gridshare.sim.scenario import DEFAULT_START
+from gridshare.sim.scenarios.village import DEFAULT_START
 
 SERVER_T0 = 1_750_000_000_000
 

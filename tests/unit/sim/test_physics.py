@@ -11,7 +11,7 @@ from gridshare.sim.bus import Connection, solve
 from gridshare.sim.community import Community, Relay
 from gridshare.sim.house import HouseSpec
 from gridshare.sim.profiles import PvSpec, Site, load_profile, pv_profile
-from gridshare.sim.scenario import DEFAULT_START, village
+from gridshare.sim.scenarios.village import DEFAULT_START, village
 from tests.unit.sim.helpers import flat
 
 
