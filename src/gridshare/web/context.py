@@ -14,6 +14,7 @@ from gridshare.chain.market import EnergyMarket
 from gridshare.domain import Delivery, DeliveryStatus, Order, OrderStatus
 from gridshare.runtime import Runtime
 from gridshare.services.accounts import AccountService
+from gridshare.services.engine import MarketEngine
 from gridshare.services.households import HouseholdService
 from gridshare.services.sessions import SessionStore
 from gridshare.services.trading import TradingService
@@ -82,6 +83,7 @@ class WebContext:
     lock: threading.Lock = field(default_factory=threading.Lock)
     readings: ReadingCache = field(default_factory=ReadingCache)
     on_mechanism: Callable[[str], None] | None = None
+    engine: MarketEngine | None = None
 
     def now(self) -> int:
         """Chain time in seconds (never behind the wall clock)."""
@@ -94,6 +96,13 @@ class WebContext:
         self.mechanism = mechanism
         if self.on_mechanism is not None:
             self.on_mechanism(mechanism)
+
+    def engine_flags(self) -> dict[int, str]:
+        """The market engine's flags by delivery id (meters disagreed, fell silent, ...)."""
+        engine = self.engine
+        if engine is None:
+            return {}
+        return {r.delivery_id: r.flag for r in engine.flagged_deliveries() if r.flag}
 
     def created_at(self, delivery: Delivery) -> int:
         """When a delivery was created (its deadline minus the delivery window)."""
@@ -133,6 +142,7 @@ def install_context(app: FastAPI, runtime: Runtime) -> WebContext:
         existing = build_context(runtime)
         engine = getattr(app.state, "market_engine", None)
         if engine is not None:  # the operator's stored choice drives the running matcher
+            existing.engine = engine
             existing.on_mechanism = engine.set_mechanism
             engine.set_mechanism(existing.mechanism)
         app.state.web = existing

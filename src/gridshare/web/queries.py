@@ -53,15 +53,49 @@ def trades(ctx: WebContext, limit: int = 200) -> list[Trade]:
     ]
 
 
-def flagged(ctx: WebContext) -> list[Delivery]:
-    """Deliveries the operator should look at: expired, short-settled, or pending past deadline."""
-    now = ctx.now()
+FLAG_LABELS = {
+    "loss_above_tolerance": "Seller sent more than the buyer received (beyond line losses)",
+    "import_above_export": "Buyer received more than the seller sent",
+    "meter_silent": "A meter fell silent; settled on its last report",
+    "seller_report_missing": "No final report from the seller's meter",
+    "expired": "Expired: the buyer was refunded",
+    "short": "Settled for less than was traded",
+    "late": "Still pending after its deadline",
+}
+
+
+@dataclass(frozen=True)
+class Flagged:
+    """A delivery the operator should look at, and why."""
+
+    delivery: Delivery
+    reason: str
+
+    @property
+    def label(self) -> str:
+        """The reason in words (English; pages translate it)."""
+        return FLAG_LABELS.get(self.reason, self.reason)
+
+
+def flagged(ctx: WebContext, engine_flags: dict[int, str] | None = None) -> list[Flagged]:
+    """Deliveries the operator should look at, newest first.
+
+    The orchestrator's own flags come first in meaning (`engine_flags`: its meters disagreed
+    beyond the loss tolerance, a meter fell silent, a report was missing); from the chain
+    alone: expired (refunded), settled short of the traded amount, or pending past deadline.
+    """
+    now, engine_flags = ctx.now(), engine_flags or {}
     out = []
     for d in ctx.history.deliveries():
-        short = d.status is DeliveryStatus.SETTLED and d.delivered_wh < d.amount_wh
-        late = d.status is DeliveryStatus.PENDING and now > d.deadline
-        if short or late or d.status is DeliveryStatus.EXPIRED:
-            out.append(d)
+        reason = engine_flags.get(d.id)
+        if reason is None and d.status is DeliveryStatus.EXPIRED:
+            reason = "expired"
+        elif reason is None and d.status is DeliveryStatus.SETTLED and d.delivered_wh < d.amount_wh:
+            reason = "short"
+        elif reason is None and d.status is DeliveryStatus.PENDING and now > d.deadline:
+            reason = "late"
+        if reason is not None:
+            out.append(Flagged(d, reason))
     return list(reversed(out))
 
 

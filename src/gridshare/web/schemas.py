@@ -91,6 +91,14 @@ class DeliveryView(BaseModel):
         )
 
 
+class FlaggedView(DeliveryView):
+    reason: str = Field(
+        description="meters disagreed (loss_above_tolerance, import_above_export), a meter fell "
+        "silent (meter_silent), seller_report_missing, expired, short (settled below the "
+        "traded amount) or late (pending past its deadline)"
+    )
+
+
 class NewOrder(BaseModel):
     model_config = StrictModel
     side: Literal["buy", "sell"]

@@ -18,6 +18,7 @@ from gridshare.web.schemas import (
     BalancesView,
     CreatedHousehold,
     DeliveryView,
+    FlaggedView,
     MechanismChoice,
     NewHousehold,
     TopUp,
@@ -107,7 +108,10 @@ def choose_mechanism(body: MechanismChoice, _: Operator, ctx: Ctx) -> MechanismC
     return body
 
 
-@router.get("/deliveries-flagged", response_model=list[DeliveryView], responses=DENIED)
-def flagged(_: OperatorRead, ctx: Ctx) -> list[DeliveryView]:
+@router.get("/deliveries-flagged", response_model=list[FlaggedView], responses=DENIED)
+def flagged(_: OperatorRead, ctx: Ctx) -> list[FlaggedView]:
     """Deliveries to look at: expired, settled short, or pending past their deadline."""
-    return [DeliveryView.of(d) for d in queries.flagged(ctx)]
+    return [
+        FlaggedView(**DeliveryView.of(f.delivery).model_dump(), reason=f.reason)
+        for f in queries.flagged(ctx, ctx.engine_flags())
+    ]

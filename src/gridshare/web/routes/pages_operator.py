@@ -48,7 +48,7 @@ def operator_page(request: Request, ctx: Ctx, session: Operator) -> HTMLResponse
     houses = [(r, market.balances(r.account)) for r in ctx.households.all()]
     return render(
         templates, request, "operator.html", session, houses=houses, mechanism=ctx.mechanism,
-        mechanisms=MECHANISMS, flagged=queries.flagged(ctx)[:50],
+        mechanisms=MECHANISMS, flagged=queries.flagged(ctx, ctx.engine_flags())[:50],
         treasury=ctx.runtime.chain.w3.eth.get_balance(ctx.runtime.operator.address),
     )
 
