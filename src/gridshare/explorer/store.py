@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gridshare.explorer.records import BlockRecord, Call, Event, IndexedBlock, TxRecord
-from gridshare.explorer.sqlite import IndexFile
+from gridshare.storage.database import Database
 
 SCHEMA_VERSION = 1
 _STATEMENTS = (
@@ -81,7 +81,9 @@ class ExplorerStore:
     """Blocks, transactions and market events indexed so far; every block commits whole."""
 
     def __init__(self, path: Path) -> None:
-        self.database = IndexFile(path, _STATEMENTS)
+        # an index can always be rebuilt from the chain: no fsync per commit
+        self.database = Database(path, synchronous="NORMAL")
+        self.database.ensure_schema("explorer", 1, _STATEMENTS)
         with self.database.transaction() as conn:
             conn.execute("INSERT OR IGNORE INTO explorer_meta VALUES ('schema', ?)",
                          (str(SCHEMA_VERSION),))

@@ -7,13 +7,21 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
+
+Synchronous = Literal["FULL", "NORMAL"]
 
 
 class Database:
-    """A SQLite file shared by the server's modules; each registers its own tables."""
+    """A SQLite file shared by the server's modules; each registers its own tables.
 
-    def __init__(self, path: Path) -> None:
+    `synchronous="FULL"` (the default) makes every commit durable across a power cut;
+    "NORMAL" survives a killed process and suits data that can be rebuilt (an index).
+    """
+
+    def __init__(self, path: Path, *, synchronous: Synchronous = "FULL") -> None:
         self.path = path
+        self.synchronous = synchronous
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -33,7 +41,7 @@ class Database:
             )  # used by one thread; close() may run on another
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
             with self._guard:
