@@ -38,7 +38,6 @@ class Settings(BaseSettings):
     agent_interval_s: int = Field(default=300, ge=1)
 
     # web
-    session_secret: SecretStr | None = None
     secure_cookies: bool = False
 
     @field_validator("chain_url")
@@ -50,15 +49,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> Settings:
-        if self.environment == "production":
-            if self.operator_password is None:
-                raise ValueError(
-                    "operator_password is required in production (GRIDSHARE_OPERATOR_PASSWORD)"
-                )
-            if self.session_secret is None:
-                raise ValueError(
-                    "session_secret is required in production (GRIDSHARE_SESSION_SECRET)"
-                )
+        if self.environment == "production" and self.operator_password is None:
+            raise ValueError(
+                "operator_password is required in production (GRIDSHARE_OPERATOR_PASSWORD)"
+            )
         return self
 
     @property

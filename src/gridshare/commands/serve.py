@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--production",
         action="store_true",
-        help="refuse default secrets (operator password and session secret must be given)",
+        help="refuse default secrets: the operator password must be given",
     )
     parser.set_defaults(handler=run)
 
