@@ -1,0 +1,36 @@
+"""Settings are validated at start-up: bad values and default secrets are refused by name."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from gridshare.config import Settings
+
+
+def test_production_refuses_to_run_without_an_operator_password() -> None:
+    with pytest.raises(ValidationError, match="operator_password is required in production"):
+        Settings(environment="production")
+    production = Settings(environment="production", operator_password="a long passphrase")
+    assert production.development_password == "a long passphrase"
+
+
+def test_development_uses_a_fixed_default_only_when_no_password_is_given() -> None:
+    assert Settings().development_password == "gridshare-development-only"
+    assert Settings(operator_password="x").development_password == "x"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("chain_url", "ftp://node"), ("port", 0), ("market_mechanism", "lottery"), ("chain_id", 0)],
+)
+def test_bad_settings_name_the_field(field: str, value: object) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings(**{field: value})  # type: ignore[arg-type]
+    assert caught.value.errors()[0]["loc"] == (field,)
+
+
+def test_settings_are_immutable() -> None:
+    settings = Settings()
+    with pytest.raises(ValidationError):
+        settings.port = 9000  # type: ignore[misc]
