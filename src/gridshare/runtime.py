@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from gridshare.chain.keystore import OPERATOR_SCRYPT_N, load_or_create_keystore
 from gridshare.chain.outbox import Outbox
 from gridshare.config import Settings
 from gridshare.domain import WEI_PER_COIN
+from gridshare.services.agents import KeyProvider
 from gridshare.storage import Database
 
 
@@ -31,6 +33,11 @@ class Runtime:
     database: Database
     outbox: Outbox
     closers: list[Callable[[], None]] = field(default_factory=list)
+    # Set by whoever runs the server before the app starts (`gridshare demo` does):
+    key_provider: KeyProvider | None = None
+    """Keys the auto-trading agents may sign with (None: the agents hold no keys)."""
+    clock_s: Callable[[], float] = time.time
+    """The clock the chain's blocks and the market engine follow (simulated time in a demo)."""
 
     def on_close(self, closer: Callable[[], None]) -> None:
         """Run `closer` when the runtime closes (background services register here)."""

@@ -1,4 +1,4 @@
-"""`gridshare demo` runs on a fresh machine's embedded chain and its books balance."""
+"""`gridshare demo --walk` runs on a fresh machine's embedded chain and its books balance."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 
-def test_demo_walks_one_trade_and_every_coin_is_accounted_for() -> None:
+def test_demo_walk_walks_one_trade_and_every_coin_is_accounted_for() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "gridshare.cli", "demo"],
+        [sys.executable, "-m", "gridshare.cli", "demo", "--walk"],
         capture_output=True,
         text=True,
         timeout=120,

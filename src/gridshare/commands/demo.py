@@ -1,4 +1,4 @@
-"""`gridshare demo`: a walk through one trade on the embedded chain, with balances printed."""
+"""`gridshare demo`: the whole community on one machine (or `--walk`: one trade, step by step)."""
 
 from __future__ import annotations
 
@@ -6,95 +6,61 @@ import argparse
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
 
 from gridshare.config import Settings
-from gridshare.domain import WEI_PER_COIN, Side, format_coins
 
-if TYPE_CHECKING:
-    from gridshare.runtime import Runtime
+DEFAULT_DATA = Path(".gridshare/demo")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `demo` sub-command."""
     parser = subparsers.add_parser(
         "demo",
-        help="walk one offer → take → metered settlement on the embedded chain",
-        description="Deploys the EnergyMarket contract on a fresh embedded chain, registers two "
-        "households, and walks one trade: an offer, a purchase whose payment is held in escrow, "
-        "and a settlement on the energy actually metered. Prints every balance on the way.",
+        help="run a ten-house community: chain, simulated meters, trading agents, web app",
+        description="Deploys the EnergyMarket contract on an embedded chain, registers the ten "
+        "houses of the Neelum valley scenario with simulated meters (the real firmware over "
+        "HTTP) and auto-trading agents, and serves the web app, where you log in as any "
+        "house. Simulated time runs --speed times faster and drives the chain's clock. "
+        "Ctrl-C stops; running it again resumes the same community. With --walk: one "
+        "offer → take → metered settlement on a throw-away chain, every balance printed.",
     )
     parser.add_argument(
-        "--data", type=Path, default=None, help="data directory (default: a temporary one)"
+        "--data", type=Path, default=None,
+        help=f"data directory (default {DEFAULT_DATA}; with --walk a temporary one)",
     )
+    parser.add_argument("--port", type=int, default=8000, help="web app port (default 8000)")
+    parser.add_argument("--meter-base-port", type=int, default=18100,
+                        help="first simulated meter's port; ten in a row (default 18100)")
+    parser.add_argument("--speed", type=float, default=60.0,
+                        help="simulated seconds per real second (default 60)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="delete the demo data directory and start a new community")
+    parser.add_argument("--walk", action="store_true",
+                        help="only walk one trade on a fresh chain, printing every balance")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the walk-through; returns 0 when every balance adds up."""
+    """Run the community demo until stopped, or the walk-through with --walk."""
+    if args.walk:
+        return _walk(args.data)
+    from gridshare.demo import DemoOptions, run_demo
+
+    return run_demo(DemoOptions(
+        data_dir=args.data or DEFAULT_DATA, port=args.port,
+        meter_base_port=args.meter_base_port, speed=args.speed, fresh=args.fresh,
+    ))
+
+
+def _walk(data: Path | None) -> int:
+    from gridshare.demo import walk
     from gridshare.runtime import build_runtime
 
-    data_dir = args.data or Path(tempfile.mkdtemp(prefix="gridshare-demo-"))
+    data_dir = data or Path(tempfile.mkdtemp(prefix="gridshare-demo-"))
     runtime = build_runtime(Settings(data_dir=data_dir))
     try:
-        return _walk(runtime)
+        return walk(runtime)
     finally:
         runtime.close()
-        if args.data is None:
+        if data is None:
             shutil.rmtree(data_dir, ignore_errors=True)
-
-
-def _walk(runtime: Runtime) -> int:
-    market, operator, w3 = runtime.market, runtime.operator, runtime.chain.w3
-    symbol = runtime.settings.coin_symbol
-    price = 8 * WEI_PER_COIN // 1000  # 0.008 coins per Wh = 8 per kWh
-
-    def coins(wei: int) -> str:
-        return f"{format_coins(wei, 3)} {symbol}"
-
-    def show(label: str, who: dict[str, LocalAccount]) -> None:
-        print(f"\n{label}")
-        for name, account in who.items():
-            b = market.balances(account.address)
-            print(
-                f"  {name:<9} available {coins(b.available):>14}   locked {coins(b.locked):>12}"
-                f"   escrowed {coins(b.escrowed):>12}"
-            )
-
-    print(f"gridshare demo — embedded chain {w3.eth.chain_id}, market at {market.address}")
-    seller: LocalAccount = Account.create()
-    buyer: LocalAccount = Account.create()
-    people = {"house-01": seller, "house-02": buyer}
-    for house_id, account in enumerate((seller, buyer), start=1):
-        market.register_household(operator, account.address, house_id, house_id)
-        market.deposit_for(operator, account.address, 10 * WEI_PER_COIN)
-    print("operator registered house-01 (seller) and house-02 (buyer), topped up 10 each")
-    show("balances after top-up:", people)
-
-    now = int(w3.eth.get_block("latest")["timestamp"])
-    offer = market.place_order(seller, Side.SELL, 500, price, now + 900)
-    print(f"\nhouse-01 offers {offer.amount_wh} Wh at {coins(price)} per Wh (order #{offer.id})")
-    delivery = market.take(buyer, offer.id, 500)
-    print(
-        f"house-02 buys it: delivery #{delivery.id}, {coins(delivery.escrow)} held in escrow "
-        f"until the meters report"
-    )
-    show("balances while the energy flows:", people)
-
-    metered = 460  # the buyer's meter saw 460 Wh arrive before the deadline
-    settlement = market.settle(operator, delivery.id, metered)
-    print(
-        f"\nmeters report {settlement.delivered_wh} of {delivery.amount_wh} Wh delivered: "
-        f"{coins(settlement.paid)} to house-01, {coins(settlement.refunded)} back to house-02"
-    )
-    show("balances after settlement:", people)
-
-    total = sum(market.balances(a.address).total for a in people.values())
-    held = market.contract_balance()
-    ok = held == total and settlement.paid + settlement.refunded == delivery.escrow
-    print(f"\ncontract holds {coins(held)}; residents' balances add up to {coins(total)}")
-    print("every coin accounted for" if ok else "MISMATCH: balances do not add up")
-    return 0 if ok else 1

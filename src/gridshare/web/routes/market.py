@@ -40,7 +40,8 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         runtime.operator,
         runtime.database,
         engine_settings(runtime),
-        keys=getattr(runtime, "key_provider", None),
+        keys=runtime.key_provider,
+        clock_s=runtime.clock_s,  # simulated time in `gridshare demo`
     )
     app.state.market_engine = engine
     if runtime.settings.market_engine:
