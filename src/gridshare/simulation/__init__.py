@@ -2,14 +2,13 @@
 
 from gridshare.simulation.accounting import EnergyLedger, EnergyRow
 from gridshare.simulation.driver import SimulationConfig, SimulationResult, run_simulation
-from gridshare.simulation.orchestrator import Deliveries, MeterOrchestrator, SettledTrade
+from gridshare.simulation.settlements import SettledTrade, SettlementLog
 
 __all__ = [
-    "Deliveries",
     "EnergyLedger",
     "EnergyRow",
-    "MeterOrchestrator",
     "SettledTrade",
+    "SettlementLog",
     "SimulationConfig",
     "SimulationResult",
     "run_simulation",

@@ -3,9 +3,14 @@
 Simulated time lives in the MeterSim's clock. The embedded chain is opened with a clock that
 reads it, so every block (orders, matches, settlements) carries simulated time, and order
 expiries, delivery deadlines and auction intervals follow it; the meters get it as server time.
-Per market interval: agents act and the matcher clears (chain), new deliveries are queued on
-the meters, then the physics and firmware step through the interval while the orchestrator
-polls the meters and settles finished deliveries.
+The market side is the server's own: the `Matcher` clears the agents' orders and the
+delivery `Orchestrator` (with its engine tables in the data directory) starts deliveries on
+the meters, polls their signed reports and settles on `settlement_rules`, exactly as in the
+market engine; its meter clients are the in-process links to the firmware.
+Per market interval: agents act and the matcher runs a round (chain), the orchestrator
+starts the new deliveries, then the physics and firmware step through the interval while
+the orchestrator polls the meters and settles finished deliveries every `poll_s` (the round
+at an interval's end is the one after the next interval's agents, or the final one).
 """
 
 from __future__ import annotations
@@ -18,15 +23,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from gridshare.domain import Address
+from gridshare.meters import MeterClient
+from gridshare.services.chain_clock import ChainClock
+from gridshare.services.matcher import Matcher, MatcherSettings
+from gridshare.services.orchestrator import Orchestrator, OrchestratorSettings
 from gridshare.sim.community import Community
 from gridshare.sim.meter_sim import MeterSim, SimSettings
 from gridshare.sim.scenarios import Scenario, neelum_valley
 from gridshare.simulation.accounting import EnergyLedger, EnergyRow, run_without_trading
 from gridshare.simulation.meter_link import in_process_client
-from gridshare.simulation.orchestrator import Deliveries, MeterOrchestrator, SettledTrade
+from gridshare.simulation.settlements import SettledTrade, SettlementLog
 from gridshare.simulation.traders import HouseOutlook, Traders, default_rules
 from gridshare.simulation.world import World, build_world
+from gridshare.storage.database import Database
+from gridshare.storage.deliveries import DeliveryRepository, Phase
+from gridshare.storage.households import HouseholdRecord, HouseholdRepository
 
 PER_KWH = 10**15  # one coin per kWh, in wei per Wh
 
@@ -113,16 +124,42 @@ def run_simulation(config: SimulationConfig, progress: Progress | None = None) -
                         seed=config.seed)
     try:
         clients = {
-            m.entry.house_id: in_process_client(
+            m.entry.meter_id: in_process_client(
                 m.entry, m.meter, sim.clock.now_ms, lambda: world.now() * 1000
             )
             for m in sim.meters
         }
-        houses = {Address(a.address): hid for hid, a in world.accounts.items()}
-        deliveries: Deliveries = MeterOrchestrator(world.market, world.operator, clients, houses)
-        traders = Traders(world, config.market, default_rules(ids, config.seed, PER_KWH),
-                          interval_s=config.interval_s, seed=config.seed)
-        result = _loop(config, sim, community, world, traders, deliveries, progress)
+
+        def close_clients() -> None:
+            for c in clients.values():
+                c.close()
+
+        world.closers.append(close_clients)
+        database = Database(data_dir / "engine.sqlite3", synchronous="NORMAL")
+        world.closers.append(database.close)
+        households = HouseholdRepository(database)
+        for m in sim.meters:
+            households.save(HouseholdRecord(
+                m.entry.house_id, f"House {m.entry.house_id}",
+                world.accounts[m.entry.house_id].address, m.entry.meter_id, m.entry.url,
+                m.entry.key.hex, None,
+            ))
+        clock = ChainClock(world.w3, sim_s)
+        matcher = Matcher(world.market, world.operator, world.trading, clock,
+                          MatcherSettings(config.market, config.interval_s))
+        deliveries = DeliveryRepository(database)
+        orchestrator = Orchestrator(
+            world.market, world.operator, deliveries, households, clients.get, clock,
+            lambda: world.now() * 1000, OrchestratorSettings(),
+        )
+        traders = Traders(world, matcher, default_rules(ids, config.seed, PER_KWH),
+                          seed=config.seed)
+        settled = SettlementLog(
+            world.market, deliveries,
+            {a.address: hid for hid, a in world.accounts.items()}, traders.created_at,
+        )
+        market = _Market(traders, orchestrator, settled, clients)
+        result = _loop(config, sim, community, world, market, progress)
         result.scenario = scenario
         base_rows, _ = run_without_trading(
             Community(specs, scenario.start, site=scenario.site, days=config.days,
@@ -132,8 +169,6 @@ def run_simulation(config: SimulationConfig, progress: Progress | None = None) -
         result.baseline_rows = base_rows
         result.chain_dir = config.data_dir
         result.wall_s = time.monotonic() - wall0
-        for c in clients.values():
-            c.close()
         return result
     finally:
         world.close()
@@ -141,13 +176,35 @@ def run_simulation(config: SimulationConfig, progress: Progress | None = None) -
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
+@dataclass
+class _Market:
+    """The server's market parts as the loop drives them, and what they settled."""
+
+    traders: Traders
+    orchestrator: Orchestrator
+    settled: SettlementLog
+    clients: dict[int, MeterClient]
+
+    def round(self) -> None:
+        """One orchestrator round (starts, polls, settlements), then read the settlements."""
+        self.orchestrator.tick()
+        self.settled.collect()
+
+    def finish(self) -> None:
+        """End of the run: stop running deliveries on the buyers' meters and settle them."""
+        self.orchestrator.follow_events()
+        for r in self.orchestrator.deliveries.open():
+            if r.phase is Phase.RUNNING and r.buyer_meter is not None:
+                self.clients[r.buyer_meter].stop(r.delivery_id)
+        self.round()
+
+
 def _loop(
     config: SimulationConfig,
     sim: MeterSim,
     community: Community,
     world: World,
-    traders: Traders,
-    deliveries: Deliveries,
+    market: _Market,
     progress: Progress | None,
 ) -> SimulationResult:
     step_ms = config.step_s * 1000
@@ -158,7 +215,7 @@ def _loop(
     epoch = world.now()  # genesis: the scenario's start
     ledger = EnergyLedger(community)
     rows: list[EnergyRow] = []
-    trades: list[SettledTrade] = []
+    traders = market.traders
     starts: list[int] = []
     lead = 0
     wall0 = time.monotonic()
@@ -173,21 +230,22 @@ def _loop(
             )
             for hid, st in community.states.items()
         }
-        created = traders.act(outlooks)
-        deliveries.start(created, world.now())
-        for n in range(steps):
+        traders.act(outlooks)
+        market.round()  # also the previous interval's last poll; new deliveries start
+        for n in range(1, steps + 1):
             sim.step()
             ledger.after_step(step_ms)
-            if (n + 1) % poll_every == 0:
-                trades += deliveries.poll(world.now())
+            if n % poll_every == 0 and n < steps:
+                market.round()
         lead = max(lead, world.now() - (epoch + sim.clock.now_ms() // 1000))
         rows += ledger.close_interval(k)
         if progress is not None:
             progress(k + 1, intervals, time.monotonic() - wall0)
-    trades += deliveries.poll(world.now(), final=True)
+    market.finish()
     return SimulationResult(
         config=config, scenario=cast(Scenario, None), rows=rows, baseline_rows=[],
-        line_loss_mwh=ledger.line_loss_mwh, trades=trades, clearing=traders.clearing_prices,
+        line_loss_mwh=ledger.line_loss_mwh, trades=market.settled.trades,
+        clearing=traders.clearing_prices,
         market_address=world.market.address, chain_dir=None, blocks=world.chain.block_number,
         max_chain_lead_s=lead, orders_placed=traders.orders_placed, wall_s=0.0,
         interval_starts=starts,

@@ -14,7 +14,7 @@ from gridshare.domain import format_coins
 from gridshare.simulation.accounting import EnergyRow
 from gridshare.simulation.driver import PER_KWH, SimulationResult
 from gridshare.simulation.metrics import summary
-from gridshare.simulation.orchestrator import SettledTrade
+from gridshare.simulation.settlements import SettledTrade
 from gridshare.simulation.svg import bar_chart, line_chart
 
 

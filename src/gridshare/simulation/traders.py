@@ -1,11 +1,11 @@
-"""Auto-trading agents for every house, and the matcher for the chosen mechanism.
+"""Auto-trading agents for every house, matched by the server's `Matcher`.
 
 Each market interval every house's agent (`market.agent.decide`) brings its orders to its
-target through the TradingService. For `continuous` and `auction` the operator's matcher
-replays the new orders through the mechanism's book and submits the fills with
-`match_batch`; on the `bulletin` board nothing matches, so agents act like the papers'
-residents: they first take the best opposite orders within their limit price, then post
-what is left.
+target through the TradingService; then, as in the market engine's rounds, the server's
+`Matcher` reads the open orders from the chain and clears them with the chosen mechanism
+(`continuous` every interval, `auction` once per auction interval of chain time). On the
+`bulletin` board nothing matches, so agents act like the papers' residents: they first take
+the best opposite orders within their limit price, then post what is left.
 """
 
 from __future__ import annotations
@@ -17,22 +17,13 @@ from dataclasses import dataclass, replace
 
 from eth_account.signers.local import LocalAccount
 
-from gridshare.domain import Address, Delivery, Order, Side, Wei, Wh
-from gridshare.market import (
-    AgentRules,
-    CancelOrder,
-    Fill,
-    HouseState,
-    OrderBook,
-    PlaceOrder,
-    decide,
-    mechanism_named,
-)
+from gridshare.domain import Address, Delivery, Order, OrderStatus, Side, Wei, Wh
+from gridshare.market import AgentRules, CancelOrder, HouseState, PlaceOrder, decide
+from gridshare.services.matcher import Matcher
 from gridshare.services.trading import TradingError
 from gridshare.simulation.world import World
 
-MATCH_BATCH = 50
-EXPIRY_GUARD_S = 60  # orders this close to expiry are not matched (blocks may run ahead)
+EXPIRY_GUARD_S = 60  # orders this close to expiry are not taken (blocks may run ahead)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,56 +36,55 @@ class HouseOutlook:
 
 
 class Traders:
-    """Agents for every house plus the operator's matcher for one mechanism."""
+    """Agents for every house; the server's matcher clears their orders."""
 
     def __init__(
         self,
         world: World,
-        mechanism: str,
+        matcher: Matcher,
         rules: Mapping[int, AgentRules],
         *,
-        interval_s: int,
         seed: int,
     ) -> None:
         self.world = world
-        self.mechanism_name = mechanism
-        self.mechanism = mechanism_named(mechanism, interval_s)
+        self.matcher = matcher
         self.rules = dict(rules)
-        self.book = OrderBook()
         self.orders: dict[int, Order] = {}
         self.by_owner: dict[Address, set[int]] = {}
         self.rng = random.Random(seed)
         self.clearing_prices: list[tuple[int, int | None, int]] = []  # (time, price, Wh)
+        self.created_at: dict[int, int] = {}  # delivery id -> chain time it was created
         self.orders_placed = 0
         self.refused = 0
 
+    @property
+    def bulletin(self) -> bool:
+        return self.matcher.settings.mechanism == "bulletin"
+
     def act(self, outlooks: Mapping[int, HouseOutlook]) -> list[Delivery]:
-        """One interval: every agent acts (random order), then the matcher clears."""
+        """One interval: every agent acts (random order), then the matcher runs a round."""
         now = self.world.now()
         deliveries: list[Delivery] = []
         houses = sorted(outlooks)
         self.rng.shuffle(houses)
         for hid in houses:
-            # an agent's fills reach the chain before the next agent acts, so nobody cancels
-            # an order the book has already matched; each agent reads the chain's time anew
-            # (every transaction's block moves it on by at least a second)
-            fills = self._agent(hid, outlooks[hid], self.world.now(), deliveries)
-            deliveries += self._execute(fills)
-        clear_at = self.world.now() + EXPIRY_GUARD_S
-        deliveries += self._execute(self.mechanism.clear(self.book, clear_at))
+            # each agent reads the chain's time anew (every block moves it on a second)
+            deliveries += self._agent(hid, outlooks[hid], self.world.now())
+        matched = self.matcher.tick()
+        self._refresh({a for d in matched for a in (d.buyer, d.seller)})
+        deliveries += matched
+        for d in deliveries:
+            self.created_at[d.id] = now
         traded = sum(d.amount_wh for d in deliveries)
-        prices = [d.price_per_wh for d in deliveries]
         self.clearing_prices.append(
-            (now, (sum(p * d.amount_wh for p, d in zip(prices, deliveries, strict=True)) // traded)
+            (now, sum(d.price_per_wh * d.amount_wh for d in deliveries) // traded
              if traded else None, traded)
         )
         return deliveries
 
     # ------------------------------------------------------------------ agents
 
-    def _agent(
-        self, hid: int, outlook: HouseOutlook, now: int, deliveries: list[Delivery]
-    ) -> list[Fill]:
+    def _agent(self, hid: int, outlook: HouseOutlook, now: int) -> list[Delivery]:
         account = self.world.accounts[hid]
         owner = Address(account.address)
         state = HouseState(
@@ -105,40 +95,37 @@ class Traders:
             open_orders=tuple(self.orders[i] for i in sorted(self.by_owner.get(owner, ()))),
             now=now,
         )
-        fills: list[Fill] = []
+        taken: list[Delivery] = []
         for action in decide(self.rules[hid], state):
             if isinstance(action, CancelOrder):
                 self._cancel(account, action.order_id)
             else:
-                fills += self._place(account, action, now, deliveries)
-        return fills
+                taken += self._place(account, action, now)
+        return taken
 
     def _cancel(self, account: LocalAccount, order_id: int) -> None:
         with contextlib.suppress(TradingError):  # filled or already closed meanwhile
             self.world.trading.cancel(account, order_id)
         self._forget(order_id)
-        self.book.cancel(order_id)
 
-    def _place(
-        self, account: LocalAccount, action: PlaceOrder, now: int, deliveries: list[Delivery]
-    ) -> list[Fill]:
+    def _place(self, account: LocalAccount, action: PlaceOrder, now: int) -> list[Delivery]:
         amount = action.amount_wh
-        if self.mechanism_name == "bulletin":
+        taken: list[Delivery] = []
+        if self.bulletin:
             taken = self._take_best(account, action, now)
-            deliveries += taken
             amount = Wh(amount - sum(d.amount_wh for d in taken))
             if amount <= 0:
-                return []
+                return taken
         try:
             order = self.world.trading.place_order(
                 account, action.side, amount, action.price_per_wh, action.expires_at - now
             )
         except TradingError:
             self.refused += 1
-            return []
+            return taken
         self.orders_placed += 1
         self._remember(order)
-        return list(self.mechanism.submit(self.book, order, now + EXPIRY_GUARD_S))
+        return taken
 
     def _take_best(self, account: LocalAccount, action: PlaceOrder, now: int) -> list[Delivery]:
         """Bulletin: take the best live opposite orders of others within the limit price."""
@@ -167,21 +154,19 @@ class Traders:
             self._filled(order.id, q)
         return taken
 
-    # ------------------------------------------------------------------ matcher
-
-    def _execute(self, fills: Sequence[Fill]) -> list[Delivery]:
-        out: list[Delivery] = []
-        for i in range(0, len(fills), MATCH_BATCH):
-            chunk = fills[i : i + MATCH_BATCH]
-            out += self.world.market.match_batch(
-                self.world.operator, [f.proposal() for f in chunk]
-            )
-            for f in chunk:
-                self._filled(f.buy_id, f.amount_wh)
-                self._filled(f.sell_id, f.amount_wh)
-        return out
-
     # ------------------------------------------------------------------ order mirror
+
+    def _refresh(self, owners: set[Address]) -> None:
+        """Re-read from the chain the orders of `owners` (the matcher filled some of them).
+
+        Expired orders stay in the mirror: the agent cancels them to free their escrow.
+        """
+        for order_id in [i for owner in owners for i in self.by_owner.get(owner, ())]:
+            order = self.world.market.order(order_id)
+            if order is None or order.status is not OrderStatus.OPEN or order.remaining_wh <= 0:
+                self._forget(order_id)
+            else:
+                self.orders[order_id] = order
 
     def _remember(self, order: Order) -> None:
         self.orders[order.id] = order
