@@ -7,13 +7,20 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-# `ci` is what `make test` runs; `thorough` is the documented long run
-# (HYPOTHESIS_PROFILE=thorough make test, or pytest with that variable set).
+# `ci` is what `make test` runs. `thorough` is the documented long run of the contract state
+# machine: 10,000 examples on the embedded chain, with no per-test timeout (hours):
+#   HYPOTHESIS_PROFILE=thorough .venv/bin/python -m pytest \
+#       tests/integration/contract/test_market_state_machine.py -k embedded
+# Every other hypothesis test sets its own max_examples, so the profile changes only that run.
 settings.register_profile(
     "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )
 settings.register_profile(
-    "thorough", deadline=None, suppress_health_check=list(HealthCheck), print_blob=True
+    "thorough",
+    max_examples=10_000,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    print_blob=True,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
