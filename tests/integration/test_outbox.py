@@ -170,7 +170,7 @@ def test_after_a_crash_before_broadcast_recovery_sends_the_recorded_transaction_
     operator = start.operator
     (buyer,) = residents(node, operator, 1)
 
-    def power_cut(raw: bytes) -> Any:
+    def power_cut(raw: bytes, **options: Any) -> Any:
         raise Crash
 
     monkeypatch.setattr(node.transactor, "broadcast", power_cut)
@@ -221,7 +221,7 @@ def test_recovery_drops_an_entry_whose_nonce_another_transaction_used(
     operator = start.operator
     (buyer,) = residents(node, operator, 1)
 
-    def power_cut(raw: bytes) -> Any:
+    def power_cut(raw: bytes, **options: Any) -> Any:
         raise Crash
 
     monkeypatch.setattr(node.transactor, "broadcast", power_cut)

@@ -139,12 +139,16 @@ class Outbox:
             raw = bytes(transactor.sign(signer, request, nonce=nonce, gas=gas))
             entry = self._record(key, address, nonce, raw, request)
             try:
-                transactor.broadcast(raw)
+                transactor.broadcast(raw, checked=True)
             except Exception as exc:
                 transactor.nonces.forget(address)
-                known = self._known_to_node(entry)
-                if not known:
-                    self._mark(key, EntryState.DROPPED, error=str(exc))
+                if not self._known_to_node(entry):
+                    if isinstance(exc, ContractRevert):
+                        # refused before inclusion (the embedded chain's checked send): as
+                        # after a preflight revert, nothing was sent and nothing stays recorded
+                        self._delete(key)
+                    else:
+                        self._mark(key, EntryState.DROPPED, error=str(exc))
                     raise
             transactor.nonces.advance(address)
         return entry
@@ -310,6 +314,10 @@ class Outbox:
                 " WHERE key = ?",
                 (state.value, block_number, error, self._clock(), key),
             )
+
+    def _delete(self, key: str) -> None:
+        with self.database.transaction() as conn:
+            conn.execute("DELETE FROM chain_outbox WHERE key = ?", (key,))
 
     def _reload(self, entry: OutboxEntry) -> OutboxEntry:
         reloaded = self.entry(entry.key)

@@ -100,14 +100,23 @@ class Transactor:
         self.chain_id = int(w3.eth.chain_id)
         # a known, fixed base fee (the embedded chain's is always 0) saves a block read per tx
         self.base_fee = base_fee if base_fee is not None else _fixed_base_fee(w3)
-        # where gas costs nothing (embedded), one dry run replaces estimate_gas's binary search
-        self.fixed_gas = EMBEDDED_TX_GAS if self.base_fee == 0 and _is_embedded(w3) else None
+        # gridshare's embedded chain refuses a transaction that would revert when it is sent
+        # (gridshare_sendRawTransaction), and gas costs nothing there: no dry run, no estimate
+        self.checked_sends = _is_embedded(w3)
+        self.fixed_gas = EMBEDDED_TX_GAS if self.base_fee == 0 and self.checked_sends else None
         self.nonces = NonceBook(
             lambda a: int(w3.eth.get_transaction_count(Web3.to_checksum_address(a), "pending"))
         )
 
     def preflight(self, signer: LocalAccount, request: TxRequest) -> int:
-        """Estimate gas; a revert raises ContractRevert with the contract's reason."""
+        """The gas limit to send with; a revert raises ContractRevert with the contract's reason.
+
+        On the embedded chain nothing is executed here: `broadcast(raw, checked=True)`
+        refuses a reverting transaction with the same reason, in the same single execution
+        that includes it otherwise.
+        """
+        if self.fixed_gas is not None and self.checked_sends:
+            return self.fixed_gas
         try:
             if self.fixed_gas is not None:
                 call = {**self._call_json(signer, request), "gas": hex(self.fixed_gas)}
@@ -138,10 +147,18 @@ class Transactor:
         signed = signer.sign_transaction(params)
         return HexBytes(signed.raw_transaction)
 
-    def broadcast(self, raw: bytes) -> HexBytes:
-        """Send a signed raw transaction; a refusal raises (ContractRevert for a revert)."""
+    def broadcast(self, raw: bytes, *, checked: bool = False) -> HexBytes:
+        """Send a signed raw transaction; a refusal raises (ContractRevert for a revert).
+
+        `checked` (a first send after `preflight`): where the chain can, it refuses a
+        transaction that would revert instead of mining it as failed, leaving its nonce
+        unused. Re-broadcasts after a restart are plain sends.
+        """
+        method = "gridshare_sendRawTransaction" if checked and self.checked_sends else None
         try:
-            return HexBytes(self.rpc("eth_sendRawTransaction", ["0x" + bytes(raw).hex()]))
+            return HexBytes(
+                self.rpc(method or "eth_sendRawTransaction", ["0x" + bytes(raw).hex()])
+            )
         except Exception as exc:
             reason = revert_reason(exc)
             if reason is not None:
@@ -167,7 +184,7 @@ class Transactor:
             nonce = self.nonces.peek(address)
             raw = self.sign(signer, request, nonce=nonce, gas=gas)
             try:
-                tx_hash = self.broadcast(raw)
+                tx_hash = self.broadcast(raw, checked=True)
             except Exception:
                 self.nonces.forget(address)
                 raise

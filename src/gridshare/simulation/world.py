@@ -15,7 +15,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from gridshare.chain import EnergyMarket, Transactor, TxRequest, compile_contract
+from gridshare.chain import EnergyMarket, Transactor, compile_contract
 from gridshare.chain.embedded import (
     EmbeddedChain,
     EmbeddedProvider,
@@ -26,22 +26,8 @@ from gridshare.domain import WEI_PER_COIN
 from gridshare.services.trading import TradingService
 
 CHAIN_ID = 1337
-SIM_GAS = 12_000_000  # enough for a full match_batch / settle_batch of 50
 DELIVERY_WINDOW_S = 3600
 SETTLE_GRACE_S = 600
-
-
-class SimulationTransactor(Transactor):
-    """A Transactor that sends with a fixed gas limit instead of estimating it.
-
-    On the embedded chain fees are zero, so the gas limit costs nothing; estimating it runs
-    the EVM several times per transaction (a binary search), which was most of a simulated
-    day's wall time. Reverts still raise ContractRevert with the contract's reason (read
-    from the mined receipt by replaying it), and the TradingService checks inputs first.
-    """
-
-    def preflight(self, signer: LocalAccount, request: TxRequest) -> int:
-        return SIM_GAS
 
 
 @dataclass
@@ -85,7 +71,7 @@ def build_world(
     )
     try:
         w3 = Web3(EmbeddedProvider(RpcDispatcher(chain)))
-        transactor = SimulationTransactor(w3)
+        transactor = Transactor(w3)  # no dry runs: the chain refuses reverts when sent
         market = EnergyMarket.deploy(
             transactor, compile_contract(), operator,
             delivery_window=DELIVERY_WINDOW_S, settle_grace=SETTLE_GRACE_S,

@@ -152,6 +152,42 @@ def test_refused_transactions_leave_the_chain_unchanged(
     assert chain.block_number == 1
 
 
+def test_a_checked_send_that_would_revert_is_refused_and_leaves_no_trace(
+    chain: EmbeddedChain, compiled: Compiled, operator: LocalAccount, residents: list[LocalAccount]
+) -> None:
+    market = deploy(chain, compiled, operator, 0)
+    stranger = residents[2]  # not a registered household: place_order reverts
+    offer = encode_call("place_order(bool,uint256,uint256,uint256)", False, 5, 2, 2**40)
+    head, balance = chain.block_number, chain.balance(addr(stranger.address))
+    with pytest.raises(ExecutionReverted, match="not household") as refused:
+        chain.send_raw_transaction(call_raw(stranger, 0, market, offer), refuse_failed=True)
+    assert refused.value.data[:4] == bytes.fromhex("08c379a0")  # Error(string) for the caller
+    assert chain.block_number == head  # nothing mined, not even an empty block
+    assert chain.nonce(addr(stranger.address), "pending") == 0  # the nonce is still free
+    assert chain.balance(addr(stranger.address)) == balance
+    # the same transaction sent plainly is mined as failed, as on any node
+    failed = chain.transaction(chain.send_raw_transaction(call_raw(stranger, 0, market, offer)))
+    assert failed is not None and failed.status == 0
+
+
+def test_a_refused_checked_send_in_a_batch_keeps_the_others(
+    chain: EmbeddedChain, compiled: Compiled, operator: LocalAccount, residents: list[LocalAccount]
+) -> None:
+    market = deploy(chain, compiled, operator, 0)
+    seller, stranger = residents[0], residents[2]
+    register = encode_call("register_household(address,uint32,uint32)", seller.address, 1, 1)
+    offer = encode_call("place_order(bool,uint256,uint256,uint256)", False, 5, 2, 2**40)
+    with chain.batch():
+        chain.send_raw_transaction(call_raw(operator, 1, market, register), refuse_failed=True)
+        with pytest.raises(ExecutionReverted, match="not household"):
+            chain.send_raw_transaction(call_raw(stranger, 0, market, offer), refuse_failed=True)
+        chain.send_raw_transaction(call_raw(seller, 0, market, offer), refuse_failed=True)
+    mined = chain.block_transactions(chain.head)
+    assert [r.sender for r in mined] == [addr(operator.address), addr(seller.address)]
+    assert all(r.status == 1 for r in mined)
+    assert chain.nonce(addr(stranger.address)) == 0
+
+
 def test_state_logs_and_head_survive_reopening(
     tmp_path: Path,
     compiled: Compiled,

@@ -153,11 +153,16 @@ class EmbeddedChain:
         assert len(sender) == 20
         return tx
 
-    def send_raw_transaction(self, raw: bytes) -> bytes:
-        """Add a signed transaction; with automine, mine and commit it. Returns its hash."""
+    def send_raw_transaction(self, raw: bytes, *, refuse_failed: bool = False) -> bytes:
+        """Add a signed transaction; with automine, mine and commit it. Returns its hash.
+
+        With `refuse_failed`, a transaction that would revert or fail is not included at all
+        (ExecutionReverted / ExecutionFailed; its nonce stays unused), as a dry run would
+        have told, at the cost of one execution instead of two.
+        """
         tx = self.decode_transaction(raw)
         with self._lock:
-            self._apply(tx, raw)
+            self._apply(tx, raw, refuse_failed=refuse_failed)
             if self._automine:
                 self._mine()
         return bytes(tx.hash)
@@ -225,14 +230,17 @@ class EmbeddedChain:
         with self._lock:
             return self._pending.transactions if self._pending else ()
 
-    def _apply(self, tx: SignedTransactionAPI, raw: bytes) -> None:
+    def _apply(self, tx: SignedTransactionAPI, raw: bytes, *, refuse_failed: bool = False) -> None:
         if self._pending is not None and not self._pending.fits(tx):
             self._mine()
+        pending = self._pending
+        if pending is None:  # a new block, kept only once a transaction is in it
+            timestamp = self._clock.peek(self._head.timestamp)
+            pending = PendingBlock(self._chain, self._head, timestamp)
+        pending.apply(tx, raw, refuse_failed=refuse_failed)
         if self._pending is None:
-            self._pending = PendingBlock(
-                self._chain, self._head, self._clock.take(self._head.timestamp)
-            )
-        self._pending.apply(tx, raw)
+            self._clock.take(self._head.timestamp)
+            self._pending = pending
 
     def _mine(self) -> BlockHeaderAPI | None:
         pending, self._pending = self._pending, None

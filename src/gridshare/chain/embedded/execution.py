@@ -86,14 +86,14 @@ class Executor:
         """Return data of the call; raises ExecutionReverted with the revert data."""
         gas = request.gas if request.gas is not None else header.gas_limit
         computation = self.run(header, request, gas)
-        _raise_if_failed(computation)
+        raise_if_failed(computation)
         return bytes(computation.output)
 
     def estimate_gas(self, header: BlockHeaderAPI, request: CallRequest) -> int:
         """Smallest gas limit (within ~1%) with which the message succeeds."""
         cap = request.gas if request.gas is not None else header.gas_limit
         computation = self.run(header, request, cap)
-        _raise_if_failed(computation)
+        raise_if_failed(computation)
         consumed = cap - computation.get_gas_remaining()
         low, high = consumed - 1, cap
         guess = min(cap, consumed * 64 // 63 + 5_000)
@@ -116,7 +116,8 @@ class Executor:
             return False
 
 
-def _raise_if_failed(computation: ComputationAPI) -> None:
+def raise_if_failed(computation: ComputationAPI) -> None:
+    """Raise ExecutionReverted (with the revert data) or ExecutionFailed for a failed run."""
     if not computation.is_error:
         return
     error = computation.error

@@ -19,6 +19,7 @@ from eth_hash.auto import keccak
 from eth_utils.exceptions import ValidationError
 
 from gridshare.chain.embedded.errors import InvalidTransaction
+from gridshare.chain.embedded.execution import raise_if_failed
 from gridshare.chain.embedded.index import LogRecord, TxRecord
 
 ZERO_ADDRESS = b"\x00" * 20
@@ -71,10 +72,27 @@ class PendingBlock:
         """Whether the transaction's gas limit fits in the block's remaining gas."""
         return self._header.gas_used + transaction.gas <= self._header.gas_limit
 
-    def apply(self, transaction: SignedTransactionAPI, raw: bytes) -> ComputationAPI:
-        """Execute one transaction; raises InvalidTransaction leaving the block unchanged."""
+    def apply(
+        self, transaction: SignedTransactionAPI, raw: bytes, *, refuse_failed: bool = False
+    ) -> ComputationAPI:
+        """Execute one transaction; raises InvalidTransaction leaving the block unchanged.
+
+        With `refuse_failed`, a transaction whose execution reverts or fails is not included
+        either: its changes (nonce and balance too) are undone and ExecutionReverted /
+        ExecutionFailed is raised, so one execution does what a dry run and a send did.
+        """
+        vm, state = self._vm, self._vm.state
         try:
-            receipt, computation = self._vm.apply_transaction(self._header, transaction)
+            # what VM.apply_transaction does, with a snapshot to undo a refused transaction
+            vm.validate_transaction_against_header(self._header, transaction)
+            state.lock_changes()
+            snapshot = state.snapshot()
+            computation = state.apply_transaction(transaction)
+            if refuse_failed and computation.is_error:
+                state.revert(snapshot)
+                raise_if_failed(computation)
+            receipt = vm.make_receipt(self._header, transaction, computation, state)
+            vm.validate_receipt(receipt)
         except ValidationError as exc:
             raise InvalidTransaction(str(exc)) from exc
         self._header = self._vm.add_receipt_to_header(self._header, receipt)

@@ -93,6 +93,9 @@ class RpcDispatcher:
             "eth_call": self._call,
             "eth_estimateGas": self._estimate_gas,
             "eth_sendRawTransaction": self._send_raw_transaction,
+            # gridshare's own: a transaction that would revert is refused, not mined (the
+            # server's transactor uses it instead of a dry run; not exposed on /rpc)
+            "gridshare_sendRawTransaction": self._send_checked_transaction,
             "eth_sendTransaction": self._unsupported("eth_sendTransaction"),
             "eth_sign": self._unsupported("eth_sign"),
             "eth_signTransaction": self._unsupported("eth_signTransaction"),
@@ -223,6 +226,10 @@ class RpcDispatcher:
     def _send_raw_transaction(self, params: list[Any]) -> str:
         raw = parse_data(arg(params, 0, "transaction"), "transaction")
         return data(self._chain.send_raw_transaction(raw))
+
+    def _send_checked_transaction(self, params: list[Any]) -> str:
+        raw = parse_data(arg(params, 0, "transaction"), "transaction")
+        return data(self._chain.send_raw_transaction(raw, refuse_failed=True))
 
     @staticmethod
     def _unsupported(method: str) -> Handler:
