@@ -27,7 +27,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     result = subprocess.run(
         [sys.executable, "-m", "gridshare.cli", "simulate", "--houses", "10", "--days", "1",
          "--out", str(out), "--data", str(data)],
-        capture_output=True, text=True, timeout=180,  # ~60 s on an idle machine
+        capture_output=True, text=True, timeout=480,  # ~60 s on an idle machine
     )
     return out, data, result
 
@@ -44,8 +44,13 @@ def test_simulate_ten_houses_one_day_writes_the_report(
     assert result.returncode == 0, result.stderr
     assert "96/96" in result.stderr  # the progress bar reached the end
     html = (out / "report.html").read_text()
-    assert html.count("<svg") >= 7 and "LP optimum" in html and "http" not in html.split(
+    assert html.count("<svg") >= 8 and "LP optimum" in html and "http" not in html.split(
         "<body>")[1].replace('http://www.w3.org/2000/svg', "")
+    for plot in ("Community generation and load", "Community state of charge",
+                 "Energy delivered per interval", "Clearing price", "Bill per house",
+                 "Self-sufficiency and self-consumption per house", "Unserved load per house",
+                 "Welfare"):
+        assert plot in html, plot
     summary = _summary(out)
     assert summary["config"]["houses"] == 10 and summary["scenario"] == "Neelum valley, 10 houses"
     assert summary["totals"]["trades"] > 0

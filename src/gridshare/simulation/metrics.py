@@ -78,6 +78,8 @@ def houses(result: SimulationResult) -> list[dict[str, Any]]:
             "savings_wei": savings,
             "self_sufficiency": _ratio(max(0, load - uns - sum(r.import_mwh for r in mine)), load),
             "self_consumption": _ratio(pv - sum(r.curtailed_mwh for r in mine), pv),
+            "self_sufficiency_no_trading": _ratio(max(0, load - uns_base), load),
+            "self_consumption_no_trading": _ratio(pv - sum(r.curtailed_mwh for r in base), pv),
         })
     return out
 

@@ -60,6 +60,11 @@ def _coins(wei: int) -> str:
     return format_coins(wei, 2)
 
 
+def _percents(houses: list[dict[str, Any]], key: str) -> list[float]:
+    """A ratio of every house in percent (0 where it is undefined: no load or no PV)."""
+    return [100 * (h[key] or 0.0) for h in houses]
+
+
 def _html(result: SimulationResult, s: dict[str, Any]) -> str:
     n = max((r.interval for r in result.rows), default=-1) + 1
     start: datetime = result.scenario.start
@@ -91,6 +96,11 @@ def _html(result: SimulationResult, s: dict[str, Any]) -> str:
         bar_chart("Bill per house (negative: earned)", "coins", hl,
                   {"bill": [h["bill_wei"] / 1e18 for h in houses],
                    "savings vs no trading": [h["savings_wei"] / 1e18 for h in houses]}),
+        bar_chart("Self-sufficiency and self-consumption per house", "%", hl, {
+            "self-sufficiency, no trading": _percents(houses, "self_sufficiency_no_trading"),
+            "self-sufficiency, trading": _percents(houses, "self_sufficiency"),
+            "self-consumption, no trading": _percents(houses, "self_consumption_no_trading"),
+            "self-consumption, trading": _percents(houses, "self_consumption")}),
         bar_chart("Unserved load per house", "kWh", hl, {
             "trading": [h["unserved_mwh"] / 1e6 for h in houses],
             "no trading": [h["unserved_no_trading_mwh"] / 1e6 for h in houses]}),
