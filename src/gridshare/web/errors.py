@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,6 +14,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gridshare.chain.errors import ContractRevert
 
 log = logging.getLogger(__name__)
+
+SOURCES = ("body", "query", "path", "header", "cookie")  # where FastAPI found a bad value
+BODY_PARSE_ERROR = "There was an error parsing the body"  # FastAPI's 400 for undecodable bytes
 
 
 class ApiError(Exception):
@@ -25,6 +30,19 @@ class ApiError(Exception):
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, object]:
     """The JSON body of an error response."""
     return {"error": {"code": code, "message": message, "field": field}}
+
+
+def invalid_field(error: Mapping[str, Any]) -> str | None:
+    """The field a validation error is about: `amount_wh`, `order_id`, or `body` as a whole.
+
+    FastAPI's error location starts with where the value came from (body, query, path, ...);
+    a body that is not JSON at all, or not an object, is the `body` field itself.
+    """
+    loc = [str(part) for part in error.get("loc", ())]
+    if error.get("type") == "json_invalid":  # loc is ("body", character position)
+        return "body"
+    names = loc[1:] if loc and loc[0] in SOURCES else loc
+    return ".".join(names) or (loc[0] if loc else None)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -41,13 +59,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query")]
-        field = ".".join(location) or None
+        field = invalid_field(first)
         message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
         return JSONResponse(error_body("invalid", message, field), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == BODY_PARSE_ERROR:
+            return JSONResponse(
+                error_body("invalid", "body: the request body is not UTF-8 JSON.", "body"),
+                status_code=400,
+            )
         code = {401: "unauthorised", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
         return JSONResponse(
             error_body(code.get(exc.status_code, "http_error"), str(exc.detail)),

@@ -16,6 +16,7 @@ from gridshare.runtime import Runtime
 from gridshare.services.engine import EngineSettings, MarketEngine
 from gridshare.services.sessions import Session
 from gridshare.storage.deliveries import DeliveryRecord
+from gridshare.web.errors import ApiError
 from gridshare.web.security import require_user
 
 router = APIRouter(prefix="/api/v1", tags=["market"])
@@ -91,7 +92,7 @@ def delivery(
         else False
     )
     if record is None or not allowed:  # someone else's delivery looks like a missing one
-        raise HTTPException(404, f"delivery_id: no delivery #{delivery_id} of yours")
+        raise ApiError(404, "no_delivery", f"You have no delivery #{delivery_id}.", "delivery_id")
     return delivery_json(record)
 
 
