@@ -7,6 +7,7 @@ from web3 import Web3
 
 from gridshare.chain.errors import ContractRevert
 from gridshare.chain.market import EnergyMarket
+from gridshare.domain import format_coins
 from gridshare.market import AgentRules
 from gridshare.meters import MeterEntry
 from gridshare.services.trading import TradingError
@@ -70,10 +71,21 @@ class HouseholdService:
             raise TradingError(
                 "not_household", "This account is not a registered household.", "account"
             )
+        held = self.treasury()
+        if wei > held:
+            raise TradingError(
+                "treasury_short",
+                f"The treasury holds {format_coins(held)} coins, less than the top-up.",
+                "wei",
+            )
         try:
             self.market.deposit_for(self.operator, Web3.to_checksum_address(account), wei)
         except ContractRevert as exc:
             raise TradingError.from_revert(exc) from exc
+
+    def treasury(self) -> int:
+        """Wei the operator's treasury holds for top-ups."""
+        return int(self.market.w3.eth.get_balance(self.operator.address))
 
     def deactivate(self, account: str) -> None:
         """Stop a household from trading (its balances stay withdrawable)."""

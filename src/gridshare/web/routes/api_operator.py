@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from gridshare.domain import coins_to_wei
+from gridshare.domain import coins_to_wei, format_coins
 from gridshare.meters import MeterEntry, MeterKey
 from gridshare.services.accounts import AccountError
 from gridshare.services.sessions import Session
@@ -36,8 +36,11 @@ DENIED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def refused(exc: TradingError | AccountError) -> ApiError:
-    return ApiError(409 if exc.code.endswith("taken") else 400, exc.code, exc.message, exc.field)
+def refused(exc: TradingError | AccountError, amount_field: str = "coins") -> ApiError:
+    """The refusal as an API error; the services' amount in wei is the request's coins field."""
+    status = 409 if exc.code.endswith("taken") or exc.code == "treasury_short" else 400
+    field = amount_field if exc.field == "wei" else exc.field
+    return ApiError(status, exc.code, exc.message, field)
 
 
 def register_household(ctx: WebContext, body: NewHousehold) -> CreatedHousehold:
@@ -46,6 +49,10 @@ def register_household(ctx: WebContext, body: NewHousehold) -> CreatedHousehold:
         if ctx.households.repository.get(body.house_id) is not None:
             raise ApiError(409, "house_taken", f"House {body.house_id} is registered.",
                            "house_id")
+        held = ctx.households.treasury()
+        if coins_to_wei(body.top_up_coins) > held:  # refuse before creating anything
+            raise ApiError(409, "treasury_short", f"The treasury holds {format_coins(held)} "
+                           "coins, less than the top-up.", "top_up_coins")
         try:
             created = ctx.accounts.create_resident(
                 body.username, body.password, body.house_id, wallet_address=body.wallet_address
@@ -61,7 +68,7 @@ def register_household(ctx: WebContext, body: NewHousehold) -> CreatedHousehold:
                                            coins_to_wei(body.top_up_coins))
         except TradingError as exc:
             ctx.users.remove(created.user.id)
-            raise refused(exc) from exc
+            raise refused(exc, "top_up_coins") from exc
     return CreatedHousehold(house_id=body.house_id, username=created.user.username,
                             address=created.user.address,
                             recovery_phrase=created.recovery_phrase)
