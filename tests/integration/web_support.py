@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -39,10 +40,12 @@ def close_runtime(runtime: Runtime) -> None:
 
 
 @contextmanager
-def web_app(data_dir: Path | None = None) -> Iterator[tuple[Runtime, Settings, object]]:
-    """(runtime, settings, app) over a fresh data directory."""
+def web_app(
+    data_dir: Path | None = None, **overrides: Any
+) -> Iterator[tuple[Runtime, Settings, object]]:
+    """(runtime, settings, app) over a fresh data directory; `overrides` are Settings fields."""
     folder = data_dir or Path(tempfile.mkdtemp(prefix="gridshare-web-"))
-    settings = Settings(data_dir=folder)
+    settings = Settings(data_dir=folder, **overrides)
     runtime = build_runtime(settings)
     try:
         yield runtime, settings, create_app(settings, runtime)
