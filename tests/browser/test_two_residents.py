@@ -12,10 +12,12 @@ from typing import Any
 
 from eth_account import Account
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from tests.browser.conftest import ARTIFACTS, OPERATOR_PASSWORD, Server
 from tests.integration.web_support import PASSWORD
 
 from gridshare.domain import DeliveryStatus
+from gridshare.storage.users import UserStore
 
 PRICE_COINS = "0.5"
 PRICE_WEI = 5 * 10**17
@@ -112,6 +114,26 @@ def trade(seller: Page, buyer: Page, server: Server, wh: int) -> None:
     expect(row.locator(".wh")).to_have_text(str(settled.delivered_wh))
 
 
+def shoot_login(browser: Browser, server: Server, lang: str) -> None:
+    page = browser.new_context(viewport={"width": 360, "height": 800}).new_page()
+    page.goto(server.url + f"/lang/{lang}?next=/login")
+    expect(page.locator("input[name=csrf_token]")).to_have_count(1)
+    shoot(page, f"{lang}-login")
+    page.context.close()
+
+
+def shoot_key_export(page: Page, server: Server, name: str) -> None:
+    """The key-export result page, after re-entering the password."""
+    page.goto(server.url + "/account/export")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    mine = page.request.get(server.url + "/api/v1/session").json()["user"]["address"]
+    key = page.locator("#private-key").inner_text()
+    assert Account.from_key(key).address == mine
+    shoot(page, name)
+
+
 def test_two_residents_trade_in_english_and_urdu_and_with_metamask(
     browser: Browser, server: Server
 ) -> None:
@@ -140,7 +162,7 @@ def test_two_residents_trade_in_english_and_urdu_and_with_metamask(
 
     # MetaMask mode: an injected EIP-1193 wallet signs; the server holds no key for chanda
     chanda = browser.new_context(viewport={"width": 360, "height": 800}).new_page()
-    install_wallet(chanda, server)
+    requests = install_wallet(chanda, server)
     chanda.goto(server.url + "/login")
     chanda.fill("input[name=username]", "chanda")
     chanda.fill("input[name=password]", PASSWORD)
@@ -149,11 +171,57 @@ def test_two_residents_trade_in_english_and_urdu_and_with_metamask(
     assert chanda.locator("#use-wallet").is_checked()
     shoot(chanda, "metamask-market")
     trade_with_wallet(amina, chanda, server)
+    sent = [r["method"] for r in requests]
+    assert "eth_requestAccounts" in sent and "eth_sendTransaction" in sent  # the wallet signed
+    assert_server_holds_no_key(chanda, server, "chanda")
+    add_network(chanda, server, requests)
+
+    # after the trades: the simulated buyers' batteries fill up within seconds of the start
+    # (at 20x), and a buyer with a full battery draws nothing, so trades go first
+    shoot_key_export(bilal, server, "en-account-export-result")
+    shoot_key_export(amina, server, "ur-account-export-result")
+    shoot_login(browser, server, "en")
+    shoot_login(browser, server, "ur")
 
 
-def install_wallet(page: Page, server: Server) -> None:
-    """An injected EIP-1193 provider: reads go to /rpc, transactions are signed in Python."""
+def assert_server_holds_no_key(page: Page, server: Server, username: str) -> None:
+    """No keystore is stored for a MetaMask account, and key export is refused."""
+    user = UserStore(server.runtime.database).by_username(username)
+    assert user is not None and user.keystore is None and user.address == WALLET.address
+    session = page.request.get(server.url + "/api/v1/session").json()
+    assert session["user"]["holds_key"] is False
+    refused = page.request.post(server.url + "/api/v1/me/key-export",
+                                data={"password": PASSWORD},
+                                headers={"X-CSRF-Token": session["csrf_token"]})
+    assert refused.status == 400 and refused.json()["error"]["code"] == "no_key"
+    page.goto(server.url + "/account/export")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+    expect(page.locator("#private-key")).to_have_count(0)
+    expect(page.locator(".flash")).to_contain_text("does not hold a key")
+    shoot(page, "metamask-account-export-refused")
+
+
+def add_network(page: Page, server: Server, requests: list[dict[str, Any]]) -> None:
+    """The "Add this network to MetaMask" button asks the wallet for wallet_addEthereumChain."""
+    page.goto(server.url + "/market")
+    assert not [r for r in requests if r["method"] == "wallet_addEthereumChain"]
+    page.click("#add-network")
+    expect(page.locator("#wallet-status")).to_have_text("Network added.")
+    added = [r for r in requests if r["method"] == "wallet_addEthereumChain"]
+    assert len(added) == 1, requests
+    (chain,) = added[0]["params"]
+    assert chain["chainId"] == hex(server.runtime.settings.chain_id)
+    assert chain["rpcUrls"] == [server.url + "/rpc"]
+
+
+def install_wallet(page: Page, server: Server) -> list[dict[str, Any]]:
+    """An injected EIP-1193 provider: reads go to /rpc, transactions are signed in Python.
+
+    Returns the list it records every request the page makes of it in ({method, params})."""
     w3 = server.runtime.chain.w3
+    requests: list[dict[str, Any]] = []
 
     def sign(tx_json: str) -> str:
         tx = json.loads(tx_json)
@@ -169,10 +237,12 @@ def install_wallet(page: Page, server: Server) -> None:
         return "0x" + bytes(signed.raw_transaction).hex()
 
     page.expose_function("gsSignTransaction", sign)
+    page.expose_function("gsRecord", lambda call: requests.append(json.loads(call)))
     page.add_init_script(f"""
       window.ethereum = {{
         isMetaMask: true,
         async request({{method, params}}) {{
+          await window.gsRecord(JSON.stringify({{method, params: params ?? null}}));
           if (method === "eth_requestAccounts" || method === "eth_accounts")
             return ["{WALLET.address}"];
           if (method === "wallet_addEthereumChain" || method === "wallet_switchEthereumChain")
@@ -190,6 +260,7 @@ def install_wallet(page: Page, server: Server) -> None:
         }},
       }};
     """)
+    return requests
 
 
 def trade_with_wallet(seller: Page, wallet_page: Page, server: Server) -> None:
@@ -201,16 +272,22 @@ def trade_with_wallet(seller: Page, wallet_page: Page, server: Server) -> None:
     sell.locator("button").click()
     seller.wait_for_load_state()
     order_id = int(seller.locator("#mine tr[data-order]").first.get_attribute("data-order") or 0)
-    b0 = market.balances(WALLET.address)
+    seller_addr = seller.locator("#wallet-bar").get_attribute("data-address") or ""
+    s0, b0 = market.balances(seller_addr), market.balances(WALLET.address)
     count = market.delivery_count()
     wallet_page.goto(server.url + "/market")
-    wallet_page.locator(f"#offers form[data-order='{order_id}'] button").click()
-    deadline = time.monotonic() + 30
-    while market.delivery_count() == count:
+    try:  # the page reloads once the wallet's transaction has its receipt
+        with wallet_page.expect_navigation(timeout=30_000):
+            wallet_page.locator(f"#offers form[data-order='{order_id}'] button").click()
+    except PlaywrightTimeout:
         status = wallet_page.locator("#wallet-status").inner_text()
-        assert time.monotonic() < deadline, f"wallet take did not land: {status}"
-        time.sleep(0.2)
+        raise AssertionError(f"wallet take did not land: {status}") from None
+    assert market.delivery_count() == count + 1
     assert market.balances(WALLET.address).escrowed - b0.escrowed == PRICE_WEI
     settled = wait_settled(server, market.delivery_count())
-    b1 = market.balances(WALLET.address)
-    assert b0.total - b1.total == settled.delivered_wh * PRICE_WEI
+    assert settled.status is DeliveryStatus.SETTLED and settled.delivered_wh > 0
+    assert settled.buyer.lower() == WALLET.address.lower()
+    paid = settled.delivered_wh * PRICE_WEI
+    s1, b1 = market.balances(seller_addr), market.balances(WALLET.address)
+    assert s1.available - s0.available == paid
+    assert b0.total - b1.total == paid and b1.escrowed == b0.escrowed
