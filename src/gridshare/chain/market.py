@@ -35,6 +35,14 @@ from gridshare.domain import (
 
 
 @dataclass(frozen=True)
+class MarketChanges:
+    """What some blocks changed that a cached view of the market must read again."""
+
+    order_ids: frozenset[int]
+    accounts: frozenset[str]  # households registered or deactivated (checksummed)
+
+
+@dataclass(frozen=True)
 class Limits:
     """The contract's fixed bounds."""
 
@@ -72,11 +80,12 @@ class EnergyMarket:
             if item.get("type") == "function" and item.get("stateMutability") in ("view", "pure")
         }
         self._functions = functions
-        self._events_by_topic = {
-            "0x" + keccak(text=event_signature(item)).hex(): item["name"]
+        self._topics = {
+            item["name"]: "0x" + keccak(text=event_signature(item)).hex()
             for item in compiled.abi
             if item.get("type") == "event"
         }
+        self._events_by_topic = {topic: name for name, topic in self._topics.items()}
 
     # -- deployment ----------------------------------------------------------
 
@@ -118,8 +127,7 @@ class EnergyMarket:
 
     def timing(self) -> tuple[int, int]:
         """(delivery window, settlement grace) in seconds."""
-        f = self.contract.functions
-        return int(f.delivery_window().call()), int(f.settle_grace().call())
+        return int(self._view("delivery_window")[0]), int(self._view("settle_grace")[0])
 
     def household(self, account: str) -> Household | None:
         """The household registered at `account`, or None."""
@@ -134,6 +142,40 @@ class EnergyMarket:
         (account,) = self._view("house_account", house_id)
         return None if int(account, 16) == 0 else Address(account)
 
+    def head(self) -> tuple[int, bytes]:
+        """Number and hash of the chain's latest block."""
+        block = self.transactor.rpc("eth_getBlockByNumber", ["latest", False])
+        return int(block["number"], 16), bytes.fromhex(block["hash"][2:])
+
+    def block_hash(self, number: int) -> bytes | None:
+        """Hash of the canonical block `number`, or None if there is none."""
+        block = self.transactor.rpc("eth_getBlockByNumber", [hex(number), False])
+        return None if block is None else bytes.fromhex(block["hash"][2:])
+
+    def changes(self, from_block: int, to_block: int) -> MarketChanges:
+        """Orders filled or cancelled and households (de)registered in blocks from..to."""
+        names = ("OrderFilled", "OrderCancelled", "HouseholdRegistered", "HouseholdDeactivated")
+        logs = self.transactor.rpc(
+            "eth_getLogs",
+            [
+                {
+                    "address": self.checksum,
+                    "fromBlock": hex(from_block),
+                    "toBlock": hex(to_block),
+                    "topics": [[self._topics[name] for name in names]],
+                }
+            ],
+        )
+        orders: set[int] = set()
+        accounts: set[str] = set()
+        for log in logs:
+            topic0, topic1 = str(log["topics"][0]), str(log["topics"][1])
+            if self._events_by_topic.get(topic0, "").startswith("Order"):
+                orders.add(int(topic1, 16))
+            else:
+                accounts.add(Web3.to_checksum_address("0x" + topic1[-40:]))
+        return MarketChanges(frozenset(orders), frozenset(accounts))
+
     def balances(self, account: str) -> Balances:
         available, locked, escrowed = self._view("balances_of", Web3.to_checksum_address(account))
         return Balances(Wei(available), Wei(locked), Wei(escrowed))
@@ -146,9 +188,7 @@ class EnergyMarket:
 
     def order(self, order_id: int) -> Order | None:
         """The order with `order_id`, or None if there is none."""
-        owner, is_buy, status, amount, remaining, price, expires = self.contract.functions.orders(
-            order_id
-        ).call()
+        owner, is_buy, status, amount, remaining, price, expires = self._view("orders", order_id)
         if status == 0:
             return None
         return Order(

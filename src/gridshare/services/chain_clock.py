@@ -6,6 +6,9 @@ import time
 from collections.abc import Callable
 
 from web3 import Web3
+from web3.types import RPCEndpoint
+
+from gridshare.chain.errors import ChainError
 
 
 class ChainClock:
@@ -16,8 +19,13 @@ class ChainClock:
         self.clock_s = clock_s
 
     def latest(self) -> int:
-        """Timestamp of the latest block."""
-        return int(self.w3.eth.get_block("latest")["timestamp"])
+        """Timestamp of the latest block (read through the provider: no web3 formatting)."""
+        response = self.w3.provider.make_request(
+            RPCEndpoint("eth_getBlockByNumber"), ["latest", False]
+        )
+        if "error" in response:
+            raise ChainError(f"eth_getBlockByNumber: {response['error']}")
+        return int(str(response["result"]["timestamp"]), 16)
 
     def next_block(self) -> int:
         """The earliest timestamp the next block can carry (a lower bound for `now`)."""

@@ -64,6 +64,7 @@ class Matcher:
         self.settings = settings
         self.mechanism = mechanism_named(settings.mechanism, settings.auction_interval_s)
         self._last_auction: int | None = None
+        self._matched_head: tuple[int, bytes] | None = None  # chain head of a fruitless round
 
     def use(self, mechanism: str) -> None:
         """Switch to another mechanism from the next round on (the operator's choice)."""
@@ -72,6 +73,7 @@ class Matcher:
         self.mechanism = mechanism_named(mechanism, self.settings.auction_interval_s)
         self.settings = replace(self.settings, mechanism=mechanism)
         self._last_auction = None
+        self._matched_head = None
 
     def due(self, now: int) -> bool:
         """Whether a round should run at chain time `now`."""
@@ -85,28 +87,27 @@ class Matcher:
             return False
         return interval > self._last_auction
 
-    def tradable_orders(self, now: int) -> list[Order]:
-        """Live orders at `now` whose owners are active households."""
-        active: dict[str, bool] = {}
-        orders = []
-        for order in self.trading.open_orders():
-            if not order.is_live(now):
-                continue
-            if order.owner not in active:
-                household = self.market.household(order.owner)
-                active[order.owner] = household is not None and household.active
-            if active[order.owner]:
-                orders.append(order)
-        return orders
+    def tradable_orders(self, now: int, book: list[Order] | None = None) -> list[Order]:
+        """Live orders at `now` (of `book`, or the chain's) whose owners are active households."""
+        orders = [o for o in (self.trading.open_orders() if book is None else book)
+                  if o.is_live(now)]  # fmt: skip
+        households = self.trading.households({o.owner for o in orders})
+        return [o for o in orders if (h := households[o.owner]) is not None and h.active]
 
     def tick(self) -> list[Delivery]:
         """Run one round if due; returns the deliveries it created."""
         now = self.clock.next_block() + self.settings.margin_s
         if not self.due(now):
             return []
+        book = self.trading.open_orders()
+        head = self.trading.view_head
+        if self.settings.mechanism == "continuous" and head == self._matched_head:
+            # nothing happened on chain since a round that left nothing to match; time alone
+            # only expires orders, which cannot make a new match
+            return []
         if self.settings.mechanism == "auction":
             self._last_auction = now // self.settings.auction_interval_s
-        proposals = propose_matches(self.tradable_orders(now), self.mechanism, now)
+        proposals = propose_matches(self.tradable_orders(now, book), self.mechanism, now)
         created: list[Delivery] = []
         for batch in chunks(proposals):
             try:
@@ -116,8 +117,9 @@ class Matcher:
             except ContractRevert as exc:
                 # the book moved under us (a take or cancel): the next round re-reads it
                 log.warning("match batch refused (%s); retrying next round", exc.reason)
-                break
+                return created
             except ChainError as exc:
                 log.warning("match batch not sent: %s", exc)
-                break
+                return created
+        self._matched_head = None if created else head
         return created

@@ -77,12 +77,14 @@ class Orchestrator:
     def tick(self) -> None:
         """One pass: new events, meter starts and polls, settlements, expiries."""
         self.follow_events()
+        records = self.deliveries.open()
+        if not records:
+            return
         now = self.clock.next_block()
         grace = self.market.timing()[1]
         busy: set[int] = set()
         ready: list[DeliveryRecord] = []
         overdue: list[DeliveryRecord] = []
-        records = self.deliveries.open()
         for r in records:
             if r.phase is Phase.RUNNING:
                 busy.update(m for m in (r.buyer_meter, r.seller_meter) if m is not None)

@@ -8,13 +8,14 @@ revert that still happens (a race with another trade) is turned into the same er
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from eth_account.signers.local import LocalAccount
+from web3 import Web3
 
 from gridshare.chain.errors import ContractRevert
 from gridshare.chain.market import EnergyMarket
-from gridshare.domain import Delivery, Order, OrderStatus, Side
+from gridshare.domain import Delivery, Household, Order, OrderStatus, Side
 
 MAX_AMOUNT_WH = 10**9
 MAX_PRICE_PER_WH = 10**24
@@ -44,6 +45,9 @@ class TradingService:
         self._lock = threading.Lock()
         self._scanned = 0
         self._tracked: dict[int, Order] = {}
+        self._households: dict[str, Household | None] = {}
+        self.view_head: tuple[int, bytes] | None = None
+        """The block (number, hash) the cached view of orders and households is up to."""
 
     # -- writes --------------------------------------------------------------
 
@@ -132,30 +136,69 @@ class TradingService:
     # -- reads ---------------------------------------------------------------
 
     def open_orders(self) -> list[Order]:
-        """Live orders on chain (open, energy left, not expired), oldest first."""
+        """Live orders on chain (open, energy left, not expired), oldest first.
+
+        The view is kept up to date incrementally: while the chain's head is unchanged
+        nothing is read; after new blocks only new orders and those the blocks filled or
+        cancelled are read again; a head that went back or forked (a snapshot revert, a
+        re-organisation) starts the view over.
+        """
         now = self.clock()
         with self._lock:
-            count = self.market.order_count()
-            fresh: dict[int, Order | None] = {
-                i: self.market.order(i) for i in range(self._scanned + 1, count + 1)
-            }
-            self._tracked.update({i: o for i, o in fresh.items() if o is not None})
-            self._scanned = max(self._scanned, count)
+            self._sync()
             live: list[Order] = []
             for order_id in sorted(self._tracked):
-                order = fresh[order_id] if order_id in fresh else self.market.order(order_id)
-                if order is None or not order.is_live(now):
+                order = self._tracked[order_id]
+                if not order.is_live(now):
                     # closed or expired orders never become live again
                     del self._tracked[order_id]
                     continue
-                self._tracked[order_id] = order
                 live.append(order)
             return live
+
+    def households(self, accounts: Iterable[str]) -> dict[str, Household | None]:
+        """The household registered at each account (None if none), from the cached view."""
+        with self._lock:
+            self._sync()
+            found: dict[str, Household | None] = {}
+            for account in accounts:
+                key = Web3.to_checksum_address(account)
+                if key not in self._households:
+                    self._households[key] = self.market.household(key)
+                found[account] = self._households[key]
+            return found
+
+    def _sync(self) -> None:
+        """Bring the view up to the chain's head (caller holds the lock)."""
+        head = self.market.head()
+        if head != self.view_head:
+            self._catch_up(head)
+
+    def _catch_up(self, head: tuple[int, bytes]) -> None:
+        seen = self.view_head
+        if seen is None or seen[0] >= head[0] or self.market.block_hash(seen[0]) != seen[1]:
+            # first look, or history changed (a snapshot revert, a re-organisation): start over
+            self._scanned, self._tracked, self._households = 0, {}, {}
+            changed: set[int] = set()
+        else:
+            changes = self.market.changes(seen[0] + 1, head[0])
+            changed = set(changes.order_ids) & set(self._tracked)
+            for account in changes.accounts:
+                self._households.pop(account, None)
+        count = self.market.order_count()
+        for order_id in sorted(changed | set(range(self._scanned + 1, count + 1))):
+            order = self.market.order(order_id)
+            if order is None:
+                self._tracked.pop(order_id, None)
+            else:
+                self._tracked[order_id] = order
+        self._scanned = max(self._scanned, count)
+        self.view_head = head
 
     # -- checks --------------------------------------------------------------
 
     def _check_active(self, account: str) -> None:
-        household = self.market.household(account)
+        household = self.households([account])[account]
         if household is None:
             raise TradingError(
                 "not_household", "This account is not a registered household.", "account"

@@ -1,0 +1,105 @@
+"""TradingService's cached view of the book and households follows every change on chain.
+
+The view is read incrementally (new orders, and orders/households that new blocks' events
+touched); these tests change the chain behind its back — through the contract directly, not
+the service — and check the view always equals a fresh read of every order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from gridshare.config import Settings
+from gridshare.domain import WEI_PER_COIN, Order, Side
+from gridshare.meters import MeterEntry, MeterKey
+from gridshare.runtime import Runtime, build_runtime
+from gridshare.services.chain_clock import ChainClock
+from gridshare.services.households import HouseholdService
+from gridshare.services.trading import TradingService
+from gridshare.storage.households import HouseholdRepository
+
+FAR = 2**40
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[tuple[Runtime, HouseholdService, list[LocalAccount]]]:
+    runtime = build_runtime(Settings(data_dir=tmp_path, market_engine=False))
+    households = HouseholdService(
+        runtime.market, runtime.operator, HouseholdRepository(runtime.database)
+    )
+    accounts = [Account.create() for _ in range(3)]
+    for i, account in enumerate(accounts, start=1):
+        meter = MeterEntry(i, i, f"http://127.0.0.1:{9000 + i}", MeterKey.generate(i))
+        households.register(f"house-{i:02d}", account.address, i, meter)
+        households.deposit_for(account.address, 10 * WEI_PER_COIN)
+    yield runtime, households, accounts
+    runtime.close()
+
+
+def fresh_read(runtime: Runtime, now: int) -> list[Order]:
+    """Every live order, read one by one from the contract (what the view must equal)."""
+    market = runtime.market
+    orders = (market.order(i) for i in range(1, market.order_count() + 1))
+    return [o for o in orders if o is not None and o.is_live(now)]
+
+
+def test_the_view_follows_places_takes_fills_and_cancels_made_behind_its_back(
+    world: tuple[Runtime, HouseholdService, list[LocalAccount]],
+) -> None:
+    runtime, _, (a, b, c) = world
+    market = runtime.market
+    trading = TradingService(market, ChainClock(market.w3))
+    assert trading.open_orders() == []
+    offer = market.place_order(a, Side.SELL, 100, 10**12, FAR)
+    bid = market.place_order(b, Side.BUY, 50, 2 * 10**12, FAR)
+    other = market.place_order(c, Side.SELL, 10, 10**12, FAR)
+    assert trading.open_orders() == fresh_read(runtime, trading.clock())
+    head = trading.view_head
+    assert trading.open_orders() and trading.view_head == head  # nothing new: nothing read
+
+    market.take(b, offer.id, 30)  # partly filled
+    market.cancel_order(c, other.id)  # gone
+    view = trading.open_orders()
+    assert view == fresh_read(runtime, trading.clock())
+    assert {o.id: o.remaining_wh for o in view} == {offer.id: 70, bid.id: 50}
+
+    market.take(a, bid.id, 50)  # a buy order filled completely by a seller
+    assert [o.id for o in trading.open_orders()] == [offer.id]
+
+
+def test_the_view_starts_over_when_the_chain_goes_back(
+    world: tuple[Runtime, HouseholdService, list[LocalAccount]],
+) -> None:
+    runtime, _, (a, b, _c) = world
+    market = runtime.market
+    trading = TradingService(market, ChainClock(market.w3))
+    snapshot = market.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    offer = market.place_order(a, Side.SELL, 100, 10**12, FAR)
+    assert [o.id for o in trading.open_orders()] == [offer.id]
+    assert market.w3.provider.make_request("evm_revert", [snapshot])["result"]  # type: ignore[arg-type]
+    assert trading.open_orders() == []  # the order's block is gone, and so is the order
+    again = market.place_order(b, Side.SELL, 7, 10**12, FAR)  # same id, other owner
+    (seen,) = trading.open_orders()
+    assert (seen.id, seen.owner, seen.amount_wh) == (again.id, again.owner, 7)
+
+
+def test_households_in_the_view_follow_deactivation_and_registration(
+    world: tuple[Runtime, HouseholdService, list[LocalAccount]],
+) -> None:
+    runtime, households, (a, _b, _c) = world
+    trading = TradingService(runtime.market, ChainClock(runtime.market.w3))
+    newcomer = Account.create()
+    before = trading.households([a.address, newcomer.address])
+    assert before[a.address] is not None and before[a.address].active
+    assert before[newcomer.address] is None
+    households.deactivate(a.address)
+    meter = MeterEntry(4, 4, "http://127.0.0.1:9004", MeterKey.generate(4))
+    households.register("house-04", newcomer.address, 4, meter)
+    after = trading.households([a.address, newcomer.address])
+    assert after[a.address] is not None and not after[a.address].active
+    assert after[newcomer.address] is not None and after[newcomer.address].house_id == 4
