@@ -97,10 +97,10 @@ def run(orders: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer orders (smoke run)")
+    parser.add_argument("--quick", action="store_true", help="30 orders, nothing recorded")
+    parser.add_argument("--orders", type=int, default=300, help="orders to time (default 300)")
     args = parser.parse_args()
-    orders = 30 if args.quick else 300
-    orders = int(__import__("os").environ.get("BENCH_ORDERS", orders))
+    orders = 30 if args.quick else args.orders
     figures = run(orders)
     print(
         f"POST /api/v1/orders -> confirmed receipt, {orders} orders: "
