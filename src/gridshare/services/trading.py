@@ -188,8 +188,8 @@ class TradingService:
         count = self.market.order_count()
         for order_id in sorted(changed | set(range(self._scanned + 1, count + 1))):
             order = self.market.order(order_id)
-            if order is None:
-                self._tracked.pop(order_id, None)
+            if order is None or order.status is not OrderStatus.OPEN or not order.remaining_wh:
+                self._tracked.pop(order_id, None)  # closed orders never open again
             else:
                 self._tracked[order_id] = order
         self._scanned = max(self._scanned, count)
