@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from gridshare.chain.errors import ChainError
 from gridshare.config import Settings
 from gridshare.domain import WEI_PER_COIN, Order, Side
 from gridshare.meters import MeterEntry, MeterKey
@@ -103,3 +105,27 @@ def test_households_in_the_view_follow_deactivation_and_registration(
     after = trading.households([a.address, newcomer.address])
     assert after[a.address] is not None and not after[a.address].active
     assert after[newcomer.address] is not None and after[newcomer.address].house_id == 4
+
+
+def test_a_read_rides_out_a_node_that_cannot_resolve_latest_for_a_moment(
+    world: tuple[Runtime, HouseholdService, list[LocalAccount]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Anvil with a block time answers "BlockOutOfRangeError" while it makes a block."""
+    runtime, _, (a, _b, _c) = world
+    provider = runtime.market.w3.provider
+    answer = provider.make_request
+    moving = {"eth_call": 2}  # the next two eth_calls fail as Anvil's did
+
+    def flaky(method: Any, params: Any) -> Any:
+        if moving.get(method, 0) > 0:
+            moving[method] -= 1
+            message = "BlockOutOfRangeError: block height is 14 but requested was 13"
+            return {"jsonrpc": "2.0", "id": 1, "error": {"code": -32602, "message": message}}
+        return answer(method, params)
+
+    monkeypatch.setattr(provider, "make_request", flaky)
+    assert runtime.market.balances(a.address).available == 10 * WEI_PER_COIN
+    moving["eth_call"] = 10  # a node that keeps failing is an error, named
+    with pytest.raises(ChainError, match=r"balances_of.*BlockOutOfRange"):
+        runtime.market.balances(a.address)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +34,10 @@ from gridshare.domain import (
     Wei,
     Wh,
 )
+
+_VIEW_ATTEMPTS = 4
+_VIEW_RETRY_S = 0.05
+_HEAD_MOVING = re.compile(r"BlockOutOfRange|header not found", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -425,15 +431,24 @@ class EnergyMarket:
         ]
 
     def _view(self, fn: str, *args: Any) -> tuple[Any, ...]:
-        """Call a view function straight through the provider (no web3 formatting layers)."""
+        """Call a view function straight through the provider (no web3 formatting layers).
+
+        A node producing a block can briefly fail to resolve "latest" (Anvil with a block
+        time: "BlockOutOfRangeError: block height is N but requested was N-1"; Geth: "header
+        not found"); the read is repeated a few times before that counts as an error.
+        """
         view = self._views[fn]
-        response = self.w3.provider.make_request(
-            RPCEndpoint("eth_call"),
-            [{"to": self.address, "data": "0x" + view.encode(args).hex()}, "latest"],
-        )
-        if "error" in response:
-            raise ChainError(f"{fn}: {response['error']}")
-        return view.decode(bytes.fromhex(str(response["result"]).removeprefix("0x")))
+        params = [{"to": self.address, "data": "0x" + view.encode(args).hex()}, "latest"]
+        for attempt in range(_VIEW_ATTEMPTS):
+            response = self.w3.provider.make_request(RPCEndpoint("eth_call"), params)
+            error = response.get("error")
+            if error is None:
+                return view.decode(bytes.fromhex(str(response["result"]).removeprefix("0x")))
+            message = str(error.get("message", "")) if isinstance(error, dict) else str(error)
+            if attempt + 1 == _VIEW_ATTEMPTS or not _HEAD_MOVING.search(message):
+                break
+            time.sleep(_VIEW_RETRY_S)
+        raise ChainError(f"{fn}: {error}")
 
     def with_sender(self, sender: Sender) -> EnergyMarket:
         """The same market, with writes sent through `sender` (e.g. the outbox)."""
