@@ -11,12 +11,10 @@ from eth_account.signers.local import LocalAccount
 
 from gridshare.config import Settings
 from gridshare.domain import WEI_PER_COIN, Side
-from gridshare.meters import MeterEntry, MeterKey
 from gridshare.runtime import Runtime, build_runtime
 from gridshare.services.chain_clock import ChainClock
-from gridshare.services.households import HouseholdService
 from gridshare.services.trading import TradingError, TradingService
-from gridshare.storage.households import HouseholdRepository
+from tests.integration.trading_support import register_households
 
 World = tuple[Runtime, TradingService, list[LocalAccount]]
 
@@ -26,13 +24,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     runtime = build_runtime(
         Settings(data_dir=Path(tmp_path_factory.mktemp("trading")), market_engine=False)
     )
-    households = HouseholdService(
-        runtime.market, runtime.operator, HouseholdRepository(runtime.database)
-    )
-    accounts = [Account.create() for _ in range(3)]
-    for i, account in enumerate(accounts, start=1):
-        meter = MeterEntry(i, i, f"http://127.0.0.1:{9000 + i}", MeterKey.generate(i))
-        households.register(f"house-{i:02d}", account.address, i, meter)
+    households, accounts = register_households(runtime, 3)
     households.deposit_for(accounts[0].address, 10 * WEI_PER_COIN)
     households.deposit_for(accounts[1].address, 10 * WEI_PER_COIN)
     households.deactivate(accounts[2].address)

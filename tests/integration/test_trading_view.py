@@ -23,7 +23,7 @@ from gridshare.runtime import Runtime, build_runtime
 from gridshare.services.chain_clock import ChainClock
 from gridshare.services.households import HouseholdService
 from gridshare.services.trading import TradingService
-from gridshare.storage.households import HouseholdRepository
+from tests.integration.trading_support import register_households
 
 FAR = 2**40
 
@@ -31,13 +31,8 @@ FAR = 2**40
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[tuple[Runtime, HouseholdService, list[LocalAccount]]]:
     runtime = build_runtime(Settings(data_dir=tmp_path, market_engine=False))
-    households = HouseholdService(
-        runtime.market, runtime.operator, HouseholdRepository(runtime.database)
-    )
-    accounts = [Account.create() for _ in range(3)]
-    for i, account in enumerate(accounts, start=1):
-        meter = MeterEntry(i, i, f"http://127.0.0.1:{9000 + i}", MeterKey.generate(i))
-        households.register(f"house-{i:02d}", account.address, i, meter)
+    households, accounts = register_households(runtime, 3)
+    for account in accounts:
         households.deposit_for(account.address, 10 * WEI_PER_COIN)
     yield runtime, households, accounts
     runtime.close()
