@@ -1,8 +1,9 @@
 """TradingService's cached view of the book and households follows every change on chain.
 
-The view is read incrementally (new orders, and orders/households that new blocks' events
-touched); these tests change the chain behind its back — through the contract directly, not
-the service — and check the view always equals a fresh read of every order.
+The view is built from the market's events (orders placed, filled, cancelled; households
+registered or deactivated), read only for new blocks; these tests change the chain behind its
+back — through the contract directly, not the service — and check the view always equals a
+fresh read of every order from contract storage.
 """
 
 from __future__ import annotations
@@ -124,3 +125,58 @@ def test_a_read_rides_out_a_node_that_cannot_resolve_latest_for_a_moment(
     moving["eth_call"] = 10  # a node that keeps failing is an error, named
     with pytest.raises(ChainError, match=r"balances_of.*BlockOutOfRange"):
         runtime.market.balances(a.address)
+
+
+def test_catching_up_reads_events_only_no_contract_calls(
+    world: tuple[Runtime, HouseholdService, list[LocalAccount]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The matcher and every order request sync the view: it must not re-run the EVM."""
+    runtime, _, (a, b, _c) = world
+    market = runtime.market
+    trading = TradingService(market, ChainClock(market.w3))
+    trading.households([a.address, b.address])  # households are cached once
+    offer = market.place_order(a, Side.SELL, 100, 10**12, FAR)
+    market.place_order(b, Side.BUY, 50, 2 * 10**12, FAR)
+    market.take(b, offer.id, 40)
+    provider = market.w3.provider
+    answer = provider.make_request
+    methods: list[str] = []
+
+    def counting(method: Any, params: Any) -> Any:
+        methods.append(str(method))
+        return answer(method, params)
+
+    monkeypatch.setattr(provider, "make_request", counting)
+    view = trading.open_orders()
+    monkeypatch.setattr(provider, "make_request", answer)
+    assert view == fresh_read(runtime, trading.clock())
+    assert "eth_call" not in methods and "eth_getLogs" in methods
+
+
+def test_a_range_with_too_many_logs_for_the_node_is_read_in_halves(
+    world: tuple[Runtime, HouseholdService, list[LocalAccount]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A node answers -32005 (limit exceeded) above its log limit; the view still fills."""
+    runtime, _, (a, b, c) = world
+    market = runtime.market
+    placed = [market.place_order(x, Side.SELL, 10 + i, 10**12, FAR)
+              for i, x in enumerate((a, b, c, a, b))]  # fmt: skip
+    provider = market.w3.provider
+    answer = provider.make_request
+    refused: list[int] = []
+
+    def limited(method: Any, params: Any) -> Any:
+        if method == "eth_getLogs":
+            span = int(params[0]["toBlock"], 16) - int(params[0]["fromBlock"], 16) + 1
+            if span > 3:
+                refused.append(span)
+                message = "query returned more than 10000 results; narrow the block range"
+                return {"jsonrpc": "2.0", "id": 1, "error": {"code": -32005, "message": message}}
+        return answer(method, params)
+
+    monkeypatch.setattr(provider, "make_request", limited)
+    view = TradingService(market, ChainClock(market.w3)).open_orders()
+    assert [o.id for o in view] == [o.id for o in placed]
+    assert refused and refused == sorted(refused, reverse=True)  # halved until it fits

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eth_abi.abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
@@ -19,7 +20,7 @@ from web3.types import EventData, RPCEndpoint, TxReceipt
 from gridshare.chain.abi import AbiFunction, as_bytes, event_signature
 from gridshare.chain.compiler import CompiledContract
 from gridshare.chain.errors import ChainError
-from gridshare.chain.transactor import Sender, Transactor, TxRequest
+from gridshare.chain.transactor import RpcFailure, Sender, Transactor, TxRequest
 from gridshare.domain import (
     Address,
     Balances,
@@ -40,11 +41,30 @@ _VIEW_RETRY_S = 0.05
 _HEAD_MOVING = re.compile(r"BlockOutOfRange|header not found", re.IGNORECASE)
 
 
+_LOG_RANGE = 2_000  # blocks per eth_getLogs of `changes` (halved when a node refuses)
+_LIMIT_EXCEEDED = -32005
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    """One order event in chain order: placed, filled (with the energy left) or cancelled."""
+
+    order_id: int
+    placed: Order | None = None
+    """OrderPlaced: the order as placed."""
+    remaining_wh: Wh | None = None
+    """OrderFilled: the order's energy left after the fill."""
+
+    @property
+    def cancelled(self) -> bool:
+        return self.placed is None and self.remaining_wh is None
+
+
 @dataclass(frozen=True)
 class MarketChanges:
-    """What some blocks changed that a cached view of the market must read again."""
+    """What some blocks changed, from their events: enough to keep a view of the book."""
 
-    order_ids: frozenset[int]
+    orders: tuple[OrderEvent, ...]
     accounts: frozenset[str]  # households registered or deactivated (checksummed)
 
 
@@ -92,6 +112,11 @@ class EnergyMarket:
             if item.get("type") == "event"
         }
         self._events_by_topic = {topic: name for name, topic in self._topics.items()}
+        self._event_data = {  # the types of each event's non-indexed fields (its log data)
+            item["name"]: [i["type"] for i in item["inputs"] if not i["indexed"]]
+            for item in compiled.abi
+            if item.get("type") == "event"
+        }
 
     # -- deployment ----------------------------------------------------------
 
@@ -159,28 +184,59 @@ class EnergyMarket:
         return None if block is None else bytes.fromhex(block["hash"][2:])
 
     def changes(self, from_block: int, to_block: int) -> MarketChanges:
-        """Orders filled or cancelled and households (de)registered in blocks from..to."""
-        names = ("OrderFilled", "OrderCancelled", "HouseholdRegistered", "HouseholdDeactivated")
-        logs = self.transactor.rpc(
-            "eth_getLogs",
-            [
-                {
-                    "address": self.checksum,
-                    "fromBlock": hex(from_block),
-                    "toBlock": hex(to_block),
-                    "topics": [[self._topics[name] for name in names]],
-                }
-            ],
-        )
-        orders: set[int] = set()
+        """Order and household events in blocks from..to, decoded, in chain order.
+
+        Read in ranges of blocks; a range the node refuses as too many logs is halved.
+        """
+        names = ("OrderPlaced", "OrderFilled", "OrderCancelled", "HouseholdRegistered",
+                 "HouseholdDeactivated")  # fmt: skip
+        topics = [[self._topics[name] for name in names]]
+        orders: list[OrderEvent] = []
         accounts: set[str] = set()
-        for log in logs:
-            topic0, topic1 = str(log["topics"][0]), str(log["topics"][1])
-            if self._events_by_topic.get(topic0, "").startswith("Order"):
-                orders.add(int(topic1, 16))
-            else:
-                accounts.add(Web3.to_checksum_address("0x" + topic1[-40:]))
-        return MarketChanges(frozenset(orders), frozenset(accounts))
+        start, span = from_block, _LOG_RANGE
+        while start <= to_block:
+            end = min(to_block, start + span - 1)
+            try:
+                logs = self.transactor.rpc(
+                    "eth_getLogs",
+                    [{"address": self.checksum, "fromBlock": hex(start), "toBlock": hex(end),
+                      "topics": topics}],
+                )  # fmt: skip
+            except RpcFailure as exc:
+                if exc.code != _LIMIT_EXCEEDED or end == start:
+                    raise
+                span = max(1, (end - start + 1) // 2)
+                continue
+            for log in logs:
+                self._collect(log, orders, accounts)
+            start = end + 1
+        return MarketChanges(tuple(orders), frozenset(accounts))
+
+    def _collect(self, log: dict[str, Any], orders: list[OrderEvent], accounts: set[str]) -> None:
+        topics = [str(t) for t in log["topics"]]
+        name = self._events_by_topic.get(topics[0], "")
+        fields = abi_decode(self._event_data[name], as_bytes(log["data"]))
+        if name == "OrderPlaced":
+            is_buy, amount_wh, price_per_wh, expires_at = fields
+            order_id = int(topics[1], 16)
+            order = Order(
+                id=order_id,
+                owner=Address(Web3.to_checksum_address("0x" + topics[2][-40:])),
+                side=Side.BUY if is_buy else Side.SELL,
+                amount_wh=Wh(amount_wh),
+                remaining_wh=Wh(amount_wh),
+                price_per_wh=Wei(price_per_wh),
+                expires_at=int(expires_at),
+                status=OrderStatus.OPEN,
+            )
+            orders.append(OrderEvent(order_id, placed=order))
+        elif name == "OrderFilled":
+            _filled_wh, remaining_wh = fields
+            orders.append(OrderEvent(int(topics[1], 16), remaining_wh=Wh(remaining_wh)))
+        elif name == "OrderCancelled":
+            orders.append(OrderEvent(int(topics[1], 16)))
+        else:
+            accounts.add(Web3.to_checksum_address("0x" + topics[1][-40:]))
 
     def balances(self, account: str) -> Balances:
         available, locked, escrowed = self._view("balances_of", Web3.to_checksum_address(account))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -43,7 +44,6 @@ class TradingService:
         self.market = market
         self.clock = clock
         self._lock = threading.Lock()
-        self._scanned = 0
         self._tracked: dict[int, Order] = {}
         self._households: dict[str, Household | None] = {}
         self.view_head: tuple[int, bytes] | None = None
@@ -138,10 +138,11 @@ class TradingService:
     def open_orders(self) -> list[Order]:
         """Live orders on chain (open, energy left, not expired), oldest first.
 
-        The view is kept up to date incrementally: while the chain's head is unchanged
-        nothing is read; after new blocks only new orders and those the blocks filled or
-        cancelled are read again; a head that went back or forked (a snapshot revert, a
-        re-organisation) starts the view over.
+        The view is kept up to date from the market's events: while the chain's head is
+        unchanged nothing is read; after new blocks only their order events are read (placed,
+        filled, cancelled) and applied in chain order, with no contract call; a head that
+        went back or forked (a snapshot revert, a re-organisation) starts the view over
+        from the first block.
         """
         now = self.clock()
         with self._lock:
@@ -178,21 +179,21 @@ class TradingService:
         seen = self.view_head
         if seen is None or seen[0] >= head[0] or self.market.block_hash(seen[0]) != seen[1]:
             # first look, or history changed (a snapshot revert, a re-organisation): start over
-            self._scanned, self._tracked, self._households = 0, {}, {}
-            changed: set[int] = set()
+            self._tracked, self._households = {}, {}
+            first = 0
         else:
-            changes = self.market.changes(seen[0] + 1, head[0])
-            changed = set(changes.order_ids) & set(self._tracked)
-            for account in changes.accounts:
-                self._households.pop(account, None)
-        count = self.market.order_count()
-        for order_id in sorted(changed | set(range(self._scanned + 1, count + 1))):
-            order = self.market.order(order_id)
-            if order is None or order.status is not OrderStatus.OPEN or not order.remaining_wh:
-                self._tracked.pop(order_id, None)  # closed orders never open again
-            else:
-                self._tracked[order_id] = order
-        self._scanned = max(self._scanned, count)
+            first = seen[0] + 1
+        changes = self.market.changes(first, head[0])
+        for account in changes.accounts:
+            self._households.pop(account, None)
+        for event in changes.orders:  # in chain order; closed orders never open again
+            if event.placed is not None:
+                self._tracked[event.order_id] = event.placed
+            elif event.remaining_wh and event.order_id in self._tracked:
+                order = self._tracked[event.order_id]
+                self._tracked[event.order_id] = replace(order, remaining_wh=event.remaining_wh)
+            else:  # cancelled, or filled to the last Wh
+                self._tracked.pop(event.order_id, None)
         self.view_head = head
 
     # -- checks --------------------------------------------------------------
