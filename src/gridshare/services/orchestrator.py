@@ -22,8 +22,16 @@ from web3 import Web3
 from gridshare.chain.errors import ChainError, ContractRevert
 from gridshare.chain.market import EnergyMarket
 from gridshare.domain import DeliveryStatus, Wh
-from gridshare.meters import MeterClient, MeterError, MeterRejected, Role, seller_cap_wh
+from gridshare.meters import (
+    MeterClient,
+    MeterError,
+    MeterRejected,
+    MeterUnreachable,
+    Role,
+    seller_cap_wh,
+)
 from gridshare.meters.reports import DeliveryReport
+from gridshare.services.backoff import MeterBackoff
 from gridshare.services.chain_clock import ChainClock
 from gridshare.services.settlement_rules import settle_after_silence, settle_on_reports
 from gridshare.storage.deliveries import DeliveryRecord, DeliveryRepository, Phase
@@ -59,6 +67,7 @@ class Orchestrator:
         clock: ChainClock,
         clock_ms: Callable[[], int],
         settings: OrchestratorSettings,
+        backoff: MeterBackoff | None = None,
     ) -> None:
         self.market = market
         self.operator = operator
@@ -68,6 +77,7 @@ class Orchestrator:
         self.clock = clock
         self.clock_ms = clock_ms
         self.settings = settings
+        self.backoff = backoff or MeterBackoff()
         self._topic = Web3.to_hex(
             Web3.keccak(
                 text="DeliveryCreated(uint256,address,address,uint256,uint256,uint256,uint256,uint256)"
@@ -151,17 +161,20 @@ class Orchestrator:
         if r.buyer_meter in busy or r.seller_meter in busy:
             return r
         busy.update((r.buyer_meter, r.seller_meter))  # keeps per-meter FIFO order
-        buyer, seller = self.meter_client(r.buyer_meter), self.meter_client(r.seller_meter)
+        buyer, seller = self._client(r.buyer_meter), self._client(r.seller_meter)
         if buyer is None or seller is None:
             return r
         deadline_ms = self.clock_ms() + (r.deadline - now) * 1000
         cap = seller_cap_wh(Wh(r.amount_wh), self.settings.seller_allowance_percent)
-        try:
-            _start_once(seller, r.delivery_id, Role.EXPORT, cap, deadline_ms)
-            _start_once(buyer, r.delivery_id, Role.IMPORT, r.amount_wh, deadline_ms)
-        except MeterError as exc:
-            log.warning("delivery %d: meters not started yet: %s", r.delivery_id, exc)
-            return r
+        for client, role, target in ((seller, Role.EXPORT, cap),
+                                     (buyer, Role.IMPORT, r.amount_wh)):  # fmt: skip
+            try:
+                _start_once(client, r.delivery_id, role, target, deadline_ms)
+            except MeterError as exc:
+                self._failed(client, exc)
+                log.warning("delivery %d: meters not started yet: %s", r.delivery_id, exc)
+                return r
+            self.backoff.answered(client.meter_id)
         r = r.with_(phase=Phase.RUNNING)
         self.deliveries.save(r)
         return r
@@ -169,15 +182,18 @@ class Orchestrator:
     def _poll(self, r: DeliveryRecord, now: int) -> DeliveryRecord:
         buyer_meter, seller_meter = r.buyer_meter, r.seller_meter
         assert buyer_meter is not None and seller_meter is not None
+        due = now > r.deadline  # a decision is due: ask the meters, backing off or not
+        if not due and not (self.backoff.ready(buyer_meter) and self.backoff.ready(seller_meter)):
+            return r  # a meter is left alone for a moment: decide nothing without its word
         before = r
-        buyer_report = _report(self.meter_client(buyer_meter), r.delivery_id)
+        buyer_report = self._report(self._client(buyer_meter, always=due), r.delivery_id)
         if buyer_report is not None:
             r = r.with_(buyer_mwh=buyer_report.delivery.delivered_mwh,
                         buyer_final=buyer_report.final)
-        seller_client = self.meter_client(seller_meter)
-        seller_report = _report(seller_client, r.delivery_id)
+        seller_client = self._client(seller_meter, always=due)
+        seller_report = self._report(seller_client, r.delivery_id)
         if r.buyer_final and seller_report is not None and not seller_report.final:
-            seller_report = _stop(seller_client, r.delivery_id) or seller_report
+            seller_report = self._stop(seller_client, r.delivery_id) or seller_report
         if seller_report is not None:
             r = r.with_(seller_mwh=seller_report.delivery.delivered_mwh,
                         seller_final=seller_report.final)
@@ -189,7 +205,7 @@ class Orchestrator:
             )
             r = r.with_(phase=Phase.READY, settle_wh=decision.delivered_wh, flag=decision.flag)
         elif not r.buyer_final and now > r.deadline + self.settings.silent_wait_s:
-            _stop(seller_client, r.delivery_id)
+            self._stop(seller_client, r.delivery_id)
             silent = settle_after_silence(r.amount_wh, r.buyer_mwh, r.seller_mwh)
             if silent is not None:
                 r = r.with_(phase=Phase.READY, settle_wh=silent.delivered_wh, flag=silent.flag)
@@ -198,6 +214,48 @@ class Orchestrator:
         if r != before:
             self.deliveries.save(r)
         return r
+
+    def _client(self, meter_id: int, *, always: bool = False) -> MeterClient | None:
+        """The meter's client; None if unknown, or while an unreachable meter is left alone
+        (unless `always`)."""
+        if not (always or self.backoff.ready(meter_id)):
+            return None
+        return self.meter_client(meter_id)
+
+    def _failed(self, client: MeterClient, exc: MeterError) -> None:
+        if isinstance(exc, MeterUnreachable):
+            wait = self.backoff.failed(client.meter_id)
+            log.info("meter %d unreachable; next try in %.1f s", client.meter_id, wait)
+        else:
+            self.backoff.answered(client.meter_id)  # it answered, if with an error
+
+    def _report(self, client: MeterClient | None, delivery_id: int) -> DeliveryReport | None:
+        """The meter's verified report on a delivery, or None if it cannot give one now."""
+        if client is None:
+            return None
+        try:
+            report = client.delivery(delivery_id)
+        except MeterError as exc:
+            self._failed(client, exc)
+            log.info("delivery %d: no report from meter %d: %s", delivery_id, client.meter_id, exc)
+            return None
+        self.backoff.answered(client.meter_id)
+        return report
+
+    def _stop(self, client: MeterClient | None, delivery_id: int) -> DeliveryReport | None:
+        """Stop a delivery on a meter; its final report, or None if the meter cannot answer."""
+        if client is None:
+            return None
+        try:
+            report = client.stop(delivery_id)
+        except MeterUnreachable as exc:
+            self._failed(client, exc)
+            return None
+        except MeterError as exc:
+            self._failed(client, exc)
+            return self._report(client, delivery_id)
+        self.backoff.answered(client.meter_id)
+        return report
 
     # -- chain ---------------------------------------------------------------
 
@@ -232,7 +290,7 @@ class Orchestrator:
             return
         for meter in (r.buyer_meter, r.seller_meter):
             if meter is not None:
-                _stop(self.meter_client(meter), r.delivery_id)
+                self._stop(self._client(meter), r.delivery_id)
         try:
             self.market.expire(self.operator, r.delivery_id, key=f"expire:{r.delivery_id}")
         except ContractRevert as exc:
@@ -263,24 +321,3 @@ def _start_once(
     except MeterRejected as exc:
         if exc.status != 409 or "full" in exc.message:
             raise
-
-
-def _report(client: MeterClient | None, delivery_id: int) -> DeliveryReport | None:
-    """The meter's verified report on a delivery, or None if it cannot give one now."""
-    if client is None:
-        return None
-    try:
-        return client.delivery(delivery_id)
-    except MeterError as exc:
-        log.info("delivery %d: no report from meter %d: %s", delivery_id, client.meter_id, exc)
-        return None
-
-
-def _stop(client: MeterClient | None, delivery_id: int) -> DeliveryReport | None:
-    """Stop a delivery on a meter; its final report, or None if the meter cannot answer."""
-    if client is None:
-        return None
-    try:
-        return client.stop(delivery_id)
-    except MeterError:
-        return _report(client, delivery_id)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from gridshare.meters import MeterClient
+from gridshare.services.backoff import MeterBackoff
 from gridshare.services.chain_clock import ChainClock
 from gridshare.services.matcher import Matcher, MatcherSettings
 from gridshare.services.orchestrator import Orchestrator, OrchestratorSettings
@@ -151,6 +152,7 @@ def run_simulation(config: SimulationConfig, progress: Progress | None = None) -
         orchestrator = Orchestrator(
             world.market, world.operator, deliveries, households, clients.get, clock,
             lambda: world.now() * 1000, OrchestratorSettings(),
+            MeterBackoff(clock=sim_s),  # simulated time: runs don't depend on the machine
         )
         traders = Traders(world, matcher, default_rules(ids, config.seed, PER_KWH),
                           seed=config.seed)

@@ -1,0 +1,44 @@
+"""Which meters to leave alone for a while: an unreachable meter is tried less and less often.
+
+The orchestrator talks to each meter of a running or waiting delivery on every tick (five
+times a second). A meter that is off the network would be hammered at that rate, each try a
+failed connection and a log line; after a failure the meter is skipped for a wait that
+doubles with each further failure (0.5 s, 1 s, ... up to 8 s) and is forgotten on the first
+answer. Delivery deadlines are minutes to hours away, so an 8 s pause costs nothing there.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+FIRST_WAIT_S = 0.5
+MAX_WAIT_S = 8.0
+
+
+@dataclass
+class MeterBackoff:
+    """Per-meter waits after failed tries, on `clock` (seconds; monotonic by default)."""
+
+    clock: Callable[[], float] = time.monotonic
+    first_wait_s: float = FIRST_WAIT_S
+    max_wait_s: float = MAX_WAIT_S
+    _failures: dict[int, tuple[int, float]] = field(default_factory=dict)
+    """meter id -> (failures in a row, time before which it is not tried)"""
+
+    def ready(self, meter_id: int) -> bool:
+        """Whether the meter may be tried now."""
+        entry = self._failures.get(meter_id)
+        return entry is None or self.clock() >= entry[1]
+
+    def failed(self, meter_id: int) -> float:
+        """Record a failed try; returns how long the meter is now left alone (seconds)."""
+        count = self._failures.get(meter_id, (0, 0.0))[0] + 1
+        wait = min(self.max_wait_s, self.first_wait_s * 2.0 ** (count - 1))
+        self._failures[meter_id] = (count, self.clock() + wait)
+        return wait
+
+    def answered(self, meter_id: int) -> None:
+        """The meter answered: try it freely again."""
+        self._failures.pop(meter_id, None)

@@ -1,0 +1,95 @@
+"""The orchestrator leaves an unreachable meter alone for a while instead of calling it on
+every tick (5 per second by default: an idle server with one meter off the network used a
+quarter of a CPU core and wrote a log line per try); once the meter is back, the waiting
+delivery starts."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from gridshare.config import Settings
+from gridshare.domain import Side
+from gridshare.runtime import build_runtime
+from gridshare.services.engine import EngineSettings, MarketEngine
+from gridshare.storage.deliveries import Phase
+from tests.integration.engine.support import register_community, sim_in_thread, sim_settings
+
+
+@contextmanager
+def refusing_meter() -> Iterator[tuple[str, list[float]]]:
+    """A loopback port that accepts each connection and closes it unanswered; counts them."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(0.1)
+    tries: list[float] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            tries.append(time.monotonic())
+            connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", tries
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+
+
+def _wait(predicate: Callable[[], bool], timeout_s: float) -> None:
+    end = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.05)
+
+
+def test_an_unreachable_meter_is_tried_ever_less_often_and_used_again_once_back(
+    tmp_path: Path,
+) -> None:
+    with sim_in_thread(sim_settings(2, 1.0)) as sim, refusing_meter() as (dead_url, tries):
+        runtime = build_runtime(Settings(data_dir=tmp_path, market_engine=False))
+        engine = MarketEngine(
+            runtime.market, runtime.operator, runtime.database,
+            EngineSettings(tick_s=0.05, meter_timeout_s=0.5),
+        )  # fmt: skip
+        try:
+            seller, buyer = register_community(runtime, sim.entries)
+            house = engine.households.get(1)  # the seller's meter drops off the network
+            assert house is not None
+            engine.households.save(dataclasses.replace(house, meter_url=dead_url))
+            engine.trading.place_order(seller, Side.SELL, 50, 1000, 3600)
+            engine.trading.place_order(buyer, Side.BUY, 50, 1000, 3600)
+            engine.start()
+            _wait(lambda: len(tries) > 0, 20)  # matched; the orchestrator tried the meter
+            first = tries[0]
+            time.sleep(4.0)  # 80 ticks
+            in_window = [t - first for t in tries if t - first < 4.0]
+            # waits of 0.5, 1, 2 s after the first try: 4 tries in 4 s (not ~80)
+            assert 3 <= len(in_window) <= 5, in_window
+            gaps = [b - a for a, b in itertools.pairwise(in_window)]
+            assert all(later > earlier for earlier, later in itertools.pairwise(gaps))
+            record = engine.delivery(1)
+            assert record is not None and record.phase is Phase.PENDING
+
+            engine.households.save(house)  # the meter is back
+            _wait(lambda: (r := engine.delivery(1)) is not None and r.phase is not Phase.PENDING,
+                  15)  # fmt: skip
+            assert engine.errors == 0
+        finally:
+            engine.stop()
+            runtime.close()
