@@ -115,11 +115,25 @@ class Matcher:
                     self.market.match_batch(self.operator, batch, key=batch_key(batch))
                 )
             except ContractRevert as exc:
-                # the book moved under us (a take or cancel): the next round re-reads it
-                log.warning("match batch refused (%s); retrying next round", exc.reason)
-                return created
+                # the book moved under us (a take or cancel): the matches still valid go in
+                log.warning("match batch refused (%s); matching one by one", exc.reason)
+                created.extend(self._one_by_one(batch))
             except ChainError as exc:
-                log.warning("match batch not sent: %s", exc)
+                log.warning("match batch not sent: %s", exc)  # the node: try next round
                 return created
+        # a round that made nothing (all refused, too) waits for the chain to change: a refused
+        # match is not retried on every tick
         self._matched_head = None if created else head
+        return created
+
+    def _one_by_one(self, batch: Sequence[MatchProposal]) -> list[Delivery]:
+        created: list[Delivery] = []
+        for proposal in batch:
+            try:
+                created.append(
+                    self.market.match(self.operator, proposal, key="one-" + batch_key([proposal]))
+                )
+            except ContractRevert as exc:
+                log.info("match %d/%d refused: %s", proposal.buy_id, proposal.sell_id,
+                         exc.reason)  # fmt: skip
         return created
