@@ -55,7 +55,8 @@ def test_a_refused_match_lets_the_others_through_and_waits_for_the_chain_to_chan
     offer = market.place_order(a, Side.SELL, 10, 2 * PRICE, FAR)
     bid = market.place_order(b, Side.BUY, 20, 2 * PRICE, FAR)
     (delivery,) = matcher.tick()  # the batch is refused; `offer` still matches, `gone` not
-    assert (delivery.seller, delivery.buyer, delivery.amount_wh) == (a.address, b.address, 10)
+    assert (str(delivery.seller), str(delivery.buyer), int(delivery.amount_wh)) == (
+        a.address, b.address, 10)
     assert sends == ["match_batch", "match", "match"]
 
     sends.clear()
