@@ -13,6 +13,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from gridshare.config import Settings
 from gridshare.domain import Side
@@ -85,6 +88,18 @@ def test_an_unreachable_meter_is_tried_ever_less_often_and_used_again_once_back(
             assert all(later > earlier for earlier, later in itertools.pairwise(gaps))
             record = engine.delivery(1)
             assert record is not None and record.phase is Phase.PENDING
+            # and while the chain stands still, its ticks run no contract code either
+            provider = runtime.market.w3.provider
+            answer, methods = provider.make_request, []
+
+            def counting(method: Any, params: Any) -> Any:
+                methods.append(str(method))
+                return answer(method, params)
+
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(provider, "make_request", counting)
+                time.sleep(1.0)  # 20 ticks
+            assert methods and "eth_call" not in methods, sorted(set(methods))
 
             engine.households.save(house)  # the meter is back
             _wait(lambda: (r := engine.delivery(1)) is not None and r.phase is not Phase.PENDING,

@@ -17,6 +17,8 @@ class ChainClock:
     def __init__(self, w3: Web3, clock_s: Callable[[], float] = time.time) -> None:
         self.w3 = w3
         self.clock_s = clock_s
+        self.head: tuple[int, str] | None = None
+        """Number and hash of the latest block as last read (None before the first read)."""
 
     def latest(self) -> int:
         """Timestamp of the latest block (read through the provider: no web3 formatting)."""
@@ -25,7 +27,9 @@ class ChainClock:
         )
         if "error" in response:
             raise ChainError(f"eth_getBlockByNumber: {response['error']}")
-        return int(str(response["result"]["timestamp"]), 16)
+        block = response["result"]
+        self.head = (int(str(block["number"]), 16), str(block["hash"]))
+        return int(str(block["timestamp"]), 16)
 
     def next_block(self) -> int:
         """The earliest timestamp the next block can carry (a lower bound for `now`)."""

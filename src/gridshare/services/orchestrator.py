@@ -78,6 +78,7 @@ class Orchestrator:
         self.clock_ms = clock_ms
         self.settings = settings
         self.backoff = backoff or MeterBackoff()
+        self._timing_at: tuple[tuple[int, str] | None, int] | None = None  # (head, grace)
         self._topic = Web3.to_hex(
             Web3.keccak(
                 text="DeliveryCreated(uint256,address,address,uint256,uint256,uint256,uint256,uint256)"
@@ -91,7 +92,7 @@ class Orchestrator:
         if not records:
             return
         now = self.clock.next_block()
-        grace = self.market.timing()[1]
+        grace = self._grace()
         busy: set[int] = set()
         ready: list[DeliveryRecord] = []
         overdue: list[DeliveryRecord] = []
@@ -111,6 +112,13 @@ class Orchestrator:
         self.settle(ready)
         for r in overdue:
             self._expire(r)
+
+    def _grace(self) -> int:
+        """The contract's settlement grace, read again only when the chain has moved."""
+        head = self.clock.head
+        if self._timing_at is None or head is None or self._timing_at[0] != head:
+            self._timing_at = (head, self.market.timing()[1])
+        return self._timing_at[1]
 
     # -- events --------------------------------------------------------------
 
