@@ -53,11 +53,7 @@ class OrderEvent:
     placed: Order | None = None
     """OrderPlaced: the order as placed."""
     remaining_wh: Wh | None = None
-    """OrderFilled: the order's energy left after the fill."""
-
-    @property
-    def cancelled(self) -> bool:
-        return self.placed is None and self.remaining_wh is None
+    """OrderFilled: the order's energy left after the fill. Neither: OrderCancelled."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ The orchestrator talks to each meter of a running or waiting delivery on every t
 times a second). A meter that is off the network would be hammered at that rate, each try a
 failed connection and a log line; after a failure the meter is skipped for a wait that
 doubles with each further failure (0.5 s, 1 s, ... up to 8 s) and is forgotten on the first
-answer. Delivery deadlines are minutes to hours away, so an 8 s pause costs nothing there.
+answer. While a meter is left alone it counts as not answering: its deliveries wait, and one
+whose deadline has passed is decided as for a silent meter (its fail-safe has acted by then).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class MeterBackoff:
     clock: Callable[[], float] = time.monotonic
     first_wait_s: float = FIRST_WAIT_S
     max_wait_s: float = MAX_WAIT_S
-    _failures: dict[int, tuple[int, float]] = field(default_factory=dict)
+    _failures: dict[int, tuple[int, float]] = field(default_factory=dict, init=False)
     """meter id -> (failures in a row, time before which it is not tried)"""
 
     def ready(self, meter_id: int) -> bool:

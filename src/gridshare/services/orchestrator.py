@@ -190,15 +190,13 @@ class Orchestrator:
     def _poll(self, r: DeliveryRecord, now: int) -> DeliveryRecord:
         buyer_meter, seller_meter = r.buyer_meter, r.seller_meter
         assert buyer_meter is not None and seller_meter is not None
-        due = now > r.deadline  # a decision is due: ask the meters, backing off or not
-        if not due and not (self.backoff.ready(buyer_meter) and self.backoff.ready(seller_meter)):
-            return r  # a meter is left alone for a moment: decide nothing without its word
         before = r
-        buyer_report = self._report(self._client(buyer_meter, always=due), r.delivery_id)
+        # a meter left alone after failing to answer counts as not answering this tick
+        buyer_report = self._report(self._client(buyer_meter), r.delivery_id)
         if buyer_report is not None:
             r = r.with_(buyer_mwh=buyer_report.delivery.delivered_mwh,
                         buyer_final=buyer_report.final)
-        seller_client = self._client(seller_meter, always=due)
+        seller_client = self._client(seller_meter)
         seller_report = self._report(seller_client, r.delivery_id)
         if r.buyer_final and seller_report is not None and not seller_report.final:
             seller_report = self._stop(seller_client, r.delivery_id) or seller_report
@@ -223,10 +221,9 @@ class Orchestrator:
             self.deliveries.save(r)
         return r
 
-    def _client(self, meter_id: int, *, always: bool = False) -> MeterClient | None:
-        """The meter's client; None if unknown, or while an unreachable meter is left alone
-        (unless `always`)."""
-        if not (always or self.backoff.ready(meter_id)):
+    def _client(self, meter_id: int) -> MeterClient | None:
+        """The meter's client; None if unknown, or while an unreachable meter is left alone."""
+        if not self.backoff.ready(meter_id):
             return None
         return self.meter_client(meter_id)
 
