@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -55,6 +58,17 @@ def test_genesis_funds_the_treasury_with_zero_base_fee(
 
 def test_signature_recovery_uses_coincurve() -> None:
     assert EmbeddedChain.signature_backend() == "CoinCurveECCBackend"
+
+
+def test_keccak_runs_on_safe_pysha3_in_a_fresh_process() -> None:
+    """eth-hash would pick pycryptodome (10x the cost per hash) unless gridshare chooses."""
+    code = ("import gridshare.chain\nfrom eth_hash.auto import keccak\n"
+            "assert keccak(b'').hex().startswith('c5d2460186f7')\n"
+            "print(type(keccak.hasher.__self__).__name__)")  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "ETH_HASH_BACKEND"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True)  # fmt: skip
+    assert out.stdout.strip() == "PySha3Backend"
 
 
 def test_each_transaction_is_mined_into_its_own_block(
