@@ -15,6 +15,7 @@ from web3.providers.rpc import HTTPProvider
 
 from gridshare.chain.embedded import EmbeddedChain, EmbeddedProvider, RpcDispatcher
 from gridshare.chain.embedded import open_embedded_chain as _open_embedded
+from gridshare.chain.embedded.store import Durability
 
 
 @dataclass
@@ -50,13 +51,23 @@ class ChainConnection:
 
 
 def open_embedded(
-    data_dir: Path, chain_id: int, genesis_alloc: Mapping[str, int]
+    data_dir: Path,
+    chain_id: int,
+    genesis_alloc: Mapping[str, int],
+    *,
+    durability: Durability = "full",
 ) -> ChainConnection:
-    """Create or resume the embedded chain under `data_dir`/chain."""
+    """Create or resume the embedded chain under `data_dir`/chain.
+
+    `durability="full"` (the server's) makes each block survive a power cut (an fsync per
+    block); "normal" survives a crash of the process only.
+    """
     alloc = {
         bytes.fromhex(address.removeprefix("0x")): wei for address, wei in genesis_alloc.items()
     }
-    chain = _open_embedded(data_dir / "chain", chain_id=chain_id, genesis_alloc=alloc)
+    chain = _open_embedded(
+        data_dir / "chain", chain_id=chain_id, genesis_alloc=alloc, durability=durability
+    )
     dispatcher = RpcDispatcher(chain)
     return ChainConnection(Web3(EmbeddedProvider(dispatcher)), chain, None, _dispatcher=dispatcher)
 
