@@ -14,6 +14,7 @@ from web3 import Web3
 from web3.types import RPCEndpoint, TxParams, TxReceipt
 
 from gridshare.chain.errors import ContractRevert, TransactionTimeout, revert_reason
+from gridshare.chain.signing import Eip1559
 
 GAS_HEADROOM_PERCENT = 20
 EMBEDDED_TX_GAS = 15_000_000  # half the embedded block gas limit; gas is free there
@@ -132,20 +133,17 @@ class Transactor:
 
     def sign(self, signer: LocalAccount, request: TxRequest, *, nonce: int, gas: int) -> HexBytes:
         """A signed EIP-1559 transaction with zero tip, as raw bytes."""
-        params: dict[str, Any] = {
-            "value": request.value,
-            "data": request.data,
-            "nonce": nonce,
-            "gas": gas,
-            "chainId": self.chain_id,
-            "maxFeePerGas": self._max_fee(),
-            "maxPriorityFeePerGas": 0,
-            "type": 2,
-        }
-        if request.to is not None:
-            params["to"] = request.to
-        signed = signer.sign_transaction(params)
-        return HexBytes(signed.raw_transaction)
+        unsigned = Eip1559(
+            chain_id=self.chain_id,
+            nonce=nonce,
+            max_priority_fee_per_gas=0,
+            max_fee_per_gas=self._max_fee(),
+            gas=gas,
+            to=b"" if request.to is None else bytes.fromhex(request.to.removeprefix("0x")),
+            value=request.value,
+            data=bytes(request.data),
+        )
+        return HexBytes(unsigned.sign(bytes(signer.key)))
 
     def broadcast(self, raw: bytes, *, checked: bool = False) -> HexBytes:
         """Send a signed raw transaction; a refusal raises (ContractRevert for a revert).
