@@ -2,11 +2,14 @@
 
 Each size runs `gridshare simulate` in its own process (so peak RSS is that run's alone) and
 reads its wall time and the process's peak RSS (ru_maxrss of the child). Writes
-bench/results/simulate.json. Sizes that would exceed --budget-s (estimated from the previous
-size, growing linearly with houses) are skipped and recorded as such.
+bench/results/simulate.json after each size, each run with when it ran, the commit and the
+machine's load average then (other work on the machine slows a run). Sizes that would exceed
+--budget-s (estimated from the previous size, growing linearly with houses) are skipped and
+recorded as such. `--merge` keeps the recorded runs of sizes not run this time.
 
     python bench/bench_simulate.py                 # 10, 100, 1000 houses
     python bench/bench_simulate.py --sizes 10 100 --budget-s 900
+    python bench/bench_simulate.py --sizes 1000 --budget-s 0 --merge   # the long one alone
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import platform
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +39,8 @@ def run_one(houses: int, days: int, market: str, step_s: int) -> dict[str, Any]:
                "--days", str(days), "--market", market, "--step-s", str(step_s),
                "--out", str(out), "--quiet"]
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        load = round(os.getloadavg()[0], 2)
         t0 = time.monotonic()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         wall = time.monotonic() - t0
@@ -46,6 +53,9 @@ def run_one(houses: int, days: int, market: str, step_s: int) -> dict[str, Any]:
         "days": days,
         "market": market,
         "step_s": step_s,
+        "measured_at": started_at,
+        "commit": commit(),
+        "load_average_1min_at_start": load,
         "wall_s": round(wall, 2),
         # ru_maxrss of children is the largest child so far: valid as sizes grow
         "peak_rss_mb": round(max(peak_kb, before) / 1024, 1),
@@ -55,6 +65,40 @@ def run_one(houses: int, days: int, market: str, step_s: int) -> dict[str, Any]:
     }
 
 
+def commit() -> str:
+    """The repository's commit (with "+changes" if the tree differs from it), or "unknown"."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, check=True,
+                              capture_output=True, text=True).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, check=True, capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if dirty.strip() else "")
+
+
+def write(runs: list[dict[str, Any]], merge: bool) -> None:
+    """Record `runs` (with the recorded runs of other sizes, if `merge`)."""
+    kept: list[dict[str, Any]] = []
+    if merge and RESULTS.exists():
+        sizes = {r["houses"] for r in runs}
+        kept = [r for r in json.loads(RESULTS.read_text())["runs"] if r["houses"] not in sizes]
+    runs = sorted(kept + runs, key=lambda r: int(r["houses"]))
+    done = [r for r in runs if "wall_s" in r]
+    for a, b in itertools.pairwise(done):
+        b["wall_ratio_vs_previous"] = round(b["wall_s"] / a["wall_s"], 2)
+        b["houses_ratio_vs_previous"] = round(b["houses"] / a["houses"], 2)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({
+        "benchmark": "gridshare simulate, one process per size",
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "processor": platform.processor() or platform.machine(),
+                    "cores": os.cpu_count()},
+        "runs": runs,
+    }, indent=2) + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
@@ -62,12 +106,14 @@ def main() -> int:
     parser.add_argument("--market", default="continuous")
     parser.add_argument("--step-s", type=int, default=10)
     parser.add_argument("--budget-s", type=float, default=1800.0,
-                        help="skip a size whose estimated wall time exceeds this")
+                        help="skip a size whose estimated wall time exceeds this (0: no limit)")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the recorded runs of the sizes not run now")
     args = parser.parse_args()
     runs: list[dict[str, Any]] = []
     per_house: float | None = None
     for houses in sorted(args.sizes):
-        if per_house is not None and per_house * houses > args.budget_s:
+        if per_house is not None and args.budget_s and per_house * houses > args.budget_s:
             est = round(per_house * houses)
             print(f"{houses:>5} houses: skipped (estimated {est} s > budget)", flush=True)
             runs.append({"houses": houses, "skipped": f"estimated {est} s > {args.budget_s} s"})
@@ -80,17 +126,8 @@ def main() -> int:
         per_house = r["wall_s"] / houses
         print(f"{houses:>5} houses: {r['wall_s']:>8.1f} s  peak RSS {r['peak_rss_mb']:>7.1f} MB  "
               f"{r['trades']} trades, {r['blocks']} blocks", flush=True)
-    done = [r for r in runs if "wall_s" in r]
-    for a, b in itertools.pairwise(done):
-        b["wall_ratio_vs_previous"] = round(b["wall_s"] / a["wall_s"], 2)
-        b["houses_ratio_vs_previous"] = round(b["houses"] / a["houses"], 2)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "benchmark": "gridshare simulate, one process per size",
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "processor": platform.processor() or platform.machine()},
-        "runs": runs,
-    }, indent=2) + "\n")
+        write(runs, args.merge)
+    write(runs, args.merge)
     print(f"wrote {RESULTS}")
     return 0
 
