@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from gridshare.domain import Balances, Delivery, Order
 from gridshare.services.trading import MAX_AMOUNT_WH, MAX_PRICE_PER_WH
 
-StrictModel = ConfigDict(extra="forbid")
+StrictModel = ConfigDict(extra="forbid", strict=True)
+"""Request bodies: no unknown fields, and JSON types as the schema says (`true` or "5" is not an
+integer: pydantic's lax mode would take them as 1 and 5)."""
 
 
 class Credentials(BaseModel):
