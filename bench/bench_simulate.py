@@ -1,7 +1,7 @@
 """Scale: `gridshare simulate` wall time and peak RSS for 10, 100 and 1,000 houses, one day.
 
 Each size runs `gridshare simulate` in its own process (so peak RSS is that run's alone) and
-reads its wall time and the process's peak RSS (ru_maxrss of the child). Writes
+reads its wall time, CPU time and peak RSS (rusage of the child). Writes
 bench/results/simulate.json after each size, each run with when it ran, the commit and the
 machine's load average then (other work on the machine slows a run). Sizes that would exceed
 --budget-s (estimated from the previous size, growing linearly with houses) are skipped and
@@ -38,13 +38,15 @@ def run_one(houses: int, days: int, market: str, step_s: int) -> dict[str, Any]:
         cmd = [sys.executable, "-m", "gridshare.cli", "simulate", "--houses", str(houses),
                "--days", str(days), "--market", market, "--step-s", str(step_s),
                "--out", str(out), "--quiet"]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
         load = round(os.getloadavg()[0], 2)
         t0 = time.monotonic()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         wall = time.monotonic() - t0
-        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak_kb, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime - cpu_before
         if proc.returncode != 0:
             return {"houses": houses, "error": proc.stderr[-2000:]}
         summary = json.loads((out / "summary.json").read_text())
@@ -57,6 +59,7 @@ def run_one(houses: int, days: int, market: str, step_s: int) -> dict[str, Any]:
         "commit": commit(),
         "load_average_1min_at_start": load,
         "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),  # far below wall_s: the run waited for other work
         # ru_maxrss of children is the largest child so far: valid as sizes grow
         "peak_rss_mb": round(max(peak_kb, before) / 1024, 1),
         "trades": summary["totals"]["trades"],
