@@ -4,8 +4,6 @@ delivery settles pro rata on the last authenticated report (flagged for the oper
 from __future__ import annotations
 
 import dataclasses
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -15,17 +13,15 @@ from gridshare.domain import DeliveryStatus, Side
 from gridshare.runtime import build_runtime
 from gridshare.services.engine import EngineSettings, MarketEngine
 from gridshare.storage.deliveries import Phase
-from tests.integration.engine.support import register_community, sim_in_thread, sim_settings
+from tests.integration.engine.support import (
+    register_community,
+    sim_in_thread,
+    sim_settings,
+    wait_until,
+)
 
 SPEED = 5.0
 SILENCE_MS = 3_000  # 0.6 s of wall time at SPEED
-
-
-def _wait(predicate: Callable[[], bool], timeout_s: float) -> None:
-    end = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.05)
 
 
 def test_unreachable_buyer_meter_opens_relay_and_delivery_settles_pro_rata(
@@ -46,17 +42,17 @@ def test_unreachable_buyer_meter_opens_relay_and_delivery_settles_pro_rata(
             engine.trading.place_order(seller, Side.SELL, 200, 1000, 600)
             engine.trading.place_order(buyer, Side.BUY, 200, 1000, 600)
             engine.start()
-            _wait(lambda: _buyer_mwh(engine) >= 1500, 20)
+            wait_until(lambda: _buyer_mwh(engine) >= 1500, 20)
             # the buyer's meter drops off the network (as the server sees it)
             house = engine.households.get(buyer_house)
             assert house is not None
             real_url = house.meter_url
             engine.households.save(dataclasses.replace(house, meter_url="http://127.0.0.1:9"))
             meter = sim.meters[buyer_house - 1]
-            _wait(lambda: not meter.hardware.relay.closed, 10)  # fail-safe opened the relay
+            wait_until(lambda: not meter.hardware.relay.closed, 10)  # fail-safe opened the relay
             report = httpx.get(f"{real_url}/deliveries/1", timeout=5).json()
             assert (report["state"], report["reason"]) == ("stopped", "server_silent"), report
-            _wait(lambda: _final(engine), 30)
+            wait_until(lambda: _final(engine), 30)
             engine.stop()
             record = engine.delivery(1)
             on_chain = runtime.market.delivery(1)

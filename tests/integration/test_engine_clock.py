@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from gridshare.services.households import HouseholdService
 from gridshare.services.trading import TradingError
 from gridshare.storage.deliveries import Phase
 from gridshare.storage.households import HouseholdRepository
-from tests.integration.engine.support import market_events
+from tests.integration.engine.support import market_events, wait_until
 
 WINDOW_S = 3600
 GRACE_S = 600
@@ -46,13 +45,6 @@ class SimulatedClock:
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._now += seconds
-
-
-def _wait(predicate: Callable[[], bool], timeout_s: float) -> None:
-    end = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.05)
 
 
 def test_order_expiry_and_delivery_deadlines_follow_the_simulated_clock(tmp_path: Path) -> None:
@@ -99,7 +91,7 @@ def test_order_expiry_and_delivery_deadlines_follow_the_simulated_clock(tmp_path
         # -- delivery deadline: set from simulated time; expiry waits for simulated time
         engine.trading.place_order(seller, Side.SELL, 5, PRICE, 600)
         engine.start()
-        _wait(lambda: market.delivery_count() == 1, 10)
+        wait_until(lambda: market.delivery_count() == 1, 10)
         delivery = market.delivery(1)
         assert delivery is not None
         matched_at = int(market_events(market, "DeliveryCreated")[0]["blockNumber"])
@@ -113,7 +105,7 @@ def test_order_expiry_and_delivery_deadlines_follow_the_simulated_clock(tmp_path
         assert pending is not None and pending.status is DeliveryStatus.PENDING
 
         sim.advance(120)  # past deadline + grace
-        _wait(lambda: engine.deliveries.count_by_phase().get(Phase.EXPIRED, 0) == 1, 10)
+        wait_until(lambda: engine.deliveries.count_by_phase().get(Phase.EXPIRED, 0) == 1, 10)
         engine.stop()
         expired = market.delivery(1)
         assert expired is not None and expired.status is DeliveryStatus.EXPIRED

@@ -10,7 +10,7 @@ import itertools
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,12 @@ from gridshare.domain import Side
 from gridshare.runtime import build_runtime
 from gridshare.services.engine import EngineSettings, MarketEngine
 from gridshare.storage.deliveries import Phase
-from tests.integration.engine.support import register_community, sim_in_thread, sim_settings
+from tests.integration.engine.support import (
+    register_community,
+    sim_in_thread,
+    sim_settings,
+    wait_until,
+)
 
 
 @contextmanager
@@ -54,13 +59,6 @@ def refusing_meter() -> Iterator[tuple[str, list[float]]]:
         listener.close()
 
 
-def _wait(predicate: Callable[[], bool], timeout_s: float) -> None:
-    end = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < end, "timed out"
-        time.sleep(0.05)
-
-
 def test_an_unreachable_meter_is_tried_ever_less_often_and_used_again_once_back(
     tmp_path: Path,
 ) -> None:
@@ -78,7 +76,7 @@ def test_an_unreachable_meter_is_tried_ever_less_often_and_used_again_once_back(
             engine.trading.place_order(seller, Side.SELL, 50, 1000, 3600)
             engine.trading.place_order(buyer, Side.BUY, 50, 1000, 3600)
             engine.start()
-            _wait(lambda: len(tries) > 0, 20)  # matched; the orchestrator tried the meter
+            wait_until(lambda: len(tries) > 0, 20)  # matched; the orchestrator tried the meter
             first = tries[0]
             time.sleep(4.0)  # 80 ticks
             in_window = [t - first for t in tries if t - first < 4.0]
@@ -102,8 +100,9 @@ def test_an_unreachable_meter_is_tried_ever_less_often_and_used_again_once_back(
             assert methods and "eth_call" not in methods, sorted(set(methods))
 
             engine.households.save(house)  # the meter is back
-            _wait(lambda: (r := engine.delivery(1)) is not None and r.phase is not Phase.PENDING,
-                  15)  # fmt: skip
+            wait_until(
+                lambda: (r := engine.delivery(1)) is not None and r.phase is not Phase.PENDING, 15
+            )
             assert engine.errors == 0
         finally:
             engine.stop()

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import cast
@@ -216,3 +216,11 @@ def market_events(market: EnergyMarket, name: str) -> list[EventData]:
     """Every `name` event the market has emitted."""
     logs = market.w3.eth.get_logs({"address": market.checksum, "fromBlock": 0, "toBlock": "latest"})
     return market.events(cast(TxReceipt, {"logs": logs}), name)
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float) -> None:
+    """Poll `predicate` every 50 ms; fail the test if it is still false after `timeout_s`."""
+    end = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.05)
