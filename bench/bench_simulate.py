@@ -63,7 +63,12 @@ def run_one(houses: int, days: int, market: str, step_s: int) -> dict[str, Any]:
         # ru_maxrss of children is the largest child so far: valid as sizes grow
         "peak_rss_mb": round(max(peak_kb, before) / 1024, 1),
         "trades": summary["totals"]["trades"],
+        "orders_placed": summary["totals"]["orders_placed"],
+        "traded_wh": summary["totals"]["traded_wh"],
+        "delivered_wh": summary["totals"]["delivered_wh"],
         "blocks": summary["chain"]["blocks"],
+        # how far block time ran ahead of simulated time (one block per second at most)
+        "max_block_time_lead_s": summary["chain"]["max_block_time_lead_s"],
         "speedup_vs_real_time": round(days * 86_400 / wall, 1),
     }
 
