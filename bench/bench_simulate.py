@@ -67,7 +67,8 @@ def run_one(houses: int, days: int, market: str, step_s: int) -> dict[str, Any]:
         "traded_wh": summary["totals"]["traded_wh"],
         "delivered_wh": summary["totals"]["delivered_wh"],
         "blocks": summary["chain"]["blocks"],
-        # how far block time ran ahead of simulated time (one block per second at most)
+        # how far block time ran ahead of simulated time (runs before same-second blocks
+        # shared a timestamp made at most one block per simulated second)
         "max_block_time_lead_s": summary["chain"]["max_block_time_lead_s"],
         "speedup_vs_real_time": round(days * 86_400 / wall, 1),
     }

@@ -32,8 +32,12 @@ class ChainClock:
         return int(str(block["timestamp"]), 16)
 
     def next_block(self) -> int:
-        """The earliest timestamp the next block can carry (a lower bound for `now`)."""
-        return max(self.latest() + 1, int(self.clock_s()))
+        """The earliest timestamp the next block can carry (a lower bound for `now`).
+
+        On the embedded chain that is exactly the next block's timestamp (same-second blocks
+        share one); a node that makes each block strictly later gives a second more at most.
+        """
+        return max(self.latest(), int(self.clock_s()))
 
     def __call__(self) -> int:
         return self.next_block()

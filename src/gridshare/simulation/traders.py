@@ -23,7 +23,7 @@ from gridshare.services.matcher import Matcher
 from gridshare.services.trading import TradingError
 from gridshare.simulation.world import World
 
-EXPIRY_GUARD_S = 60  # orders this close to expiry are not taken (blocks may run ahead)
+EXPIRY_GUARD_S = 60  # orders this close to expiry are not taken (the take must land first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +68,7 @@ class Traders:
         houses = sorted(outlooks)
         self.rng.shuffle(houses)
         for hid in houses:
-            # each agent reads the chain's time anew (every block moves it on a second)
+            # each agent reads the chain's time anew (a block after a clock jump moves it)
             deliveries += self._agent(hid, outlooks[hid], self.world.now())
         matched = self.matcher.tick()
         self._refresh({a for d in matched for a in (d.buyer, d.seller)})

@@ -45,7 +45,7 @@ class World:
 
     def now(self) -> int:
         """The chain's time now: the timestamp the next block gets (simulated seconds)."""
-        return max(int(self.clock_s()), int(self.chain.head.timestamp) + 1)
+        return max(int(self.clock_s()), int(self.chain.head.timestamp))
 
     def close(self) -> None:
         """Release the chain database."""

@@ -240,14 +240,17 @@ def test_reopening_with_another_chain_id_is_refused(tmp_path: Path) -> None:
         open_embedded_chain(tmp_path, 1338, {})
 
 
-def test_block_timestamps_follow_the_callers_clock_and_strictly_increase(
+def test_block_timestamps_follow_the_callers_clock_and_never_go_back(
     chain: EmbeddedChain, operator: LocalAccount, clock: FakeClock
 ) -> None:
     clock.now = GENESIS_TIME + 100
     chain.send_raw_transaction(transfer(operator, 0, operator.address))
     assert chain.head.timestamp == GENESIS_TIME + 100
     chain.send_raw_transaction(transfer(operator, 1, operator.address))
-    assert chain.head.timestamp == GENESIS_TIME + 101  # clock stood still: parent + 1
+    assert chain.head.timestamp == GENESIS_TIME + 100  # same second: same timestamp
+    clock.now = GENESIS_TIME + 101
+    chain.send_raw_transaction(transfer(operator, 2, operator.address))
+    assert chain.head.timestamp == GENESIS_TIME + 101
     chain.set_next_timestamp(GENESIS_TIME + 5000)
     chain.mine_block()
     assert chain.head.timestamp == GENESIS_TIME + 5000
@@ -260,6 +263,25 @@ def test_block_timestamps_follow_the_callers_clock_and_strictly_increase(
     chain.set_clock(lambda: GENESIS_TIME + 9000)
     chain.mine_block()
     assert chain.head.timestamp == GENESIS_TIME + 9060
+
+
+def test_a_burst_of_transactions_does_not_push_block_time_ahead_of_the_clock(
+    chain: EmbeddedChain, operator: LocalAccount, clock: FakeClock
+) -> None:
+    """300 transactions in one second of the clock: 300 blocks, all stamped that second.
+
+    With timestamps forced to parent + 1 the chain's clock would now be 5 minutes ahead of
+    the meters', and every deadline the contract sets from block.timestamp with it.
+    """
+    clock.now = GENESIS_TIME + 500
+    first = chain.block_number + 1
+    for nonce in range(300):
+        chain.send_raw_transaction(transfer(operator, nonce, operator.address))
+    assert chain.block_number == first + 299
+    assert {chain.header(n).timestamp for n in range(first, first + 300)} == {GENESIS_TIME + 500}
+    clock.now = GENESIS_TIME + 501
+    chain.mine_block()
+    assert chain.head.timestamp == GENESIS_TIME + 501
 
 
 def test_contract_sees_the_block_timestamp(
