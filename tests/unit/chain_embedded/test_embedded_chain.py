@@ -11,17 +11,21 @@ from pathlib import Path
 import pytest
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
+from web3 import Web3
 
 from gridshare.chain.embedded import (
     CallRequest,
     ChainMismatch,
     EmbeddedChain,
+    EmbeddedProvider,
     ExecutionReverted,
     InvalidTransaction,
     LogFilter,
+    RpcDispatcher,
     UnknownBlock,
     open_embedded_chain,
 )
+from gridshare.services.chain_clock import ChainClock
 from tests.unit.chain_embedded.embedded_helpers import (
     CHAIN_ID,
     GENESIS_TIME,
@@ -371,3 +375,15 @@ def test_concurrent_senders_are_serialized(
     assert chain.block_number == 20 * len(senders) == chain.transaction_count()
     assert all(chain.nonce(addr(a.address)) == 20 for a in senders)
     chain.close()
+
+
+def test_the_engines_chain_clock_reads_the_next_blocks_own_timestamp(
+    chain: EmbeddedChain, operator: LocalAccount, clock: FakeClock
+) -> None:
+    """After a block in this second, the engine's `now` is this second, not one ahead."""
+    engine_clock = ChainClock(Web3(EmbeddedProvider(RpcDispatcher(chain))), clock)
+    clock.now = GENESIS_TIME + 700
+    chain.send_raw_transaction(transfer(operator, 0, operator.address))
+    assert engine_clock.next_block() == GENESIS_TIME + 700
+    chain.send_raw_transaction(transfer(operator, 1, operator.address))
+    assert chain.head.timestamp == engine_clock.next_block() == GENESIS_TIME + 700
