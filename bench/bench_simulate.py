@@ -31,12 +31,13 @@ from typing import Any
 RESULTS = Path(__file__).parent / "results" / "simulate.json"
 
 
-def run_one(houses: int, days: int, market: str, step_s: int) -> dict[str, Any]:
+def run_one(houses: int, days: int, market: str, step_s: int, poll_s: int) -> dict[str, Any]:
     """One `gridshare simulate` in a child process: wall time, peak RSS, its summary."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
         cmd = [sys.executable, "-m", "gridshare.cli", "simulate", "--houses", str(houses),
                "--days", str(days), "--market", market, "--step-s", str(step_s),
+               "--poll-s", str(poll_s),
                "--out", str(out), "--quiet"]
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
@@ -55,6 +56,7 @@ def run_one(houses: int, days: int, market: str, step_s: int) -> dict[str, Any]:
         "days": days,
         "market": market,
         "step_s": step_s,
+        "poll_s": poll_s,
         "measured_at": started_at,
         "commit": commit(),
         "load_average_1min_at_start": load,
@@ -66,6 +68,7 @@ def run_one(houses: int, days: int, market: str, step_s: int) -> dict[str, Any]:
         "orders_placed": summary["totals"]["orders_placed"],
         "traded_wh": summary["totals"]["traded_wh"],
         "delivered_wh": summary["totals"]["delivered_wh"],
+        "deliveries_by_phase": summary["deliveries"],  # expired: refunded, never delivered
         "blocks": summary["chain"]["blocks"],
         # how far block time ran ahead of simulated time (runs before same-second blocks
         # shared a timestamp made at most one block per simulated second)
@@ -115,6 +118,8 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--market", default="continuous")
     parser.add_argument("--step-s", type=int, default=10)
+    parser.add_argument("--poll-s", type=int, default=300,
+                        help="seconds between the server's meter-poll rounds (default 300)")
     parser.add_argument("--budget-s", type=float, default=1800.0,
                         help="skip a size whose estimated wall time exceeds this (0: no limit)")
     parser.add_argument("--merge", action="store_true",
@@ -128,7 +133,7 @@ def main() -> int:
             print(f"{houses:>5} houses: skipped (estimated {est} s > budget)", flush=True)
             runs.append({"houses": houses, "skipped": f"estimated {est} s > {args.budget_s} s"})
             continue
-        r = run_one(houses, args.days, args.market, args.step_s)
+        r = run_one(houses, args.days, args.market, args.step_s, args.poll_s)
         runs.append(r)
         if "error" in r:
             print(f"{houses:>5} houses: FAILED\n{r['error']}", flush=True)

@@ -73,6 +73,8 @@ def test_report_totals_equal_the_chains_settlement_events(
             abi=list(compile_contract().abi),
         )
         logs = contract.events.DeliverySettled().get_logs(from_block=0)
+        expired = contract.events.DeliveryExpired().get_logs(from_block=0)
+        made = int(contract.functions.delivery_count().call())
         start = int(w3.eth.get_block(0)["timestamp"])
         head = int(w3.eth.get_block("latest")["timestamp"])
     finally:
@@ -81,6 +83,12 @@ def test_report_totals_equal_the_chains_settlement_events(
     assert sum(e["args"]["delivered_wh"] for e in logs) == summary["totals"]["delivered_wh"]
     assert sum(e["args"]["paid"] for e in logs) == summary["totals"]["paid_wei"]
     assert sum(e["args"]["refunded"] for e in logs) == summary["totals"]["refunded_wei"]
+    # the server's delivery table accounts for every delivery the chain made
+    phases = summary["deliveries"]
+    assert phases["settled"]["count"] == len(logs)
+    assert phases["settled"]["wh"] == summary["totals"]["traded_wh"]
+    assert phases.get("expired", {"count": 0})["count"] == len(expired)
+    assert sum(p["count"] for p in phases.values()) == made
     with (out / "trades.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert sum(int(r["paid"]) for r in rows) == summary["totals"]["paid_wei"]

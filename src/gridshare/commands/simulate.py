@@ -27,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="scenario file (.json or .toml); default: Neelum valley")
     parser.add_argument("--step-s", type=int, default=10,
                         help="physics and meter sample step in seconds (default 10)")
+    parser.add_argument("--poll-s", type=int, default=300,
+                        help="seconds between the server's rounds of meter polls and "
+                        "settlements within an interval; a multiple of --step-s (default 300)")
     parser.add_argument("--data", type=Path, default=None,
                         help="keep the chain in this directory (default: a removed temp dir)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -54,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         config = SimulationConfig(
             houses=args.houses if scenario is None else len(scenario.houses),
             days=args.days, market=args.market, seed=args.seed, step_s=args.step_s,
+            poll_s=args.poll_s,
             scenario=scenario, data_dir=args.data,
         )
     except (ScenarioFileError, ValueError) as exc:

@@ -93,17 +93,19 @@ class Orchestrator:
             return
         now = self.clock.next_block()
         grace = self._grace()
-        busy: set[int] = set()
+        # polls first, so a meter whose delivery just finished starts its next one this round
+        records = [self._poll(r, now) if r.phase is Phase.RUNNING else r for r in records]
+        busy = {
+            meter
+            for r in records
+            if r.phase is Phase.RUNNING  # (a RUNNING delivery always has both meters)
+            for meter in (r.buyer_meter, r.seller_meter)
+            if meter is not None
+        }
         ready: list[DeliveryRecord] = []
         overdue: list[DeliveryRecord] = []
         for r in records:
-            if r.phase is Phase.RUNNING:
-                busy.update(m for m in (r.buyer_meter, r.seller_meter) if m is not None)
-                # (a RUNNING delivery always has both meters)
-        for r in records:
-            if r.phase is Phase.RUNNING:
-                r = self._poll(r, now)
-            elif r.phase is Phase.PENDING and now < r.deadline:
+            if r.phase is Phase.PENDING and now < r.deadline:
                 r = self._start(r, busy, now)
             if r.phase is Phase.READY:
                 ready.append(r)

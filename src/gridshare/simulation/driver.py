@@ -67,6 +67,8 @@ class SimulationConfig:
             raise ValueError("houses, days: must be at least 1")
         if self.step_s < 1 or self.interval_s % self.step_s or self.poll_s % self.step_s:
             raise ValueError("step_s: must divide interval_s and poll_s")
+        if self.poll_s < self.step_s:
+            raise ValueError("poll_s: must be at least step_s")
 
     def resolved_scenario(self) -> Scenario:
         return self.scenario or neelum_valley(self.houses, self.seed)
@@ -89,6 +91,8 @@ class SimulationResult:
     max_chain_lead_s: int
     orders_placed: int
     wall_s: float
+    deliveries: dict[str, dict[str, int]] = field(default_factory=dict)
+    """At the end of the run, per phase of the server's delivery table: count and agreed Wh."""
     interval_starts: list[int] = field(default_factory=list)
 
 
@@ -250,5 +254,9 @@ def _loop(
         clearing=traders.clearing_prices,
         market_address=world.market.address, chain_dir=None, blocks=world.chain.block_number,
         max_chain_lead_s=lead, orders_placed=traders.orders_placed, wall_s=0.0,
+        deliveries={
+            phase.value: {"count": count, "wh": wh}
+            for phase, (count, wh) in market.orchestrator.deliveries.totals_by_phase().items()
+        },
         interval_starts=starts,
     )

@@ -136,6 +136,9 @@ def summary(result: SimulationResult) -> dict[str, Any]:
             "orders_placed": result.orders_placed,
             "line_loss_mwh": sum(result.line_loss_mwh),
         },
+        # every delivery the market made, by where it ended: settled ones are the trades
+        # above; expired ones were refunded in full, never started or never reported
+        "deliveries": result.deliveries,
         "prices_per_kwh": {
             "min": min(prices) / PER_KWH if prices else None,
             "max": max(prices) / PER_KWH if prices else None,

@@ -117,6 +117,7 @@ def _html(result: SimulationResult, s: dict[str, Any]) -> str:
         for h in houses
     )
     t = s["totals"]
+    expired = s["deliveries"].get("expired", {"count": 0, "wh": 0})
 
     def kwh(mwh: int) -> str:
         return f"{mwh / 1e6:.2f} kWh"
@@ -138,6 +139,8 @@ svg{{display:block;margin:1em 0}}</style></head><body>
 <tr><td>{t['trades']}</td><td>{t['traded_wh']} Wh</td><td>{t['delivered_wh']} Wh</td>
 <td>{_coins(t['paid_wei'])}</td><td>{_coins(t['refunded_wei'])}</td>
 <td>{kwh(t['line_loss_mwh'])}</td></tr></table>
+<p>Deliveries expired unstarted or unreported (buyer refunded in full):
+{expired['count']} ({expired['wh']} Wh agreed).</p>
 <h2>Community</h2>
 <table><tr><th></th><th>PV</th><th>load</th><th>unserved</th><th>curtailed</th>
 <th>self-sufficiency</th><th>self-consumption</th></tr>

@@ -149,10 +149,15 @@ class DeliveryRepository:
         return [_record(r) for r in rows]
 
     def count_by_phase(self) -> dict[Phase, int]:
+        """How many deliveries are in each phase (phases with none are left out)."""
+        return {phase: count for phase, (count, _) in self.totals_by_phase().items()}
+
+    def totals_by_phase(self) -> dict[Phase, tuple[int, int]]:
+        """(deliveries, agreed Wh) in each phase (phases with none are left out)."""
         rows = self.database.connection().execute(
-            "SELECT phase, COUNT(*) AS n FROM deliveries GROUP BY phase"
+            "SELECT phase, COUNT(*) AS n, SUM(amount_wh) AS wh FROM deliveries GROUP BY phase"
         ).fetchall()
-        return {Phase(r["phase"]): int(r["n"]) for r in rows}
+        return {Phase(r["phase"]): (int(r["n"]), int(r["wh"])) for r in rows}
 
 
 def _row(r: DeliveryRecord) -> tuple[object, ...]:
