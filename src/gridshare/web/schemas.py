@@ -171,6 +171,9 @@ class CreatedHousehold(BaseModel):
     username: str
     address: str
     recovery_phrase: str | None
+    topped_up_coins: int = 0
+    top_up_refused: str | None = None
+    """Set when the household was registered but its top-up was not made (try it again)."""
 
 
 class HouseholdView(BaseModel):

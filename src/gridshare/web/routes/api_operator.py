@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
+from gridshare.chain.errors import ChainError
 from gridshare.domain import coins_to_wei, format_coins
 from gridshare.meters import MeterEntry, MeterKey
 from gridshare.services.accounts import AccountError
@@ -63,15 +64,25 @@ def register_household(ctx: WebContext, body: NewHousehold) -> CreatedHousehold:
                            MeterKey.from_hex(body.meter_id, body.meter_key))
         try:
             ctx.households.register(body.name, created.user.address, body.house_id, entry)
-            if body.top_up_coins:
+        except BaseException as exc:  # nothing is on chain: the login goes too
+            ctx.users.remove(created.user.id)
+            if isinstance(exc, TradingError):
+                raise refused(exc) from exc
+            raise
+        # From here the household exists, so the answer must carry its recovery phrase (shown
+        # once): a top-up refused now is reported in it, to be made again with POST top-up.
+        top_up_refused = None
+        if body.top_up_coins:
+            try:
                 ctx.households.deposit_for(created.user.address,
                                            coins_to_wei(body.top_up_coins))
-        except TradingError as exc:
-            ctx.users.remove(created.user.id)
-            raise refused(exc, "top_up_coins") from exc
+            except (TradingError, ChainError) as exc:
+                top_up_refused = f"The household is registered but not topped up: {exc}"
     return CreatedHousehold(house_id=body.house_id, username=created.user.username,
                             address=created.user.address,
-                            recovery_phrase=created.recovery_phrase)
+                            recovery_phrase=created.recovery_phrase,
+                            topped_up_coins=0 if top_up_refused else body.top_up_coins,
+                            top_up_refused=top_up_refused)
 
 
 @router.get("/households", response_model=list[HouseholdOut], responses=DENIED)

@@ -1,0 +1,89 @@
+"""Registering a household is three writes: the resident's login, the household on chain, the
+top-up. A chain failure part-way leaves no half-made household: before the house is on chain
+the login is removed again; after it, the answer still carries the recovery phrase (shown only
+once) and says the top-up was not made, so the operator can make it again.
+
+The chain's failure is injected on the market client (the node stops answering), the one
+place a real server would see it; everything else is the real app, chain and database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gridshare.chain.errors import ChainError
+from gridshare.domain import coins_to_wei
+from tests.integration.web_support import OPERATOR_PASSWORD, PASSWORD, log_in, web_app
+
+
+@pytest.fixture
+def operator() -> Iterator[tuple[Any, TestClient, dict[str, str]]]:
+    """The app and the operator's client, which gets a 500 as the phone would (no raise)."""
+    with web_app() as (_runtime, _settings, app), TestClient(
+        app, raise_server_exceptions=False  # type: ignore[arg-type]
+    ) as client:
+        login = client.post(
+            "/api/v1/session", json={"username": "operator", "password": OPERATOR_PASSWORD}
+        )
+        assert login.status_code == 200, login.text
+        yield app, client, {"X-CSRF-Token": login.json()["csrf_token"]}
+
+
+def household(house_id: int, username: str, coins: int) -> dict[str, object]:
+    return {
+        "name": f"House {house_id}", "username": username, "password": PASSWORD,
+        "house_id": house_id, "meter_id": house_id, "meter_url": "http://127.0.0.1:9",
+        "meter_key": "44" * 32, "top_up_coins": coins,
+    }  # fmt: skip
+
+
+def node_down(*_: object, **__: object) -> None:
+    raise ChainError("the chain node did not answer")
+
+
+def test_a_top_up_that_fails_after_registering_is_reported_with_the_recovery_phrase(
+    operator: tuple[Any, TestClient, dict[str, str]],
+) -> None:
+    app, client, headers = operator
+    market = app.state.web.households.market
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(market, "deposit_for", node_down)
+        created = client.post("/api/v1/households", json=household(3, "bilal", 25),
+                              headers=headers)  # fmt: skip
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert len(str(body["recovery_phrase"]).split()) == 12
+    assert body["topped_up_coins"] == 0
+    assert "registered but not topped up" in body["top_up_refused"]
+    assert "did not answer" in body["top_up_refused"]
+    listed = {h["house_id"]: h for h in client.get("/api/v1/households", headers=headers).json()}
+    assert int(listed[3]["balances"]["available"]) == 0
+    log_in(app, "bilal", PASSWORD)  # the resident's login was kept
+
+    again = client.post("/api/v1/households/3/top-up", json={"coins": 25}, headers=headers)
+    assert again.status_code == 204, again.text
+    assert market.balances(body["address"]).available == coins_to_wei(25)
+
+
+def test_a_registration_the_chain_fails_leaves_no_login_and_can_be_made_again(
+    operator: tuple[Any, TestClient, dict[str, str]],
+) -> None:
+    app, client, headers = operator
+    market = app.state.web.households.market
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(market, "register_household", node_down)
+        failed = client.post("/api/v1/households", json=household(4, "chand", 10),
+                             headers=headers)  # fmt: skip
+    assert failed.status_code == 500
+    assert "nothing was changed" in failed.json()["error"]["message"]
+    assert app.state.web.users.by_username("chand") is None
+    assert 4 not in {h["house_id"] for h in client.get("/api/v1/households",
+                                                        headers=headers).json()}
+
+    retried = client.post("/api/v1/households", json=household(4, "chand", 10), headers=headers)
+    assert retried.status_code == 201, retried.text
+    assert retried.json()["topped_up_coins"] == 10 and retried.json()["top_up_refused"] is None
