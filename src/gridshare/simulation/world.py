@@ -40,12 +40,11 @@ class World:
     operator: LocalAccount
     accounts: dict[int, LocalAccount]
     trading: TradingService
-    clock_s: Callable[[], float]
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def now(self) -> int:
         """The chain's time now: the timestamp the next block gets (simulated seconds)."""
-        return max(int(self.clock_s()), int(self.chain.head.timestamp))
+        return self.chain.next_timestamp()
 
     def close(self) -> None:
         """Release the chain database."""
@@ -85,8 +84,7 @@ def build_world(
     except BaseException:
         chain.close()
         raise
-    world = World(chain, w3, market, operator, accounts, TradingService(market, lambda: 0),
-                  clock_s)
+    world = World(chain, w3, market, operator, accounts, TradingService(market, lambda: 0))
     world.trading.clock = world.now
     return world
 

@@ -387,3 +387,19 @@ def test_the_engines_chain_clock_reads_the_next_blocks_own_timestamp(
     assert engine_clock.next_block() == GENESIS_TIME + 700
     chain.send_raw_transaction(transfer(operator, 1, operator.address))
     assert chain.head.timestamp == engine_clock.next_block() == GENESIS_TIME + 700
+
+
+def test_next_timestamp_is_the_one_the_next_block_gets(
+    chain: EmbeddedChain, operator: LocalAccount, clock: FakeClock
+) -> None:
+    """The simulation's `now`: the clock's second, a fixed next timestamp, never the past."""
+    clock.now = GENESIS_TIME + 800
+    assert chain.next_timestamp() == GENESIS_TIME + 800
+    chain.send_raw_transaction(transfer(operator, 0, operator.address))
+    assert chain.head.timestamp == chain.next_timestamp() == GENESIS_TIME + 800
+    chain.set_next_timestamp(GENESIS_TIME + 900)
+    assert chain.next_timestamp() == GENESIS_TIME + 900  # ahead of the clock, as asked
+    chain.send_raw_transaction(transfer(operator, 1, operator.address))
+    assert chain.head.timestamp == chain.next_timestamp() == GENESIS_TIME + 900
+    clock.now = GENESIS_TIME + 901
+    assert chain.next_timestamp() == GENESIS_TIME + 901

@@ -272,6 +272,13 @@ class EmbeddedChain:
         with self._lock:
             return self._clock.increase_time(seconds)
 
+    def next_timestamp(self) -> int:
+        """The timestamp the next block gets if mined now (the chain's time now)."""
+        with self._lock:
+            if self._pending is not None:
+                return int(self._pending.header.timestamp)
+            return self._clock.peek(int(self._head.timestamp))
+
     # ------------------------------------------------------------ blocks
 
     @property
