@@ -19,9 +19,11 @@ from gridshare.chain.errors import ChainError
 from gridshare.domain import coins_to_wei
 from tests.integration.web_support import OPERATOR_PASSWORD, PASSWORD, log_in, web_app
 
+Operator = tuple[Any, TestClient, dict[str, str]]  # the app, the operator's client, CSRF header
+
 
 @pytest.fixture
-def operator() -> Iterator[tuple[Any, TestClient, dict[str, str]]]:
+def operator() -> Iterator[Operator]:
     """The app and the operator's client, which gets a 500 as the phone would (no raise)."""
     with web_app() as (_runtime, _settings, app), TestClient(
         app, raise_server_exceptions=False  # type: ignore[arg-type]
@@ -45,15 +47,19 @@ def node_down(*_: object, **__: object) -> None:
     raise ChainError("the chain node did not answer")
 
 
+def register_with_node_down(operator: Operator, call: str, body: dict[str, object]) -> Any:
+    """POST /households while the market's `call` finds the chain node not answering."""
+    app, client, headers = operator
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(app.state.web.households.market, call, node_down)
+        return client.post("/api/v1/households", json=body, headers=headers)
+
+
 def test_a_top_up_that_fails_after_registering_is_reported_with_the_recovery_phrase(
-    operator: tuple[Any, TestClient, dict[str, str]],
+    operator: Operator,
 ) -> None:
     app, client, headers = operator
-    market = app.state.web.households.market
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(market, "deposit_for", node_down)
-        created = client.post("/api/v1/households", json=household(3, "bilal", 25),
-                              headers=headers)  # fmt: skip
+    created = register_with_node_down(operator, "deposit_for", household(3, "bilal", 25))
     assert created.status_code == 201, created.text
     body = created.json()
     assert len(str(body["recovery_phrase"]).split()) == 12
@@ -66,18 +72,15 @@ def test_a_top_up_that_fails_after_registering_is_reported_with_the_recovery_phr
 
     again = client.post("/api/v1/households/3/top-up", json={"coins": 25}, headers=headers)
     assert again.status_code == 204, again.text
+    market = app.state.web.households.market
     assert market.balances(body["address"]).available == coins_to_wei(25)
 
 
 def test_a_registration_the_chain_fails_leaves_no_login_and_can_be_made_again(
-    operator: tuple[Any, TestClient, dict[str, str]],
+    operator: Operator,
 ) -> None:
     app, client, headers = operator
-    market = app.state.web.households.market
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(market, "register_household", node_down)
-        failed = client.post("/api/v1/households", json=household(4, "chand", 10),
-                             headers=headers)  # fmt: skip
+    failed = register_with_node_down(operator, "register_household", household(4, "chand", 10))
     assert failed.status_code == 500
     assert "nothing was changed" in failed.json()["error"]["message"]
     assert app.state.web.users.by_username("chand") is None
