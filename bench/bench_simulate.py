@@ -118,8 +118,8 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--market", default="continuous")
     parser.add_argument("--step-s", type=int, default=10)
-    parser.add_argument("--poll-s", type=int, default=300,
-                        help="seconds between the server's meter-poll rounds (default 300)")
+    parser.add_argument("--poll-s", type=int, default=60,
+                        help="seconds between the server's meter-poll rounds (default 60)")
     parser.add_argument("--budget-s", type=float, default=1800.0,
                         help="skip a size whose estimated wall time exceeds this (0: no limit)")
     parser.add_argument("--merge", action="store_true",

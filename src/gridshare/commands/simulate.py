@@ -27,9 +27,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="scenario file (.json or .toml); default: Neelum valley")
     parser.add_argument("--step-s", type=int, default=10,
                         help="physics and meter sample step in seconds (default 10)")
-    parser.add_argument("--poll-s", type=int, default=300,
+    parser.add_argument("--poll-s", type=int, default=60,
                         help="seconds between the server's rounds of meter polls and "
-                        "settlements within an interval; a multiple of --step-s (default 300)")
+                        "settlements within an interval; a multiple of --step-s (default 60)")
     parser.add_argument("--data", type=Path, default=None,
                         help="keep the chain in this directory (default: a removed temp dir)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

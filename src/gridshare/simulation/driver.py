@@ -55,7 +55,9 @@ class SimulationConfig:
     seed: int = 1
     step_s: int = 10
     interval_s: int = 900
-    poll_s: int = 300
+    poll_s: int = 60
+    """Seconds between orchestrator rounds. The server's run every 0.2 s; the longer they are
+    here, the longer a meter whose delivery has finished waits for its next one."""
     deposit_coins: int = 10_000
     scenario: Scenario | None = None
     data_dir: Path | None = None
