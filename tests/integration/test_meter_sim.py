@@ -6,7 +6,6 @@ import contextlib
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,38 +25,16 @@ from gridshare.meters import (
     load_directory,
     seller_cap_wh,
 )
+from tests.integration.engine.support import free_base_port
 
 HOUSES = 10
 SPEED = 20.0
 
 
-def _free_base_port(count: int) -> int:
-    """A base port with `count` consecutive free loopback ports."""
-    for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + count > 65000:
-            continue
-        socks = []
-        try:
-            for port in range(base, base + count):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free port range")
-
-
 @pytest.fixture(scope="module")
 def meter_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[MeterEntry]]:
     data_dir = tmp_path_factory.mktemp("meter-sim")
-    base = _free_base_port(HOUSES)
+    base = free_base_port(HOUSES)
     proc = subprocess.Popen(
         [sys.executable, "-m", "gridshare.cli", "meter-sim", "--houses", str(HOUSES),
          "--base-port", str(base), "--speed", str(SPEED), "--data-dir", str(data_dir)],

@@ -1,6 +1,6 @@
 """Server side of the meters: signed commands, verified reports, keys and counters."""
 
-from gridshare.meters.client import AsyncMeterClient, MeterClient, seller_cap_wh
+from gridshare.meters.client import MeterClient, seller_cap_wh
 from gridshare.meters.directory import MeterEntry, load_directory, save_directory
 from gridshare.meters.errors import MeterError, MeterRejected, MeterUnreachable, ReportInvalid
 from gridshare.meters.keys import ClockCounter, CommandCounter, FileCounter, MeterKey
@@ -16,7 +16,6 @@ from gridshare.meters.reports import (
 from gridshare.meters.wire import canonical, sign, signature_valid
 
 __all__ = [
-    "AsyncMeterClient",
     "ClockCounter",
     "CommandCounter",
     "DeliveryReport",
