@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from gridshare.chain.errors import ChainError
+from gridshare.chain.errors import ChainError, TransactionTimeout
 from gridshare.domain import coins_to_wei
 from tests.integration.web_support import OPERATOR_PASSWORD, PASSWORD, log_in, web_app
 
@@ -43,15 +43,23 @@ def household(house_id: int, username: str, coins: int) -> dict[str, object]:
     }  # fmt: skip
 
 
-def node_down(*_: object, **__: object) -> None:
-    raise ChainError("the chain node did not answer")
+NODE_DOWN = ChainError("the chain node did not answer")
 
 
-def register_with_node_down(operator: Operator, call: str, body: dict[str, object]) -> Any:
-    """POST /households while the market's `call` finds the chain node not answering."""
+def register_with_node_down(
+    operator: Operator,
+    call: str,
+    body: dict[str, object],
+    error: ChainError = NODE_DOWN,
+) -> Any:
+    """POST /households while the market's `call` fails with `error`."""
     app, client, headers = operator
+
+    def failing(*_: object, **__: object) -> None:
+        raise error
+
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(app.state.web.households.market, call, node_down)
+        patch.setattr(app.state.web.households.market, call, failing)
         return client.post("/api/v1/households", json=body, headers=headers)
 
 
@@ -74,6 +82,15 @@ def test_a_top_up_that_fails_after_registering_is_reported_with_the_recovery_phr
     assert again.status_code == 204, again.text
     market = app.state.web.households.market
     assert market.balances(body["address"]).available == coins_to_wei(25)
+
+
+def test_a_top_up_sent_but_not_confirmed_is_not_reported_as_refused(operator: Operator) -> None:
+    """It may still be mined: the operator is told to check before topping up twice."""
+    timeout = TransactionTimeout("no receipt for 0x12")
+    created = register_with_node_down(operator, "deposit_for", household(5, "dilnaz", 7), timeout)
+    assert created.status_code == 201, created.text
+    assert created.json()["topped_up_coins"] == 0
+    assert "sent but not confirmed" in created.json()["top_up_refused"]
 
 
 def test_a_registration_the_chain_fails_leaves_no_login_and_can_be_made_again(

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from gridshare.chain.errors import ChainError
+from gridshare.chain.errors import ChainError, TransactionTimeout
 from gridshare.domain import coins_to_wei, format_coins
 from gridshare.meters import MeterEntry, MeterKey
 from gridshare.services.accounts import AccountError
@@ -76,6 +76,9 @@ def register_household(ctx: WebContext, body: NewHousehold) -> CreatedHousehold:
             try:
                 ctx.households.deposit_for(created.user.address,
                                            coins_to_wei(body.top_up_coins))
+            except TransactionTimeout:  # sent, so it may still be mined: no second top-up
+                top_up_refused = ("The household is registered; its top-up was sent but not "
+                                  "confirmed yet. Check its balance before topping up again.")
             except (TradingError, ChainError) as exc:
                 top_up_refused = f"The household is registered but not topped up: {exc}"
     return CreatedHousehold(house_id=body.house_id, username=created.user.username,
