@@ -52,6 +52,8 @@ def test_simulate_ten_houses_one_day_writes_the_report(
                  "Welfare"):
         assert plot in html, plot
     summary = _summary(out)
+    expired = summary["deliveries"].get("expired", {"count": 0})["count"]
+    assert f"(buyer refunded in full):\n{expired} (" in html
     assert summary["config"]["houses"] == 10 and summary["scenario"] == "Neelum valley, 10 houses"
     assert summary["totals"]["trades"] > 0
     assert summary["welfare"]["optimum_kwh"] >= summary["welfare"]["trading_kwh"]
