@@ -118,3 +118,15 @@ def test_energy_balance_holds_for_every_house_and_interval(
     assert com["import_mwh"] > 0
     # what left the exporters' meters arrived at the importers' or was lost in the lines
     assert abs(com["export_mwh"] - com["import_mwh"] - totals["totals"]["line_loss_mwh"]) <= 40
+
+
+@pytest.mark.parametrize(
+    ("poll_s", "rule"), [("0", "poll_s: must be at least step_s"), ("15", "step_s: must divide")]
+)
+def test_bad_poll_seconds_are_refused_naming_the_rule(poll_s: str, rule: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gridshare.cli", "simulate", "--poll-s", poll_s, "--quiet"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert rule in result.stderr and "Traceback" not in result.stderr
