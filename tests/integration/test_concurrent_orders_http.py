@@ -2,7 +2,8 @@
 
 Every order lands exactly once, and each resident's transactions on the chain (read back over
 /rpc) carry consecutive nonces: the server's outbox hands them out with no gaps or repeats.
-The API has no idempotency key for a client to retry with, so the 50 requests are distinct.
+The 50 requests carry no Idempotency-Key, so each is a distinct order (test_request_keys.py
+checks repeats that carry one).
 """
 
 from __future__ import annotations

@@ -13,11 +13,10 @@ same hash, so a transaction can never be applied twice).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -29,6 +28,7 @@ from web3.types import TxReceipt
 from gridshare.chain.errors import ChainError, ContractRevert
 from gridshare.chain.transactor import Transactor, TxRequest
 from gridshare.storage import Database
+from gridshare.storage.keyed_locks import KeyedLocks
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +99,7 @@ class Outbox:
         self.transactor = transactor
         self.chain_id = transactor.chain_id
         self._clock = clock
-        self._key_locks: dict[str, tuple[threading.Lock, int]] = {}
-        self._guard = threading.Lock()
+        self._key_locks = KeyedLocks()
         database.ensure_schema(SCHEMA_NAME, SCHEMA_VERSION, SCHEMA)
 
     # ------------------------------------------------------------ sending
@@ -324,23 +323,9 @@ class Outbox:
         assert reloaded is not None
         return reloaded
 
-    @contextmanager
-    def _locked(self, key: str) -> Iterator[None]:
+    def _locked(self, key: str) -> AbstractContextManager[None]:
         """Serialise work on one key (other keys proceed in parallel)."""
-        with self._guard:
-            lock, users = self._key_locks.get(key, (threading.Lock(), 0))
-            self._key_locks[key] = (lock, users + 1)
-        try:
-            with lock:
-                yield
-        finally:
-            with self._guard:
-                lock, users = self._key_locks[key]
-                if users == 1:
-                    del self._key_locks[key]
-                else:
-                    self._key_locks[key] = (lock, users - 1)
-
+        return self._key_locks.held(key)
 
 def _entry(row: Any) -> OutboxEntry:
     request = TxRequest(row["to_address"], bytes(row["data"]), int(row["value"]))

@@ -19,6 +19,7 @@ from gridshare.services.households import HouseholdService
 from gridshare.services.sessions import SessionStore
 from gridshare.services.trading import TradingService
 from gridshare.storage.households import HouseholdRepository
+from gridshare.storage.request_keys import RequestKeys
 from gridshare.storage.users import UserStore
 from gridshare.web.readings import ReadingCache
 from gridshare.web.security import LoginLimiter
@@ -78,6 +79,7 @@ class WebContext:
     trading: TradingService
     households: HouseholdService
     history: History
+    requests: RequestKeys
     delivery_window_s: int
     mechanism: str
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -128,6 +130,7 @@ def build_context(runtime: Runtime) -> WebContext:
             runtime.market, runtime.operator, HouseholdRepository(runtime.database)
         ),
         history=History(runtime.market),
+        requests=RequestKeys(runtime.database),
         delivery_window_s=runtime.market.timing()[0],
         mechanism=users.pref("market_mechanism") or settings.market_mechanism,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +48,15 @@ def parse_coins(text: str) -> int | None:
     return int(whole) * 10**18 + int(frac.ljust(18, "0") or "0")
 
 
+def new_request_key() -> str:
+    """A fresh key for one form: posting the same form twice places one order, not two."""
+    return secrets.token_urlsafe(16)
+
+
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.filters["coins"] = coins
+    templates.env.globals["request_key"] = new_request_key
     return templates
 
 

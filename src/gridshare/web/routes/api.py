@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from eth_account.signers.local import LocalAccount
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from gridshare.domain import Side
@@ -13,6 +14,7 @@ from gridshare.runtime import Runtime
 from gridshare.services.accounts import AccountError
 from gridshare.services.sessions import Session
 from gridshare.services.trading import TradingError
+from gridshare.storage.request_keys import KEY_RULE, RequestKeyError, RequestUnfinished
 from gridshare.storage.users import User
 from gridshare.web import queries
 from gridshare.web.context import WebContext, get_context, install_context
@@ -212,42 +214,95 @@ def open_orders(_: Reader, ctx: Ctx) -> list[OrderView]:
     return [OrderView.of(o) for o in queries.open_board(ctx)]
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key", max_length=100,
+        description="Optional. A repeat of a request with the same key gets the first one's "
+        f"answer instead of trading again ({KEY_RULE}); kept for a day.",
+    ),
+]  # fmt: skip
+R_KEY: dict[int | str, dict[str, Any]] = {
+    409: {"description": "refused; or an earlier request with this Idempotency-Key did not finish"},
+    422: {"description": "bad input; or this Idempotency-Key was used for another request"},
+}
+
+
+def once(
+    ctx: WebContext, session: Session, key: str | None, fingerprint: str, work: Callable[[], str]
+) -> str:
+    """`work()`'s answer, computed once per Idempotency-Key (every time without one)."""
+    if key is None:
+        return work()
+    assert session.user is not None
+    try:
+        return ctx.requests.run(
+            session.user.address, key, fingerprint, work, frees=(TradingError,)
+        )
+    except RequestKeyError as exc:
+        status = 409 if isinstance(exc, RequestUnfinished) else 422
+        raise ApiError(status, exc.code, str(exc), "Idempotency-Key") from exc
+
+
 @router.post("/orders", response_model=OrderView, status_code=201, tags=["market"],
-             responses={**R401, **R403, 409: {"description": "refused"}})
-def place_order(body: NewOrder, session: Writer, ctx: Ctx) -> OrderView:
+             responses={**R401, **R403, **R_KEY})
+def place_order(
+    body: NewOrder, session: Writer, ctx: Ctx, idempotency_key: IdempotencyKey = None
+) -> OrderView:
     """Post an offer (sell) or a demand (buy); a buy locks its cost."""
     signer = signer_of(session)
-    try:
+
+    def work() -> str:
         order = ctx.trading.place_order(
             signer, Side(body.side), body.amount_wh, body.price_per_wh, body.ttl_s
         )
+        return OrderView.of(order).model_dump_json()
+
+    try:
+        answer = once(ctx, session, idempotency_key, f"api:place:{body.model_dump_json()}", work)
     except TradingError as exc:
         raise trading_error(exc) from exc
-    return OrderView.of(order)
+    return OrderView.model_validate_json(answer)
 
 
 @router.post("/orders/{order_id}/take", response_model=DeliveryView, status_code=201,
-             tags=["market"], responses={**R401, **R403, 404: {"description": "no order"}})
-def take_order(order_id: int, body: Take, session: Writer, ctx: Ctx) -> DeliveryView:
+             tags=["market"], responses={**R401, **R403, 404: {"description": "no order"}, **R_KEY})
+def take_order(
+    order_id: int, body: Take, session: Writer, ctx: Ctx, idempotency_key: IdempotencyKey = None
+) -> DeliveryView:
     """Take (Buy / Sell button) part or all of another household's order at its price."""
     signer = signer_of(session)
-    try:
+
+    def work() -> str:
         delivery = ctx.trading.take(signer, order_id, body.amount_wh)
+        return DeliveryView.of(delivery).model_dump_json()
+
+    fingerprint = f"api:take:{order_id}:{body.amount_wh}"
+    try:
+        answer = once(ctx, session, idempotency_key, fingerprint, work)
     except TradingError as exc:
         raise trading_error(exc) from exc
-    return DeliveryView.of(delivery)
+    return DeliveryView.model_validate_json(answer)
 
 
 @router.delete("/orders/{order_id}", status_code=204, tags=["market"],
-               responses={**R401, **R403, 404: {"description": "no such order of yours"}})
-def cancel_order(order_id: int, session: Writer, ctx: Ctx) -> Response:
+               responses={**R401, **R403, 404: {"description": "no such order of yours"}, **R_KEY})
+def cancel_order(
+    order_id: int, session: Writer, ctx: Ctx, idempotency_key: IdempotencyKey = None
+) -> Response:
     """Cancel one of my open orders (another household's order: 404)."""
     assert session.user is not None
     order = ctx.runtime.market.order(order_id) if 0 < order_id < 2**63 else None
     if order is None or not queries.same(order.owner, session.user.address):
         raise ApiError(404, "no_order", f"You have no order #{order_id}.", "order_id")
+    signer = signer_of(session)
+
+    def work() -> str:
+        ctx.trading.cancel(signer, order_id)
+        return ""
+
     try:
-        ctx.trading.cancel(signer_of(session), order_id)
+        once(ctx, session, idempotency_key, f"api:cancel:{order_id}", work)
     except TradingError as exc:
         raise trading_error(exc) from exc
     return Response(status_code=204)

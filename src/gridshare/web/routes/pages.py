@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request, Response
@@ -12,6 +13,7 @@ from gridshare.domain import DeliveryStatus, Side
 from gridshare.runtime import Runtime
 from gridshare.services.sessions import Session
 from gridshare.services.trading import TradingError
+from gridshare.storage.request_keys import RequestKeyError
 from gridshare.web import i18n, queries
 from gridshare.web.context import WebContext, get_context, install_context
 from gridshare.web.errors import ApiError
@@ -135,20 +137,38 @@ def market_page(request: Request, ctx: Ctx, session: User) -> HTMLResponse:
     )
 
 
-def _trade(session: Session, action: str, run: object) -> RedirectResponse:
-    try:
-        assert callable(run)
+def _trade(
+    ctx: Ctx, session: Session, request_key: str, fingerprint: str, run: Callable[[], object]
+) -> RedirectResponse:
+    """Run a resident's trade, once per form (`request_key`); a refusal is the page's message."""
+
+    def work() -> str:
         run()
+        return "Done."
+
+    assert session.user is not None
+    try:
+        if request_key:
+            message = ctx.requests.run(
+                session.user.address, request_key, fingerprint, work, frees=(TradingError,)
+            )
+        else:  # a form rendered before request keys, or a client that sends none
+            message = work()
     except TradingError as exc:
         return done(session, "/market", exc.message)
-    return done(session, "/market", action)
+    except RequestKeyError as exc:
+        return done(session, "/market", str(exc))
+    return done(session, "/market", message)
+
+
+RequestKey = Annotated[str, Form(max_length=100)]
 
 
 @router.post("/market/orders")
 def post_order(
     ctx: Ctx, session: User, side: Annotated[str, Form()], amount_wh: Annotated[int, Form()],
     price: Annotated[str, Form(max_length=40)], minutes: Annotated[int, Form()] = 60,
-    csrf_token: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "", request_key: RequestKey = "",
 ) -> RedirectResponse:
     check_form_csrf(session, csrf_token)
     wei = parse_coins(price)
@@ -157,25 +177,31 @@ def post_order(
     if session.signer is None:
         return done(session, "/market", "This account signs in its wallet: use MetaMask.")
     signer = session.signer
-    return _trade(session, "Done.", lambda: ctx.trading.place_order(
-        signer, Side(side), amount_wh, wei, minutes * 60))
+    return _trade(
+        ctx, session, request_key, f"form:place:{side}:{amount_wh}:{wei}:{minutes}",
+        lambda: ctx.trading.place_order(signer, Side(side), amount_wh, wei, minutes * 60),
+    )  # fmt: skip
 
 
 @router.post("/market/orders/{order_id}/take")
 def take_order(
     order_id: int, ctx: Ctx, session: User, amount_wh: Annotated[int, Form()],
-    csrf_token: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "", request_key: RequestKey = "",
 ) -> RedirectResponse:
     check_form_csrf(session, csrf_token)
     if session.signer is None:
         return done(session, "/market", "This account signs in its wallet: use MetaMask.")
     signer = session.signer
-    return _trade(session, "Done.", lambda: ctx.trading.take(signer, order_id, amount_wh))
+    return _trade(
+        ctx, session, request_key, f"form:take:{order_id}:{amount_wh}",
+        lambda: ctx.trading.take(signer, order_id, amount_wh),
+    )  # fmt: skip
 
 
 @router.post("/market/orders/{order_id}/cancel")
 def cancel_order(
-    order_id: int, ctx: Ctx, session: User, csrf_token: Annotated[str, Form()] = ""
+    order_id: int, ctx: Ctx, session: User, csrf_token: Annotated[str, Form()] = "",
+    request_key: RequestKey = "",
 ) -> RedirectResponse:
     check_form_csrf(session, csrf_token)
     assert session.user is not None
@@ -185,7 +211,10 @@ def cancel_order(
     if session.signer is None:
         return done(session, "/market", "This account signs in its wallet: use MetaMask.")
     signer = session.signer
-    return _trade(session, "Done.", lambda: ctx.trading.cancel(signer, order_id))
+    return _trade(
+        ctx, session, request_key, f"form:cancel:{order_id}",
+        lambda: ctx.trading.cancel(signer, order_id),
+    )  # fmt: skip
 
 
 @router.get("/account", response_class=HTMLResponse)
