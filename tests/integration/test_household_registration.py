@@ -98,8 +98,12 @@ def test_a_registration_the_chain_fails_leaves_no_login_and_can_be_made_again(
 ) -> None:
     app, client, headers = operator
     failed = register_with_node_down(operator, "register_household", household(4, "chand", 10))
-    assert failed.status_code == 500
-    assert "nothing was changed" in failed.json()["error"]["message"]
+    assert failed.status_code == 503
+    assert failed.json()["error"] == {
+        "code": "chain_unavailable",
+        "message": "The chain did not answer. Try again in a minute.",
+        "field": None,
+    }
     assert app.state.web.users.by_username("chand") is None
     assert 4 not in {h["house_id"] for h in client.get("/api/v1/households",
                                                         headers=headers).json()}
@@ -107,3 +111,18 @@ def test_a_registration_the_chain_fails_leaves_no_login_and_can_be_made_again(
     retried = client.post("/api/v1/households", json=household(4, "chand", 10), headers=headers)
     assert retried.status_code == 201, retried.text
     assert retried.json()["topped_up_coins"] == 10 and retried.json()["top_up_refused"] is None
+
+
+def test_the_operator_form_says_the_chain_failed_instead_of_a_500(operator: Operator) -> None:
+    app, client, headers = operator
+    form = {**household(6, "esi", 0), "csrf_token": headers["X-CSRF-Token"]}
+
+    def failing(*_: object, **__: object) -> None:
+        raise NODE_DOWN
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(app.state.web.households.market, "register_household", failing)
+        posted = client.post("/operator/households", data=form, follow_redirects=False)
+    assert posted.status_code == 303 and posted.headers["location"] == "/operator"
+    assert "The chain did not answer. Try again in a minute." in client.get("/operator").text
+    assert app.state.web.users.by_username("esi") is None

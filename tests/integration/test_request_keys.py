@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from gridshare.chain.errors import ChainError, TransactionTimeout
 from gridshare.storage import Database
 from gridshare.storage.request_keys import (
     RETENTION_S,
@@ -257,3 +258,39 @@ def test_a_market_form_posted_twice_places_one_order(market: dict[str, Any]) -> 
     assert chain_counts(market, amina)[0] - before[0] == 1
     shown = amina.client.get("/market").text
     assert "Done." in shown
+
+
+def test_an_order_sent_but_not_confirmed_says_so_and_is_not_sent_again(
+    market: dict[str, Any],
+) -> None:
+    """A timeout may still be mined: 504 now, and its key refuses a second order (409)."""
+    amina = market["amina"]
+    body = {"side": "sell", "amount_wh": 9, "price_per_wh": PRICE}
+    headers = {"X-CSRF-Token": amina.csrf, "Idempotency-Key": "slow-node-0001"}
+
+    def timing_out(*_: object, **__: object) -> None:
+        raise TransactionTimeout("no receipt for 0x12 after 120 s")
+
+    def node_down(*_: object, **__: object) -> None:
+        raise ChainError("connection refused")
+
+    trading = market["app"].state.web.trading
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(trading.market, "place_order", timing_out)
+        sent = amina.client.post("/api/v1/orders", json=body, headers=headers)
+        patch.setattr(trading.market, "place_order", node_down)
+        down = amina.client.post("/api/v1/orders", json=body, headers={"X-CSRF-Token": amina.csrf})
+        form = {"csrf_token": amina.csrf, "side": "sell", "amount_wh": "9", "price": "0.001"}
+        posted = amina.client.post("/market/orders", data=form, follow_redirects=False)
+    assert sent.status_code == 504
+    assert sent.json()["error"]["code"] == "not_confirmed"
+    assert "may still take effect" in sent.json()["error"]["message"]
+    assert down.status_code == 503 and down.json()["error"]["code"] == "chain_unavailable"
+    assert posted.status_code == 303
+    assert "The chain did not answer. Try again in a minute." in amina.client.get("/market").text
+
+    before = chain_counts(market, amina)
+    again = amina.client.post("/api/v1/orders", json=body, headers=headers)
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "request_unfinished"
+    assert chain_counts(market, amina) == before

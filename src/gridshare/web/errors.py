@@ -11,12 +11,24 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gridshare.chain.errors import ContractRevert
+from gridshare.chain.errors import ChainError, ContractRevert, TransactionTimeout
 
 log = logging.getLogger(__name__)
 
 SOURCES = ("body", "query", "path", "header", "cookie")  # where FastAPI found a bad value
 BODY_PARSE_ERROR = "There was an error parsing the body"  # FastAPI's 400 for undecodable bytes
+NOT_CONFIRMED = (
+    "The transaction was sent but is not confirmed yet, so it may still take effect."
+    " Check before trying again."
+)
+CHAIN_UNAVAILABLE = "The chain did not answer. Try again in a minute."
+
+
+def chain_trouble(exc: ChainError) -> tuple[int, str, str]:
+    """(HTTP status, code, message) for a chain failure that is not the contract's refusal."""
+    if isinstance(exc, TransactionTimeout):
+        return 504, "not_confirmed", NOT_CONFIRMED
+    return 503, "chain_unavailable", CHAIN_UNAVAILABLE
 
 
 class ApiError(Exception):
@@ -55,6 +67,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ContractRevert)
     async def _revert(_: Request, exc: ContractRevert) -> JSONResponse:
         return JSONResponse(error_body(exc.code, exc.info.message, exc.field), status_code=409)
+
+    @app.exception_handler(ChainError)
+    async def _chain(_: Request, exc: ChainError) -> JSONResponse:
+        log.warning("chain failure: %s", exc)
+        status, code, message = chain_trouble(exc)
+        return JSONResponse(error_body(code, message), status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request, R
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from gridshare.chain.errors import ChainError
 from gridshare.domain import DeliveryStatus, Side
 from gridshare.runtime import Runtime
 from gridshare.services.sessions import Session
@@ -16,7 +17,7 @@ from gridshare.services.trading import TradingError
 from gridshare.storage.request_keys import RequestKeyError
 from gridshare.web import i18n, queries
 from gridshare.web.context import WebContext, get_context, install_context
-from gridshare.web.errors import ApiError
+from gridshare.web.errors import ApiError, chain_trouble
 from gridshare.web.render import STATIC, VENDOR, make_templates, node_modules, parse_coins, render
 from gridshare.web.routes.api import log_in
 from gridshare.web.routes.pages_operator import router as operator_router
@@ -158,6 +159,8 @@ def _trade(
         return done(session, "/market", exc.message)
     except RequestKeyError as exc:
         return done(session, "/market", str(exc))
+    except ChainError as exc:  # not the contract's refusal: the node failed or was slow
+        return done(session, "/market", chain_trouble(exc)[2])
     return done(session, "/market", message)
 
 

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
+from gridshare.chain.errors import ChainError
 from gridshare.domain import coins_to_wei
 from gridshare.services.sessions import Session
 from gridshare.services.trading import TradingError
 from gridshare.web import queries
 from gridshare.web.context import WebContext, get_context
-from gridshare.web.errors import ApiError
+from gridshare.web.errors import ApiError, chain_trouble
 from gridshare.web.render import make_templates, render
 from gridshare.web.routes.api_operator import register_household
 from gridshare.web.schemas import NewHousehold
@@ -76,6 +77,8 @@ def add_household(
         return _back(session, f"{'.'.join(map(str, first['loc']))}: {first['msg']}")
     except ApiError as exc:
         return _back(session, exc.message)
+    except ChainError as exc:  # the login was removed again unless the house is on chain
+        return _back(session, chain_trouble(exc)[2])
     response = render(templates, request, "created.html", session, created=created)
     response.headers["cache-control"] = "no-store"  # the recovery phrase is shown once
     return response
@@ -94,6 +97,8 @@ def top_up(
         ctx.households.deposit_for(record.account, coins_to_wei(coins))
     except TradingError as exc:
         return _back(session, exc.message)
+    except ChainError as exc:
+        return _back(session, chain_trouble(exc)[2])
     return _back(session, "Done.")
 
 
