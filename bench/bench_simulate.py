@@ -1,7 +1,8 @@
 """Scale: `gridshare simulate` wall time and peak RSS for 10, 100 and 1,000 houses, one day.
 
 Each size runs `gridshare simulate` in its own process (so peak RSS is that run's alone) and
-reads its wall time, CPU time and peak RSS (rusage of the child). Writes
+reads its wall time, CPU time and peak RSS (rusage of the child), and the size of the data
+directory it leaves (the chain and the server's database: what the SD card must hold). Writes
 bench/results/simulate.json after each size, each run with when it ran, the commit and the
 machine's load average then (other work on the machine slows a run). Sizes that would exceed
 --budget-s (estimated from the previous size, growing linearly with houses) are skipped and
@@ -34,11 +35,11 @@ RESULTS = Path(__file__).parent / "results" / "simulate.json"
 def run_one(houses: int, days: int, market: str, step_s: int, poll_s: int) -> dict[str, Any]:
     """One `gridshare simulate` in a child process: wall time, peak RSS, its summary."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "out"
+        out, data = Path(tmp) / "out", Path(tmp) / "data"
         cmd = [sys.executable, "-m", "gridshare.cli", "simulate", "--houses", str(houses),
                "--days", str(days), "--market", market, "--step-s", str(step_s),
                "--poll-s", str(poll_s),
-               "--out", str(out), "--quiet"]
+               "--out", str(out), "--data", str(data), "--quiet"]
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -51,6 +52,8 @@ def run_one(houses: int, days: int, market: str, step_s: int, poll_s: int) -> di
         if proc.returncode != 0:
             return {"houses": houses, "error": proc.stderr[-2000:]}
         summary = json.loads((out / "summary.json").read_text())
+        data_bytes = sum(f.stat().st_size for f in data.rglob("*") if f.is_file())
+    blocks = summary["chain"]["blocks"]
     return {
         "houses": houses,
         "days": days,
@@ -69,7 +72,10 @@ def run_one(houses: int, days: int, market: str, step_s: int, poll_s: int) -> di
         "traded_wh": summary["totals"]["traded_wh"],
         "delivered_wh": summary["totals"]["delivered_wh"],
         "deliveries_by_phase": summary["deliveries"],  # expired: refunded, never delivered
-        "blocks": summary["chain"]["blocks"],
+        "blocks": blocks,
+        # the server's data directory at the end: chain (py-evm keeps every past state) + index
+        "data_mb": round(data_bytes / 1e6, 1),
+        "data_kb_per_block": round(data_bytes / 1e3 / max(blocks, 1), 1),
         # how far block time ran ahead of simulated time (runs before same-second blocks
         # shared a timestamp made at most one block per simulated second)
         "max_block_time_lead_s": summary["chain"]["max_block_time_lead_s"],
@@ -140,7 +146,7 @@ def main() -> int:
             break
         per_house = r["wall_s"] / houses
         print(f"{houses:>5} houses: {r['wall_s']:>8.1f} s  peak RSS {r['peak_rss_mb']:>7.1f} MB  "
-              f"{r['trades']} trades, {r['blocks']} blocks", flush=True)
+              f"{r['trades']} trades, {r['blocks']} blocks, data {r['data_mb']} MB", flush=True)
         write(runs, args.merge)
     write(runs, args.merge)
     print(f"wrote {RESULTS}")
