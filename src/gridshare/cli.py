@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "gridshare.commands.serve",
     "gridshare.commands.meter",
     "gridshare.commands.simulate",
+    "gridshare.commands.prune",
 )
 
 

@@ -10,6 +10,7 @@ from gridshare.chain.embedded.chain import (
     BlockRef,
     EmbeddedChain,
     open_embedded_chain,
+    open_existing_chain,
 )
 from gridshare.chain.embedded.errors import (
     ChainInUse,
@@ -18,6 +19,7 @@ from gridshare.chain.embedded.errors import (
     ExecutionFailed,
     ExecutionReverted,
     InvalidTransaction,
+    StatePruned,
     UnknownBlock,
 )
 from gridshare.chain.embedded.execution import CallRequest
@@ -42,8 +44,10 @@ __all__ = [
     "LogRecord",
     "RpcDispatcher",
     "RpcError",
+    "StatePruned",
     "TooManyLogs",
     "TxRecord",
     "UnknownBlock",
     "open_embedded_chain",
+    "open_existing_chain",
 ]

@@ -15,15 +15,18 @@ from eth.chains.base import Chain
 from eth.constants import GENESIS_PARENT_HASH
 from eth.db.atomic import AtomicDB
 from eth.exceptions import HeaderNotFound
+from eth.vm.interrupt import EVMMissingData
 from eth_keys.backends import get_backend
 from eth_typing import Address, BlockNumber, Hash32
 from eth_utils.exceptions import ValidationError
+from trie.exceptions import MissingTrieNode
 
 from gridshare.chain.embedded.clock import BlockClock, Clock
 from gridshare.chain.embedded.dirlock import lock_directory
 from gridshare.chain.embedded.errors import (
     ChainMismatch,
     InvalidTransaction,
+    StatePruned,
     UnknownBlock,
 )
 from gridshare.chain.embedded.execution import CallRequest, Executor
@@ -38,6 +41,7 @@ from gridshare.chain.embedded.index import (
     write_block_rows,
 )
 from gridshare.chain.embedded.pending_block import PendingBlock, SealedBlock
+from gridshare.chain.embedded.pruning import PruneResult, live_state_nodes
 from gridshare.chain.embedded.store import BlockStore, Durability
 
 BlockTag = Literal["latest", "earliest", "pending", "safe", "finalized"]
@@ -247,7 +251,7 @@ class EmbeddedChain:
         if pending is None:
             return None
         try:
-            sealed = pending.seal(self._chaindb)
+            sealed = pending.seal(self._chaindb, self._store.state_writes)
             self._store.commit(lambda conn: _write_sealed(conn, sealed))
         except BaseException:
             self._store.rollback()
@@ -354,24 +358,35 @@ class EmbeddedChain:
             return self._pending.state
         return self._chain.get_vm(self.header(ref)).state
 
+    @contextmanager
+    def _old_state(self, ref: BlockRef) -> Iterator[None]:
+        """Turn a read of state that `prune_state` removed into StatePruned."""
+        try:
+            yield
+        except (MissingTrieNode, EVMMissingData) as exc:
+            block = ref.hex() if isinstance(ref, bytes) else ref
+            raise StatePruned(
+                f"the state at block {block} is no longer kept (pruned; recent blocks only)"
+            ) from exc
+
     def balance(self, address: bytes, ref: BlockRef = "latest") -> int:
         """Balance in wei."""
-        with self._lock:
+        with self._lock, self._old_state(ref):
             return int(self._state(ref).get_balance(Address(address)))
 
     def nonce(self, address: bytes, ref: BlockRef = "latest") -> int:
         """Transaction count; "pending" includes transactions waiting to be mined."""
-        with self._lock:
+        with self._lock, self._old_state(ref):
             return int(self._state(ref).get_nonce(Address(address)))
 
     def code(self, address: bytes, ref: BlockRef = "latest") -> bytes:
         """Deployed bytecode."""
-        with self._lock:
+        with self._lock, self._old_state(ref):
             return bytes(self._state(ref).get_code(Address(address)))
 
     def storage_at(self, address: bytes, slot: int, ref: BlockRef = "latest") -> int:
         """One storage word."""
-        with self._lock:
+        with self._lock, self._old_state(ref):
             return int(self._state(ref).get_storage(Address(address), slot))
 
     def _context(self, ref: BlockRef) -> BlockHeaderAPI:
@@ -384,7 +399,7 @@ class EmbeddedChain:
 
     def call(self, request: CallRequest, ref: BlockRef = "latest") -> bytes:
         """Execute without a transaction; raises ExecutionReverted / ExecutionFailed."""
-        with self._lock:
+        with self._lock, self._old_state(ref):
             return self._executor.call(self._context(ref), request)
 
     def estimate_gas(self, request: CallRequest, ref: BlockRef = "pending") -> int:
@@ -393,10 +408,42 @@ class EmbeddedChain:
         "latest" also estimates against the next block's context (its timestamp), because
         that is where the transaction will run: an order that expires before then must fail.
         """
-        with self._lock:
+        with self._lock, self._old_state(ref):
             return self._executor.estimate_gas(
                 self._context("pending" if ref == "latest" else ref), request
             )
+
+    # ------------------------------------------------------------ pruning
+
+    def prune_state(self, keep_blocks: int) -> PruneResult:
+        """Delete state that only blocks before the last `keep_blocks` used (see `pruning`).
+
+        The state of snapshots still held is kept too. Reads of state at an older block then
+        fail with StatePruned; blocks, transactions, receipts and logs all stay.
+        """
+        if keep_blocks < 1:
+            raise ValueError("keep_blocks must be at least 1")
+        with self._lock:
+            self._mine()
+            head = self._head.block_number
+            first = max(0, head - keep_blocks + 1)
+            roots = [
+                self._chaindb.get_canonical_block_header_by_number(BlockNumber(n)).state_root
+                for n in range(first, head + 1)
+            ]
+            roots += [
+                self._chaindb.get_block_header_by_hash(Hash32(block_hash)).state_root
+                for block_hash, _ in self._snapshots.values()
+            ]
+            live = live_state_nodes(self._store.__getitem__, roots)
+            dead = self._store.state_node_keys() - live
+            freed = self._store.delete_state_nodes(dead)
+            return PruneResult(head, first, len(live), len(dead), freed)
+
+    def vacuum(self) -> None:
+        """Shrink the database file to its data (after `prune_state`; slow, needs free disk)."""
+        with self._lock:
+            self._store.vacuum()
 
     # ------------------------------------------------------------ snapshots
 
@@ -438,6 +485,25 @@ class EmbeddedChain:
 
 def _write_sealed(conn: sqlite3.Connection, sealed: SealedBlock) -> None:
     write_block_rows(conn, sealed.transactions, sealed.logs)
+
+
+def open_existing_chain(data_dir: Path, *, durability: Durability = "full") -> EmbeddedChain:
+    """Open the chain already in `data_dir`, whatever its chain id; never creates one.
+
+    Raises FileNotFoundError when `data_dir` holds no chain, ChainInUse when a running
+    gridshare process has it open.
+    """
+    path = data_dir / DB_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no chain in {data_dir} (expected {path})")
+    store = BlockStore(path, durability)
+    try:
+        chain_id = store.get_meta("chain_id")
+    finally:
+        store.close()
+    if chain_id is None:
+        raise FileNotFoundError(f"{path} holds no chain (no genesis block)")
+    return EmbeddedChain.open(data_dir, int(chain_id), durability=durability)
 
 
 def open_embedded_chain(

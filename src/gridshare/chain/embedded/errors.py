@@ -28,6 +28,10 @@ class UnknownBlock(EmbeddedChainError):
     """The requested block does not exist on the canonical chain."""
 
 
+class StatePruned(UnknownBlock):
+    """The state of that block was pruned: only recent blocks' state is kept."""
+
+
 class ChainMismatch(EmbeddedChainError):
     """The data directory holds a chain with another chain id or genesis."""
 

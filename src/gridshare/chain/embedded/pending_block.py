@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from eth._utils.address import generate_contract_address
@@ -101,15 +103,24 @@ class PendingBlock:
         self._receipts.append(receipt)
         return computation
 
-    def seal(self, chaindb: ChainDatabaseAPI) -> SealedBlock:
-        """Finalize the state and write the block to the (buffered) key-value store."""
+    def seal(
+        self,
+        chaindb: ChainDatabaseAPI,
+        state_writes: Callable[[], AbstractContextManager[None]] = nullcontext,
+    ) -> SealedBlock:
+        """Finalize the state and write the block to the (buffered) key-value store.
+
+        The state's trie nodes and code are written within `state_writes()`, so the store can
+        tell them from the block's own data (pruning removes only state no kept block needs).
+        """
         vm = self._vm
         filled = vm.set_block_transactions_and_withdrawals(
             vm.get_block(), self._header, self._transactions, self._receipts
         )
         # Prague's block_postprocessing only collects validator requests; with none, the
         # header's default requests_hash (sha256 of nothing) is already the right value.
-        block = vm.finalize_block(filled).block
+        with state_writes():
+            block = vm.finalize_block(filled).block
         chaindb.persist_block(block)
         txs, logs = self._records(block)
         return SealedBlock(block, txs, logs)

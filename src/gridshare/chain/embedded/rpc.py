@@ -29,6 +29,7 @@ from gridshare.chain.embedded.errors import (
     ExecutionFailed,
     ExecutionReverted,
     InvalidTransaction,
+    StatePruned,
     UnknownBlock,
 )
 from gridshare.chain.embedded.index import LogFilter, TooManyLogs
@@ -186,6 +187,8 @@ class RpcDispatcher:
             ) from exc
         except (ExecutionFailed, InvalidTransaction) as exc:
             raise RpcError(SERVER_ERROR, str(exc)) from exc
+        except StatePruned as exc:
+            raise RpcError(SERVER_ERROR, f"missing trie node: {exc}") from exc
         except UnknownBlock as exc:
             raise RpcError(SERVER_ERROR, f"header not found: {exc}") from exc
         except TooManyLogs as exc:

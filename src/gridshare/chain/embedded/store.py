@@ -12,7 +12,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -55,6 +56,7 @@ CREATE TABLE IF NOT EXISTS logs (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS logs_by_address ON logs (address, block_number);
 CREATE INDEX IF NOT EXISTS logs_by_topic0 ON logs (topic0, block_number);
+CREATE TABLE IF NOT EXISTS state_nodes (k BLOB PRIMARY KEY) WITHOUT ROWID;
 """
 
 IndexWriter = Callable[[sqlite3.Connection], None]
@@ -72,6 +74,8 @@ class BlockStore(BaseDB):
         self._conn.execute(f"PRAGMA synchronous={durability.upper()}")
         self._conn.executescript(_SCHEMA)
         self._pending: dict[bytes, object] = {}
+        self._state_keys: set[bytes] = set()  # written while `state_writes` was open
+        self._tagging = False
         self._cache: OrderedDict[bytes, bytes] = OrderedDict()
         self._sql_lock = threading.Lock()
 
@@ -97,6 +101,8 @@ class BlockStore(BaseDB):
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         self._pending[key] = bytes(value)
+        if self._tagging and len(key) == 32:
+            self._state_keys.add(bytes(key))
 
     def __delitem__(self, key: bytes) -> None:
         if not self._exists(key):
@@ -109,6 +115,19 @@ class BlockStore(BaseDB):
         except KeyError:
             return False
         return True
+
+    @contextmanager
+    def state_writes(self) -> Iterator[None]:
+        """Within the block, writes are the state's trie nodes and code (keyed by hash).
+
+        Their keys are listed in `state_nodes` at the commit: the only keys `delete_state_nodes`
+        may remove once no kept state refers to them.
+        """
+        self._tagging = True
+        try:
+            yield
+        finally:
+            self._tagging = False
 
     # -- block commit --
 
@@ -128,6 +147,10 @@ class BlockStore(BaseDB):
                     "INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)", upserts
                 )
                 self._conn.executemany("DELETE FROM kv WHERE k = ?", deletes)
+                self._conn.executemany(
+                    "INSERT OR IGNORE INTO state_nodes (k) VALUES (?)",
+                    [(k,) for k in self._state_keys if isinstance(self._pending.get(k), bytes)],
+                )
                 if index_writer is not None:
                     index_writer(self._conn)
                 self._conn.execute("COMMIT")
@@ -139,10 +162,49 @@ class BlockStore(BaseDB):
         for (key,) in deletes:
             self._cache.pop(key, None)
         self._pending.clear()
+        self._state_keys.clear()
 
     def rollback(self) -> None:
         """Forget every write buffered since the last commit."""
         self._pending.clear()
+        self._state_keys.clear()
+
+    # -- pruning old state --
+
+    def state_node_keys(self) -> set[bytes]:
+        """Every committed key written as state (trie node or code) and not yet pruned."""
+        with self._sql_lock:
+            rows = self._conn.execute("SELECT k FROM state_nodes").fetchall()
+        return {bytes(row[0]) for row in rows}
+
+    def delete_state_nodes(self, keys: Iterable[bytes]) -> int:
+        """Delete state keys (and their values) in one transaction; returns the bytes freed."""
+        if self._pending:
+            raise RuntimeError("delete_state_nodes with a block being written")
+        rows = [(k,) for k in keys]
+        freed = 0
+        with self._sql_lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for (key,) in rows:
+                    found = self._conn.execute(
+                        "SELECT length(v) FROM kv WHERE k = ?", (key,)
+                    ).fetchone()
+                    freed += 32 + int(found[0]) if found else 0
+                self._conn.executemany("DELETE FROM kv WHERE k = ?", rows)
+                self._conn.executemany("DELETE FROM state_nodes WHERE k = ?", rows)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        for (key,) in rows:
+            self._cache.pop(key, None)
+        return freed
+
+    def vacuum(self) -> None:
+        """Rewrite the database file without its free pages (needs as much free disk again)."""
+        with self._sql_lock:
+            self._conn.execute("VACUUM")
 
     def _remember(self, key: bytes, value: bytes) -> None:
         self._cache[key] = value

@@ -1,0 +1,68 @@
+"""`gridshare prune-chain`: delete the embedded chain's old state to free disk space."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+DEFAULT_KEEP_BLOCKS = 1_000
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `prune-chain` sub-command."""
+    parser = subparsers.add_parser(
+        "prune-chain",
+        help="free disk space: delete state that only old blocks used (server stopped)",
+        description="The embedded chain keeps the state of every past block. This deletes "
+        "the state trie nodes that only blocks before the last --keep-blocks used; blocks, "
+        "transactions, receipts, logs and the explorer's index all stay. Afterwards, reading "
+        "a balance or calling the contract at an older block answers 'state pruned'. Stop "
+        "`gridshare serve` first: the chain can be open in one process only.",
+    )
+    parser.add_argument("--data", type=Path, default=Path(".gridshare/data"),
+                        help="data directory, as given to `serve` (default .gridshare/data)")
+    parser.add_argument("--keep-blocks", type=int, default=DEFAULT_KEEP_BLOCKS,
+                        help=f"keep the state of this many latest blocks "
+                        f"(default {DEFAULT_KEEP_BLOCKS:,})")
+    parser.add_argument("--vacuum", action="store_true",
+                        help="then shrink the file (slow; needs as much free disk as the file);"
+                        " without it the freed space is reused by new blocks")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Prune, print what was freed; 2 on bad input, 1 if the chain is in use."""
+    from gridshare.chain.embedded import ChainInUse, open_existing_chain
+
+    if args.keep_blocks < 1:
+        print("--keep-blocks must be at least 1", file=sys.stderr)
+        return 2
+    chain_dir = args.data / "chain"
+    try:
+        chain = open_existing_chain(chain_dir)
+    except FileNotFoundError as exc:
+        print(f"--data: {exc}", file=sys.stderr)
+        return 2
+    except ChainInUse as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    try:
+        before = _size(chain_dir)
+        result = chain.prune_state(args.keep_blocks)
+        print(f"kept the state of blocks {result.kept_from_block}..{result.head}: "
+              f"{result.live_nodes:,} trie nodes")
+        print(f"deleted {result.deleted_nodes:,} older state nodes "
+              f"({result.deleted_bytes / 1e6:.1f} MB)")
+        if args.vacuum:
+            chain.vacuum()
+    finally:
+        chain.close()
+    after = _size(chain_dir)
+    note = "" if args.vacuum else " (space freed inside the file is reused; --vacuum shrinks it)"
+    print(f"chain files: {before / 1e6:.1f} MB before, {after / 1e6:.1f} MB now{note}")
+    return 0
+
+
+def _size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
