@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-DEFAULT_KEEP_BLOCKS = 1_000
+DEFAULT_KEEP_BLOCKS = 128  # as an Ethereum full node (geth) keeps recent state
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
