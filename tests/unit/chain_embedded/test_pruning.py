@@ -7,6 +7,7 @@ import json
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 import rlp  # type: ignore[import-untyped]
@@ -21,6 +22,7 @@ from gridshare.chain.embedded import (
     StatePruned,
     open_existing_chain,
 )
+from gridshare.chain.embedded import chain as chain_module
 from gridshare.cli import main as gridshare
 from tests.unit.chain_embedded.embedded_helpers import (
     CHAIN_ID,
@@ -189,5 +191,31 @@ def test_prune_chain_command_refuses_bad_input_and_a_chain_in_use(
     reopened = open_existing_chain(tmp_path / "chain")
     try:
         assert reopened.storage_at(addr(store), 0) == 5
+    finally:
+        reopened.close()
+
+
+def test_a_block_made_while_the_prune_walks_keeps_every_node_it_wrote(
+    tmp_path: Path, chain: EmbeddedChain, operator: LocalAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk runs unlocked: a block that brings back an old value meanwhile stays whole."""
+    store = deploy(chain, operator, 0, STORE_INIT)
+    put(chain, operator, store, 1, 1)
+    put(chain, operator, store, 2, 2)
+    one = storage_root_of_slot0(1)
+    walk = chain_module.live_state_nodes
+
+    def walk_while_a_block_lands(*args: Any) -> set[bytes]:
+        put(chain, operator, store, 3, 1)  # slot 0 back to 1, while the old state is walked
+        return walk(*args)
+
+    monkeypatch.setattr(chain_module, "live_state_nodes", walk_while_a_block_lands)
+    result = chain.prune_state(keep_blocks=1)
+    assert result.deleted_nodes > 0
+    assert stored(chain, one)  # written meanwhile: kept although no walked state has it
+    chain.close()
+    reopened = open_existing_chain(tmp_path / "chain")
+    try:
+        assert reopened.storage_at(addr(store), 0) == 1
     finally:
         reopened.close()

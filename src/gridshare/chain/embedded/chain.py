@@ -70,6 +70,7 @@ class EmbeddedChain:
         self._executor = Executor(self._chain)
         self._clock = clock
         self._lock = threading.RLock()
+        self._prune_lock = threading.Lock()  # one prune at a time
         self._head: BlockHeaderAPI = self._chaindb.get_canonical_head()
         self._pending: PendingBlock | None = None
         self._automine = automine
@@ -420,24 +421,36 @@ class EmbeddedChain:
 
         The state of snapshots still held is kept too. Reads of state at an older block then
         fail with StatePruned; blocks, transactions, receipts and logs all stay.
+
+        Blocks go on being made while the kept states are walked (the chain is locked only
+        to list what to walk and to delete): a node that a block written meanwhile wrote, even
+        one identical to an old node, is kept, and every other node a new block refers to is
+        part of a state being walked.
         """
         if keep_blocks < 1:
             raise ValueError("keep_blocks must be at least 1")
-        with self._lock:
-            self._mine()
-            head = self._head.block_number
-            first = max(0, head - keep_blocks + 1)
-            roots = [
-                self._chaindb.get_canonical_block_header_by_number(BlockNumber(n)).state_root
-                for n in range(first, head + 1)
-            ]
-            roots += [
-                self._chaindb.get_block_header_by_hash(Hash32(block_hash)).state_root
-                for block_hash, _ in self._snapshots.values()
-            ]
-            live = live_state_nodes(self._store.__getitem__, roots)
-            dead = self._store.state_node_keys() - live
-            freed = self._store.delete_state_nodes(dead)
+        with self._prune_lock:
+            with self._lock:
+                head = self._head.block_number
+                first = max(0, head - keep_blocks + 1)
+                roots = [
+                    self._chaindb.get_canonical_block_header_by_number(BlockNumber(n)).state_root
+                    for n in range(first, head + 1)
+                ]
+                roots += [
+                    self._chaindb.get_block_header_by_hash(Hash32(block_hash)).state_root
+                    for block_hash, _ in self._snapshots.values()
+                ]
+                candidates = self._store.state_node_keys()
+                written_meanwhile = self._store.watch_state_writes()
+            try:
+                live = live_state_nodes(self._store.__getitem__, roots)
+                with self._lock:
+                    dead = candidates - live - written_meanwhile
+                    freed = self._store.delete_state_nodes(dead)
+            finally:
+                with self._lock:
+                    self._store.unwatch()
             return PruneResult(head, first, len(live), len(dead), freed)
 
     def vacuum(self) -> None:

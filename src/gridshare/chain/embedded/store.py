@@ -76,6 +76,7 @@ class BlockStore(BaseDB):
         self._pending: dict[bytes, object] = {}
         self._state_keys: set[bytes] = set()  # written while `state_writes` was open
         self._tagging = False
+        self._watched: set[bytes] | None = None  # state keys committed while a prune walks
         self._cache: OrderedDict[bytes, bytes] = OrderedDict()
         self._sql_lock = threading.Lock()
 
@@ -161,6 +162,8 @@ class BlockStore(BaseDB):
             self._remember(key, value)
         for (key,) in deletes:
             self._cache.pop(key, None)
+        if self._watched is not None:
+            self._watched.update(self._state_keys)
         self._pending.clear()
         self._state_keys.clear()
 
@@ -170,6 +173,15 @@ class BlockStore(BaseDB):
         self._state_keys.clear()
 
     # -- pruning old state --
+
+    def watch_state_writes(self) -> set[bytes]:
+        """From now on, collect the state keys each commit writes (until `unwatch`)."""
+        self._watched = set()
+        return self._watched
+
+    def unwatch(self) -> None:
+        """Stop collecting state keys."""
+        self._watched = None
 
     def state_node_keys(self) -> set[bytes]:
         """Every committed key written as state (trie node or code) and not yet pruned."""
