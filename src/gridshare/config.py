@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     loss_tolerance_percent: int = Field(default=15, ge=0, le=100)
     agent_interval_s: int = Field(default=300, ge=1)
 
+    # embedded chain upkeep: delete old blocks' state (0: never; `gridshare prune-chain` by hand)
+    prune_every_blocks: int = Field(default=10_000, ge=0)
+    prune_keep_blocks: int = Field(default=128, ge=1)
+
     # web
     secure_cookies: bool = False
 

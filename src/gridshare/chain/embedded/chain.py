@@ -423,9 +423,9 @@ class EmbeddedChain:
         fail with StatePruned; blocks, transactions, receipts and logs all stay.
 
         Blocks go on being made while the kept states are walked (the chain is locked only
-        to list what to walk and to delete): a node that a block written meanwhile wrote, even
-        one identical to an old node, is kept, and every other node a new block refers to is
-        part of a state being walked.
+        to take the roots to walk, and to delete): every state key committed meanwhile is
+        kept, even one identical to an old node, and every other node a new block refers to
+        is part of a state being walked.
         """
         if keep_blocks < 1:
             raise ValueError("keep_blocks must be at least 1")
@@ -441,9 +441,9 @@ class EmbeddedChain:
                     self._chaindb.get_block_header_by_hash(Hash32(block_hash)).state_root
                     for block_hash, _ in self._snapshots.values()
                 ]
-                candidates = self._store.state_node_keys()
                 written_meanwhile = self._store.watch_state_writes()
             try:
+                candidates = self._store.state_node_keys()  # with some written meanwhile
                 live = live_state_nodes(self._store.__getitem__, roots)
                 with self._lock:
                     dead = candidates - live - written_meanwhile

@@ -12,16 +12,30 @@ import json
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from gridshare.runtime import Runtime
+from gridshare.services.chain_pruner import ChainPruner
 from gridshare.web.app import get_runtime
 
 log = logging.getLogger(__name__)
 
 router = APIRouter()
+
+
+def install(app: FastAPI, runtime: Runtime) -> None:
+    """Prune the embedded chain's old state in the background (`prune_every_blocks`)."""
+    chain, settings = runtime.chain.embedded, runtime.settings
+    if chain is None or settings.prune_every_blocks == 0:
+        return
+    pruner = ChainPruner(
+        chain, every_blocks=settings.prune_every_blocks, keep_blocks=settings.prune_keep_blocks
+    )
+    app.state.chain_pruner = pruner
+    pruner.start()
+    runtime.on_close(pruner.stop)
 
 PUBLIC_METHODS = frozenset(
     {
