@@ -190,28 +190,30 @@ class BlockStore(BaseDB):
         return {bytes(row[0]) for row in rows}
 
     def delete_state_nodes(self, keys: Iterable[bytes]) -> int:
-        """Delete state keys (and their values) in one transaction; returns the bytes freed."""
+        """Delete state keys and their values in one transaction; returns the bytes deleted."""
         if self._pending:
             raise RuntimeError("delete_state_nodes with a block being written")
         rows = [(k,) for k in keys]
-        freed = 0
         with self._sql_lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                for (key,) in rows:
-                    found = self._conn.execute(
-                        "SELECT length(v) FROM kv WHERE k = ?", (key,)
-                    ).fetchone()
-                    freed += 32 + int(found[0]) if found else 0
-                self._conn.executemany("DELETE FROM kv WHERE k = ?", rows)
-                self._conn.executemany("DELETE FROM state_nodes WHERE k = ?", rows)
+                self._conn.execute("CREATE TEMP TABLE IF NOT EXISTS dead (k BLOB PRIMARY KEY)")
+                self._conn.execute("DELETE FROM temp.dead")
+                self._conn.executemany("INSERT OR IGNORE INTO temp.dead (k) VALUES (?)", rows)
+                (deleted,) = self._conn.execute(
+                    "SELECT COALESCE(SUM(32 + length(v)), 0) FROM kv"
+                    " WHERE k IN (SELECT k FROM temp.dead)"
+                ).fetchone()
+                self._conn.execute("DELETE FROM kv WHERE k IN (SELECT k FROM temp.dead)")
+                self._conn.execute("DELETE FROM state_nodes WHERE k IN (SELECT k FROM temp.dead)")
+                self._conn.execute("DELETE FROM temp.dead")
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
         for (key,) in rows:
             self._cache.pop(key, None)
-        return freed
+        return int(deleted)
 
     def vacuum(self) -> None:
         """Rewrite the database file without its free pages (needs as much free disk again)."""
