@@ -17,8 +17,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="The embedded chain keeps the state of every past block. This deletes "
         "the state trie nodes that only blocks before the last --keep-blocks used; blocks, "
         "transactions, receipts, logs and the explorer's index all stay. Afterwards, reading "
-        "a balance or calling the contract at an older block answers 'state pruned'. Stop "
-        "`gridshare serve` first: the chain can be open in one process only.",
+        "a balance or calling the contract at an older block answers 'state pruned'. "
+        "`gridshare serve` does this by itself every GRIDSHARE_PRUNE_EVERY_BLOCKS blocks; by "
+        "hand it is for --vacuum, or with that turned off. Stop `gridshare serve` first: the "
+        "chain can be open in one process only.",
     )
     parser.add_argument("--data", type=Path, default=Path(".gridshare/data"),
                         help="data directory, as given to `serve` (default .gridshare/data)")
