@@ -447,11 +447,11 @@ class EmbeddedChain:
                 live = live_state_nodes(self._store.__getitem__, roots)
                 with self._lock:
                     dead = candidates - live - written_meanwhile
-                    freed = self._store.delete_state_nodes(dead)
+                    deleted = self._store.delete_state_nodes(dead)
             finally:
                 with self._lock:
                     self._store.unwatch()
-            return PruneResult(head, first, len(live), len(dead), freed)
+            return PruneResult(head, first, len(live), len(dead), deleted)
 
     def vacuum(self) -> None:
         """Shrink the database file to its data (after `prune_state`; slow, needs free disk)."""
