@@ -294,3 +294,24 @@ def test_an_order_sent_but_not_confirmed_says_so_and_is_not_sent_again(
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "request_unfinished"
     assert chain_counts(market, amina) == before
+
+
+def test_a_form_sent_again_with_other_values_or_a_bad_key_gets_a_message(
+    market: dict[str, Any],
+) -> None:
+    """The back button can show a sent form again; the page says so instead of trading."""
+    amina = market["amina"]
+    form = {"csrf_token": amina.csrf, "side": "sell", "amount_wh": "12", "price": "0.001",
+            "minutes": "60", "request_key": "form-back-button-1"}  # fmt: skip
+    first = amina.client.post("/market/orders", data=form, follow_redirects=False)
+    assert first.status_code == 303
+    before = chain_counts(market, amina)
+    again = amina.client.post("/market/orders", data={**form, "amount_wh": "13"},
+                              follow_redirects=False)  # fmt: skip
+    assert again.status_code == 303
+    assert "That form was already sent." in amina.client.get("/market").text
+    forged = amina.client.post("/market/orders", data={**form, "request_key": "no good"},
+                               follow_redirects=False)  # fmt: skip
+    assert forged.status_code == 303
+    assert "A request key must be 8 to 100 characters" in amina.client.get("/market").text
+    assert chain_counts(market, amina) == before

@@ -111,7 +111,7 @@ class RequestKeys:
                 if answer is None:
                     raise RequestUnfinished(
                         "An earlier request with this key did not finish, so it may or may not"
-                        " have taken effect. Check your orders, then try again with a new key."
+                        " have taken effect. Check before sending it again with a new key."
                     )
                 return answer
             self._claim(account, key, fingerprint)

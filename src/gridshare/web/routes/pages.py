@@ -14,7 +14,7 @@ from gridshare.domain import DeliveryStatus, Side
 from gridshare.runtime import Runtime
 from gridshare.services.sessions import Session
 from gridshare.services.trading import TradingError
-from gridshare.storage.request_keys import RequestKeyError
+from gridshare.storage.request_keys import RequestKeyError, RequestKeyReused, RequestUnfinished
 from gridshare.web import i18n, queries
 from gridshare.web.context import WebContext, get_context, install_context
 from gridshare.web.errors import ApiError, chain_trouble
@@ -157,7 +157,12 @@ def _trade(
             message = work()
     except TradingError as exc:
         return done(session, "/market", exc.message)
-    except RequestKeyError as exc:
+    except RequestKeyReused:  # e.g. an old page from the back button, sent with other values
+        return done(session, "/market", "That form was already sent. Send it again from here.")
+    except RequestUnfinished:
+        return done(session, "/market", "Your earlier request may not have finished: check "
+                    "your orders here before trying again.")  # fmt: skip
+    except RequestKeyError as exc:  # a malformed key: not one this page made
         return done(session, "/market", str(exc))
     except ChainError as exc:  # not the contract's refusal: the node failed or was slow
         return done(session, "/market", chain_trouble(exc)[2])
