@@ -51,9 +51,7 @@ class RequestKeyError(Exception):
 
 
 class BadRequestKey(RequestKeyError):
-    """The key does not follow `KEY_RULE`."""
-
-    code = "bad_request_key"
+    """The key does not follow `KEY_RULE` (code `bad_request_key`, the base class's)."""
 
 
 class RequestKeyReused(RequestKeyError):

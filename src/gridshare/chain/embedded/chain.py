@@ -361,10 +361,16 @@ class EmbeddedChain:
 
     @contextmanager
     def _old_state(self, ref: BlockRef) -> Iterator[None]:
-        """Turn a read of state that `prune_state` removed into StatePruned."""
+        """Turn a read of state that `prune_state` removed into StatePruned.
+
+        Only a block given by number or hash can be pruned: the head's state is always kept,
+        so a node missing there is not a prune and is raised as it is.
+        """
         try:
             yield
         except (MissingTrieNode, EVMMissingData) as exc:
+            if isinstance(ref, str):
+                raise
             block = ref.hex() if isinstance(ref, bytes) else ref
             raise StatePruned(
                 f"the state at block {block} is no longer kept (pruned; recent blocks only)"

@@ -3,13 +3,14 @@ states used.
 
 py-evm never deletes a state trie node: every block writes new nodes along the paths it
 changed, and the old ones stay. After a simulated day of 10 houses, nine tenths of the state
-nodes on disk belong to no recent block. `live_state_nodes` walks the state tries of the blocks
+data on disk belongs to no recent block. `live_state_nodes` walks the state tries of the blocks
 to keep (accounts, their storage and code); everything the store recorded as written state
 (`BlockStore.state_writes`) and not reached is deleted. Blocks, transactions, receipts, logs and
 the index are never touched: only the state of older blocks goes, so reading a balance or
 calling the contract "at block N" for an older N answers "state pruned".
 
-Run it with nothing else using the chain (the chain's lock is held throughout).
+`EmbeddedChain.prune_state` runs the walk without the chain's lock, so blocks go on being made;
+it keeps every state key they commit meanwhile.
 """
 
 from __future__ import annotations

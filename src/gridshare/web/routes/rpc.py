@@ -37,6 +37,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     pruner.start()
     runtime.on_close(pruner.stop)
 
+
 PUBLIC_METHODS = frozenset(
     {
         "web3_clientVersion",
