@@ -15,6 +15,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from trie import HexaryTrie
+from trie.exceptions import MissingTrieNode
 
 from gridshare.chain.embedded import (
     EmbeddedChain,
@@ -219,3 +220,22 @@ def test_a_block_made_while_the_prune_walks_keeps_every_node_it_wrote(
         assert reopened.storage_at(addr(store), 0) == 1
     finally:
         reopened.close()
+
+
+def test_a_node_missing_at_the_head_is_not_reported_as_pruned(
+    tmp_path: Path, chain: EmbeddedChain, operator: LocalAccount
+) -> None:
+    """The head's state is always kept: a hole there is damage, raised as it is."""
+    store = deploy(chain, operator, 0, STORE_INIT)
+    put(chain, operator, store, 1, 5)
+    chain.close()
+    with closing(sqlite3.connect(tmp_path / "chain" / "chain.sqlite3")) as db, db:
+        db.execute("DELETE FROM kv WHERE k = ?", (storage_root_of_slot0(5),))
+    damaged = open_existing_chain(tmp_path / "chain")
+    try:
+        for ref in ("latest", damaged.block_number):
+            with pytest.raises(MissingTrieNode) as raised:
+                damaged.storage_at(addr(store), 0, ref)
+            assert not isinstance(raised.value, StatePruned)
+    finally:
+        damaged.close()

@@ -363,13 +363,13 @@ class EmbeddedChain:
     def _old_state(self, ref: BlockRef) -> Iterator[None]:
         """Turn a read of state that `prune_state` removed into StatePruned.
 
-        Only a block given by number or hash can be pruned: the head's state is always kept,
-        so a node missing there is not a prune and is raised as it is.
+        Only a block before the head can be pruned: the head's state is always kept, so a
+        node missing there is damage, not a prune, and is raised as it is.
         """
         try:
             yield
         except (MissingTrieNode, EVMMissingData) as exc:
-            if isinstance(ref, str):
+            if isinstance(ref, str) or self.header(ref).block_number >= self._head.block_number:
                 raise
             block = ref.hex() if isinstance(ref, bytes) else ref
             raise StatePruned(
