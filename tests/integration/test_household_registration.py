@@ -1,7 +1,8 @@
 """Registering a household is three writes: the resident's login, the household on chain, the
 top-up. A chain failure part-way leaves no half-made household: before the house is on chain
-the login is removed again; after it, the answer still carries the recovery phrase (shown only
-once) and says the top-up was not made, so the operator can make it again.
+the login is removed again; after it, or once it was sent and may still be mined, the answer
+carries the recovery phrase (shown only once) and says the top-up was not made, so the
+operator can make it again.
 
 The chain's failure is injected on the market client (the node stops answering), the one
 place a real server would see it; everything else is the real app, chain and database.
@@ -126,3 +127,53 @@ def test_the_operator_form_says_the_chain_failed_instead_of_a_500(operator: Oper
     assert posted.status_code == 303 and posted.headers["location"] == "/operator"
     assert "The chain did not answer. Try again in a minute." in client.get("/operator").text
     assert app.state.web.users.by_username("esi") is None
+
+
+def test_a_registration_sent_but_not_confirmed_keeps_the_login_and_lands_later(
+    operator: Operator,
+) -> None:
+    """The chain mines it after the server stopped waiting: the house is the resident's."""
+    app, client, headers = operator
+    market = app.state.web.households.market
+    sent = market.register_household
+
+    def mined_after_the_timeout(*args: object, **kwargs: object) -> None:
+        sent(*args, **kwargs)
+        raise TransactionTimeout("no receipt for 0x34")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(market, "register_household", mined_after_the_timeout)
+        created = client.post("/api/v1/households", json=household(7, "farid", 12),
+                              headers=headers)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert len(str(body["recovery_phrase"]).split()) == 12
+    assert "not confirmed yet" in body["registration_unconfirmed"]
+    assert body["topped_up_coins"] == 0 and "Not topped up" in body["top_up_refused"]
+    assert market.household(body["address"]) is not None  # it landed, for the kept login
+    log_in(app, "farid", PASSWORD)
+
+    again = client.post("/api/v1/households", json=household(7, "farid2", 12), headers=headers)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "house_taken"
+    topped = client.post("/api/v1/households/7/top-up", json={"coins": 12}, headers=headers)
+    assert topped.status_code == 204, topped.text
+    assert market.balances(body["address"]).available == coins_to_wei(12)
+
+
+def test_the_operator_form_shows_an_unconfirmed_registration_with_its_phrase(
+    operator: Operator,
+) -> None:
+    app, client, headers = operator
+    market = app.state.web.households.market
+    form = {**household(8, "gulnar", 0), "csrf_token": headers["X-CSRF-Token"]}
+
+    def timed_out(*_: object, **__: object) -> None:
+        raise TransactionTimeout("no receipt for 0x56")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(market, "register_household", timed_out)
+        page = client.post("/operator/households", data=form, follow_redirects=False)
+    assert page.status_code == 200, page.text
+    assert 'id="registration-unconfirmed"' in page.text and "not confirmed yet" in page.text
+    assert 'id="recovery-phrase"' in page.text
+    assert app.state.web.users.by_username("gulnar") is not None

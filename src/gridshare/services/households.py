@@ -5,7 +5,7 @@ from __future__ import annotations
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from gridshare.chain.errors import ContractRevert
+from gridshare.chain.errors import ContractRevert, TransactionTimeout
 from gridshare.chain.market import EnergyMarket
 from gridshare.domain import format_coins
 from gridshare.market import AgentRules
@@ -32,7 +32,11 @@ class HouseholdService:
         meter: MeterEntry,
         auto_trading: AgentRules | None = None,
     ) -> HouseholdRecord:
-        """Register `account` as house `house_id` on chain and store its meter entry."""
+        """Register `account` as house `house_id` on chain and store its meter entry.
+
+        A registration sent but not confirmed (`TransactionTimeout`) is stored all the same and
+        the timeout raised: it may still be mined, and the house then needs its entry.
+        """
         if not name.strip():
             raise TradingError("bad_name", "A household needs a name.", "name")
         if house_id <= 0:
@@ -47,10 +51,6 @@ class HouseholdService:
         other = self.repository.by_name(name)
         if other is not None and other.house_id != house_id:
             raise TradingError("name_taken", f"{name!r} is house {other.house_id}.", "name")
-        try:
-            self.market.register_household(self.operator, checksum, house_id, meter.meter_id)
-        except ContractRevert as exc:
-            raise TradingError.from_revert(exc) from exc
         record = HouseholdRecord(
             house_id=house_id,
             name=name,
@@ -60,6 +60,14 @@ class HouseholdService:
             meter_key_hex=meter.key.hex,
             auto_trading=auto_trading,
         )
+        try:
+            self.market.register_household(self.operator, checksum, house_id, meter.meter_id)
+        except ContractRevert as exc:
+            raise TradingError.from_revert(exc) from exc
+        except TransactionTimeout:
+            # Sent, so it may still be mined; the house then needs its meter entry.
+            self.repository.save(record)
+            raise
         self.repository.save(record)
         return record
 

@@ -174,6 +174,8 @@ class CreatedHousehold(BaseModel):
     topped_up_coins: int = 0
     top_up_refused: str | None = None
     """Set when the household was registered but its top-up was not made (try it again)."""
+    registration_unconfirmed: str | None = None
+    """Set when the registration was sent but not confirmed: it may still land (check later)."""
 
 
 class HouseholdView(BaseModel):

@@ -44,6 +44,13 @@ def refused(exc: TradingError | AccountError, amount_field: str = "coins") -> Ap
     return ApiError(status, exc.code, exc.message, field)
 
 
+UNCONFIRMED = ("The registration was sent but is not confirmed yet. It usually lands within a "
+               "minute; the household can trade once it has. Give the resident this recovery "
+               "phrase now: it is not shown again.")
+NOT_YET_TOPPED_UP = ("Not topped up: the registration is not confirmed yet. Top the household "
+                     "up once it is.")
+
+
 def register_household(ctx: WebContext, body: NewHousehold) -> CreatedHousehold:
     """Create the resident's login and key, register house and meter, optionally top up."""
     with ctx.lock:
@@ -64,6 +71,12 @@ def register_household(ctx: WebContext, body: NewHousehold) -> CreatedHousehold:
                            MeterKey.from_hex(body.meter_id, body.meter_key))
         try:
             ctx.households.register(body.name, created.user.address, body.house_id, entry)
+        except TransactionTimeout:  # sent, so it may still be mined: keep the login and phrase
+            return CreatedHousehold(
+                house_id=body.house_id, username=created.user.username,
+                address=created.user.address, recovery_phrase=created.recovery_phrase,
+                registration_unconfirmed=UNCONFIRMED,
+                top_up_refused=NOT_YET_TOPPED_UP if body.top_up_coins else None)
         except BaseException as exc:  # nothing is on chain: the login goes too
             ctx.users.remove(created.user.id)
             if isinstance(exc, TradingError):
