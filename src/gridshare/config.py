@@ -51,6 +51,12 @@ class Settings(BaseSettings):
             raise ValueError("chain_url must start with http:// or https://")
         return value
 
+    @field_validator("operator_password", mode="before")
+    @classmethod
+    def _empty_password_is_none(cls, value: object) -> object:
+        """An empty GRIDSHARE_OPERATOR_PASSWORD= line means no password, not the empty one."""
+        return None if value == "" else value
+
     @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> Settings:
         if self.environment == "production" and self.operator_password is None:

@@ -51,6 +51,10 @@ class Runtime:
         self.chain.close()
 
 
+KEYSTORE = "operator.keystore.json"
+DATABASE = "gridshare.sqlite"
+
+
 class StartupError(Exception):
     """The server cannot start; the message says what to do."""
 
@@ -66,8 +70,9 @@ def build_chain(settings: Settings, operator: LocalAccount) -> ChainConnection:
 def build_runtime(settings: Settings) -> Runtime:
     """Create or resume the data directory: operator key, chain, deployed market."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _check_restored_whole(settings)
     operator = load_or_create_keystore(
-        settings.data_dir / "operator.keystore.json",
+        settings.data_dir / KEYSTORE,
         settings.development_password,
         scrypt_n=OPERATOR_SCRYPT_N,
     )
@@ -85,12 +90,29 @@ def build_runtime(settings: Settings) -> Runtime:
     except BaseException:
         chain.close()
         raise
-    database = Database(settings.data_dir / "gridshare.sqlite")
+    database = Database(settings.data_dir / DATABASE)
     # every server-sent transaction is recorded before broadcast; finish what a crash left open
     outbox = Outbox(database, transactor)
     outbox.recover()
     market = market.with_sender(outbox)
     return Runtime(settings, chain, compiled, transactor, market, operator, database, outbox)
+
+
+def _check_restored_whole(settings: Settings) -> None:
+    """A directory with residents' data must still have the key and the market it was made with.
+
+    Without them the server would make a new operator key or deploy a new market, and every
+    household would find itself unregistered with nothing in its balance.
+    """
+    if not (settings.data_dir / DATABASE).exists():
+        return  # a new village
+    for name in (KEYSTORE, f"deployment-{settings.chain_id}.json"):
+        if not (settings.data_dir / name).exists():
+            raise StartupError(
+                f"{name} is missing from {settings.data_dir}, which holds residents' data: "
+                "restore it from the backup (without it a new market would start, and every "
+                "balance would show 0)"
+            )
 
 
 def _deployed_market(
@@ -104,6 +126,11 @@ def _deployed_market(
     saved = Deployment.load(path)
     if saved is not None and w3.eth.get_code(Web3.to_checksum_address(saved.address)):
         return EnergyMarket(w3, saved.address, compiled, transactor)
+    if saved is not None and (settings.data_dir / DATABASE).exists():
+        raise StartupError(
+            f"the market {saved.address} in {path.name} is not on this chain: restore the "
+            "chain's files from the backup, or point --chain at the node that holds it"
+        )
     if w3.eth.get_balance(operator.address) == 0 and w3.eth.get_block("latest").get(
         "baseFeePerGas", 0
     ):

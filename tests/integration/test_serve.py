@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,3 +102,31 @@ def test_chain_url_on_anvil_names_the_unfunded_operator_then_deploys_once_funded
         assert restarted.health()["contract_address"] == health["contract_address"]
     finally:
         restarted.stop()
+
+
+def test_a_partly_restored_data_dir_is_refused_instead_of_starting_a_new_market(
+    tmp_path: Path,
+) -> None:
+    """Without its key, its deployment record or its chain, a village's directory would come
+    up as a new market with every balance at 0; the server names what is missing instead."""
+    data = tmp_path / "data"
+    server = start_server(data)
+    try:
+        second = run_serve_once(data)  # the same directory while the first server runs
+        assert second.returncode == 1
+        assert "in use by another gridshare process" in second.stderr
+        assert "Traceback" not in second.stderr
+    finally:
+        server.stop()
+
+    for missing in ("operator.keystore.json", "deployment-1337.json", "chain"):
+        copy = tmp_path / f"without-{missing}"
+        shutil.copytree(data, copy)
+        target = copy / missing
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+        refused = run_serve_once(copy)
+        assert refused.returncode == 1, refused.stderr
+        assert "restore" in refused.stderr and "Traceback" not in refused.stderr
+        if missing == "operator.keystore.json":
+            assert not target.exists()  # no new key was made in its place
+        assert ("not on this chain" if missing == "chain" else missing) in refused.stderr

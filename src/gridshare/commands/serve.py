@@ -24,9 +24,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "keystore password comes from GRIDSHARE_OPERATOR_PASSWORD or a prompt; in "
         "development a fixed default is used.",
     )
-    parser.add_argument("--data", type=Path, default=Path(".gridshare/data"), help="data directory")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument(
+        "--data", type=Path, default=None,
+        help="data directory (default GRIDSHARE_DATA_DIR, else .gridshare/data)",
+    )
+    parser.add_argument(
+        "--host", default=None,
+        help="address to bind (default GRIDSHARE_HOST, else 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=None, help="port (default GRIDSHARE_PORT, else 8000)"
+    )
     parser.add_argument(
         "--chain",
         default=None,
@@ -43,26 +51,41 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    """Settings from the command line, on top of GRIDSHARE_* environment variables."""
-    overrides: dict[str, object] = {
-        "data_dir": args.data,
-        "host": args.host,
-        "port": args.port,
-        "chain_url": args.chain,
-    }
-    if args.chain_id is not None:
-        overrides["chain_id"] = args.chain_id
+    """Settings from the command line, on top of GRIDSHARE_* environment variables.
+
+    Only the options given override: an option left out keeps its environment variable.
+    """
+    given = {
+        "data_dir": args.data, "host": args.host, "port": args.port,
+        "chain_url": args.chain, "chain_id": args.chain_id,
+    }  # fmt: skip
+    overrides: dict[str, object] = {k: v for k, v in given.items() if v is not None}
     if args.production:
         overrides["environment"] = "production"
-        if "GRIDSHARE_OPERATOR_PASSWORD" not in os.environ and sys.stdin.isatty():
-            overrides["operator_password"] = getpass.getpass("operator keystore password: ")
+        if not os.environ.get("GRIDSHARE_OPERATOR_PASSWORD") and sys.stdin.isatty():
+            from gridshare.runtime import KEYSTORE
+
+            data_dir = args.data or Settings(environment="development").data_dir
+            overrides["operator_password"] = _ask_password(
+                first_run=not (data_dir / KEYSTORE).exists()
+            )
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _ask_password(*, first_run: bool) -> str | None:
+    """The operator keystore password from the terminal; twice when it makes the keystore."""
+    password = getpass.getpass("operator keystore password: ")
+    if first_run and password and getpass.getpass("the same password again: ") != password:
+        print("gridshare serve: the two passwords differ; nothing was created", file=sys.stderr)
+        raise SystemExit(2)
+    return password or None
 
 
 def run(args: argparse.Namespace) -> int:
     """Start the server and block until it stops."""
     import uvicorn
 
+    from gridshare.chain.embedded import EmbeddedChainError
     from gridshare.chain.errors import ChainError
     from gridshare.chain.keystore import KeystoreError
     from gridshare.runtime import StartupError, build_runtime
@@ -73,14 +96,21 @@ def run(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         for error in exc.errors():
             field = ".".join(str(p) for p in error["loc"]) or "settings"
-            print(f"gridshare serve: {field}: {error['msg']}", file=sys.stderr)
+            message = str(error["msg"]).removeprefix("Value error, ")
+            print(f"gridshare serve: {field}: {message}", file=sys.stderr)
         return 2
     # build the runtime before the web server, so a start-up problem is one clear line
     try:
         runtime = build_runtime(settings)
-    except (StartupError, KeystoreError, ChainError, OSError) as exc:
+    except (StartupError, KeystoreError, ChainError, EmbeddedChainError, OSError) as exc:
         print(f"gridshare serve: {exc}", file=sys.stderr)
         return 1
+    if settings.operator_password is None:
+        print(
+            "gridshare serve: development mode: the operator key's password is the public "
+            "default. A village server starts with --production from its first run.",
+            file=sys.stderr,
+        )
     print(
         f"gridshare serve: {runtime.chain.kind} chain {settings.chain_id}, market "
         f"{runtime.market.address}, operator {runtime.operator.address}",

@@ -1,0 +1,38 @@
+"""`gridshare serve`'s options: only the options given override GRIDSHARE_* variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gridshare.cli import build_parser
+from gridshare.commands.serve import settings_from_args
+from gridshare.config import Settings
+
+
+def serve_settings(*argv: str) -> Settings:
+    return settings_from_args(build_parser().parse_args(["serve", *argv]))
+
+
+def test_the_environment_sets_host_port_and_data_when_the_options_are_left_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GRIDSHARE_HOST", "0.0.0.0")
+    monkeypatch.setenv("GRIDSHARE_PORT", "8104")
+    monkeypatch.setenv("GRIDSHARE_DATA_DIR", "/var/lib/gridshare")
+    from_env = serve_settings()
+    assert (from_env.host, from_env.port, from_env.data_dir) == (
+        "0.0.0.0", 8104, Path("/var/lib/gridshare"))  # fmt: skip
+    given = serve_settings("--host", "127.0.0.1", "--port", "9000", "--data", "here")
+    assert (given.host, given.port, given.data_dir) == ("127.0.0.1", 9000, Path("here"))
+
+
+def test_without_options_or_environment_the_server_stays_on_loopback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("GRIDSHARE_HOST", "GRIDSHARE_PORT", "GRIDSHARE_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    settings = serve_settings()
+    assert (settings.host, settings.port, settings.data_dir) == (
+        "127.0.0.1", 8000, Path(".gridshare/data"))  # fmt: skip
