@@ -177,3 +177,35 @@ def test_the_operator_form_shows_an_unconfirmed_registration_with_its_phrase(
     assert 'id="registration-unconfirmed"' in page.text and "not confirmed yet" in page.text
     assert 'id="recovery-phrase"' in page.text
     assert app.state.web.users.by_username("gulnar") is not None
+
+
+def test_an_account_already_a_household_is_refused_and_nothing_changes(
+    operator: Operator,
+) -> None:
+    """Registering a second house for a household's address would move it and give a second
+    login its money; the answer is 409 naming wallet_address, and no login is made."""
+    app, client, headers = operator
+    first = client.post("/api/v1/households", json=household(9, "hana", 5), headers=headers)
+    assert first.status_code == 201, first.text
+    address = first.json()["address"]
+    again = {**household(10, "imran", 0), "wallet_address": address}
+    refused = client.post("/api/v1/households", json=again, headers=headers)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"] == {
+        "code": "account_taken", "message": "That account is already house 9.",
+        "field": "wallet_address",
+    }  # fmt: skip
+    assert app.state.web.users.by_username("imran") is None
+    listed = {h["house_id"]: h for h in client.get("/api/v1/households", headers=headers).json()}
+    assert 10 not in listed and listed[9]["account"] == address
+    assert app.state.web.households.market.household(address).house_id == 9
+
+
+@pytest.mark.parametrize("name", ["\x00", "House\u200b", "h\u00e9llo\u202e"])
+def test_a_name_with_invisible_characters_is_refused(operator: Operator, name: str) -> None:
+    app, client, headers = operator
+    body = {**household(11, "jamal", 0), "name": name}
+    refused = client.post("/api/v1/households", json=body, headers=headers)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["field"] == "name"
+    assert app.state.web.users.by_username("jamal") is None

@@ -39,6 +39,11 @@ class HouseholdService:
         """
         if not name.strip():
             raise TradingError("bad_name", "A household needs a name.", "name")
+        if not name.isprintable():
+            raise TradingError(
+                "bad_name", "A household name may not hold control or invisible characters.",
+                "name",
+            )
         if house_id <= 0:
             raise TradingError("bad_house_id", "House id must be 1 or more.", "house_id")
         if not Web3.is_address(account):
@@ -48,6 +53,10 @@ class HouseholdService:
                 "meter_house", f"Meter {meter.meter_id} belongs to house {meter.house_id}.", "meter"
             )
         checksum = Web3.to_checksum_address(account)
+        taken = self.repository.by_account(checksum)
+        if taken is not None or self.market.household(checksum) is not None:
+            where = f"house {taken.house_id}" if taken else "a registered household"
+            raise TradingError("account_taken", f"That account is already {where}.", "account")
         other = self.repository.by_name(name)
         if other is not None and other.house_id != house_id:
             raise TradingError("name_taken", f"{name!r} is house {other.house_id}.", "name")

@@ -37,10 +37,11 @@ DENIED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def refused(exc: TradingError | AccountError, amount_field: str = "coins") -> ApiError:
-    """The refusal as an API error; the services' amount in wei is the request's coins field."""
+def refused(exc: TradingError | AccountError, account_field: str | None = None) -> ApiError:
+    """The refusal as an API error, naming the request's field: the services' amount in wei is
+    its `coins`, and their `account` is `account_field` (the registration's wallet_address)."""
     status = 409 if exc.code.endswith("taken") or exc.code == "treasury_short" else 400
-    field = amount_field if exc.field == "wei" else exc.field
+    field = {"wei": "coins", "account": account_field or "account"}.get(exc.field or "", exc.field)
     return ApiError(status, exc.code, exc.message, field)
 
 
@@ -80,7 +81,7 @@ def register_household(ctx: WebContext, body: NewHousehold) -> CreatedHousehold:
         except BaseException as exc:  # nothing is on chain: the login goes too
             ctx.users.remove(created.user.id)
             if isinstance(exc, TradingError):
-                raise refused(exc) from exc
+                raise refused(exc, account_field="wallet_address") from exc
             raise
         # From here the household exists, so the answer must carry its recovery phrase (shown
         # once): a top-up refused now is reported in it, to be made again with POST top-up.
