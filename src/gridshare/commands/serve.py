@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import os
 import signal
 import sys
@@ -117,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
+    _log_to_stderr()
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal: turn it
     # into an exception here so the runtime is closed and the exit status is 0
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
@@ -129,6 +131,16 @@ def run(args: argparse.Namespace) -> int:
     finally:
         runtime.close()
     return 0
+
+
+def _log_to_stderr() -> None:
+    """The server's own notes (pruning, meters not answering, refused matches) on stderr,
+    beside uvicorn's lines, so they reach the journal; other libraries stay quiet."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    ours = logging.getLogger("gridshare")
+    ours.addHandler(handler)
+    ours.setLevel(logging.INFO)
 
 
 class _Stopped(Exception):
