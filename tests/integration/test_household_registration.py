@@ -70,6 +70,7 @@ def test_a_top_up_that_fails_after_registering_is_reported_with_the_recovery_phr
     app, client, headers = operator
     created = register_with_node_down(operator, "deposit_for", household(3, "bilal", 25))
     assert created.status_code == 201, created.text
+    assert created.headers["cache-control"] == "no-store"  # it carries the recovery phrase
     body = created.json()
     assert len(str(body["recovery_phrase"]).split()) == 12
     assert body["topped_up_coins"] == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from gridshare.chain.errors import ChainError, TransactionTimeout
 from gridshare.domain import coins_to_wei, format_coins
@@ -115,11 +115,14 @@ def households(_: OperatorRead, ctx: Ctx) -> list[HouseholdOut]:
 
 @router.post("/households", response_model=CreatedHousehold, status_code=201,
              responses={**DENIED, 409: {"description": "taken"}})
-def create_household(body: NewHousehold, _: Operator, ctx: Ctx) -> CreatedHousehold:
+def create_household(
+    body: NewHousehold, _: Operator, ctx: Ctx, response: Response
+) -> CreatedHousehold:
     """Register a household, its meter (id, URL, key) and its resident's login.
 
     The answer carries the 12-word recovery phrase: it is shown this once and never stored.
     """
+    response.headers["cache-control"] = "no-store"
     return register_household(ctx, body)
 
 
