@@ -9,9 +9,19 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from gridshare.meters import MeterClient, MeterError
+from gridshare.meters import MeterClient, MeterError, MeterRejected, MeterUnreachable
 from gridshare.storage.households import HouseholdRecord
 from gridshare.web.schemas import MeterReading
+
+
+def meter_trouble(exc: MeterError | httpx.HTTPError) -> str:
+    """What a resident can do about a meter that gave no reading, in words."""
+    if isinstance(exc, MeterRejected) and exc.status in (401, 403):
+        return ("The meter answered but does not accept the server's key: ask the operator to "
+                "check the meter key registered for this house.")
+    if isinstance(exc, MeterUnreachable | httpx.HTTPError):
+        return "The meter did not answer: check that it has power and is on the village Wi-Fi."
+    return str(exc)[:200]
 
 
 def meter_reading(record: HouseholdRecord, timeout: float = 1.5) -> MeterReading:
@@ -21,7 +31,7 @@ def meter_reading(record: HouseholdRecord, timeout: float = 1.5) -> MeterReading
         with MeterClient(record.meter_url, record.meter.key, timeout=timeout) as client:
             status = client.status()
     except (MeterError, httpx.HTTPError) as exc:
-        reading.error = str(exc)[:200]
+        reading.error = meter_trouble(exc)
         return reading
     reading.reachable = True
     reading.voltage_mv, reading.current_ma = status.voltage_mv, status.current_ma
