@@ -78,7 +78,7 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     chain = build_chain(settings, operator)
     try:
-        chain_id = int(chain.w3.eth.chain_id)
+        chain_id = _chain_id(settings, chain)
         if settings.chain_url is not None and chain_id != settings.chain_id:
             raise StartupError(
                 f"the node at {settings.chain_url} has chain id {chain_id}, "
@@ -96,6 +96,17 @@ def build_runtime(settings: Settings) -> Runtime:
     outbox.recover()
     market = market.with_sender(outbox)
     return Runtime(settings, chain, compiled, transactor, market, operator, database, outbox)
+
+
+def _chain_id(settings: Settings, chain: ChainConnection) -> int:
+    """The chain's id; a node that does not answer is named with what to do."""
+    try:
+        return int(chain.w3.eth.chain_id)
+    except OSError as exc:  # requests' ConnectionError and timeouts are OSErrors
+        raise StartupError(
+            f"no chain node answers at {settings.chain_url}: start it, or check --chain "
+            f"({type(exc).__name__})"
+        ) from exc
 
 
 def _check_restored_whole(settings: Settings) -> None:

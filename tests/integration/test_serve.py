@@ -16,7 +16,7 @@ from tests.integration.ethers.gridshare_server import (
     run_serve_once,
     start_server,
 )
-from tests.support.nodes import NodeProcess, start_node
+from tests.support.nodes import NodeProcess, free_port, start_node
 
 
 @pytest.fixture
@@ -130,3 +130,11 @@ def test_a_partly_restored_data_dir_is_refused_instead_of_starting_a_new_market(
         if missing == "operator.keystore.json":
             assert not target.exists()  # no new key was made in its place
         assert ("not on this chain" if missing == "chain" else missing) in refused.stderr
+
+
+def test_a_chain_node_that_does_not_answer_is_named_in_one_line(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    refused = run_serve_once(tmp_path / "data", "--chain", url)
+    assert refused.returncode == 1
+    assert f"no chain node answers at {url}: start it, or check --chain" in refused.stderr
+    assert "Traceback" not in refused.stderr and "HTTPConnectionPool" not in refused.stderr
