@@ -208,6 +208,8 @@ def flash_command(args: argparse.Namespace) -> int:
               "this board would get")
         return 0
     result = subprocess.run(copy, cwd=stage, check=False)
+    if args.stage_dir is None:  # the staged config.json holds the key: leave no copy behind
+        shutil.rmtree(stage, ignore_errors=True)
     if result.returncode != 0:
         print(f"mpremote failed; is the board on {args.port}? Nothing was recorded: run the "
               "same command again", file=sys.stderr)

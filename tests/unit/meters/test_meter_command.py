@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,12 @@ def test_meter_sim_command_parses_its_options() -> None:
                                       "--speed", "30"])
     assert (args.houses, args.base_port, args.speed, args.host) == (4, 9000, 30.0, "127.0.0.1")
     assert callable(args.handler)
+
+
+def test_a_real_flash_leaves_no_staged_copy_of_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mpremote_runs: list[list[str]],
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert main([*BASE, "--url", "http://192.168.1.23"]) == 0
+    assert len(mpremote_runs) == 1
+    assert not list(tmp_path.glob("gridshare-flash-*"))
