@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from gridshare import __version__
 from gridshare.config import Settings
 from gridshare.runtime import Runtime, build_runtime
+from gridshare.web.body_guard import BodyGuard
 from gridshare.web.errors import install_error_handlers
 from gridshare.web.security import SecurityHeaders
 
@@ -69,7 +70,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         redoc_url=None,  # forbids it; the schema itself is at /openapi.json
     )
     app.state.settings = settings
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyGuard)  # over-deep JSON would crash the JSON parser: refused first
+    app.add_middleware(SecurityHeaders)  # added last, so outermost: on the guard's answers too
     install_error_handlers(app)
     for module in modules:
         app.include_router(module.router)
