@@ -9,8 +9,8 @@ from gridshare.explorer.store import ExplorerStore
 
 _HASH = re.compile(r"^0x[0-9a-f]{64}$")
 _ADDRESS = re.compile(r"^0x[0-9a-f]{40}$")
-_HOUSE = re.compile(r"^house[-\s#]*0*(\d{1,9})$")
-_KEYED = re.compile(r"^(block|order|delivery)[-\s#]*(\d{1,18})$")
+_HOUSE = re.compile(r"^house[-\s#]*0*([0-9]{1,9})$")
+_KEYED = re.compile(r"^(block|order|delivery)[-\s#]*([0-9]{1,18})$")
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def search(store: ExplorerStore, query: str) -> list[Candidate]:
     keyed = _KEYED.match(q)
     if keyed:
         return _numbered(store, int(keyed.group(2)), (keyed.group(1),))
-    if q.isdigit() and len(q) <= 18:
+    if q.isascii() and q.isdigit() and len(q) <= 18:  # "²".isdigit(), int("²") fails
         return _numbered(store, int(q), ("block", "order", "delivery"))
     return []
 

@@ -119,7 +119,7 @@ class Explorer:
     def block(self, ref: str) -> tuple[BlockRecord, tuple[TxRecord, ...]] | None:
         """Block by number or 0x hash, with its transactions."""
         ref = ref.strip().lower()
-        if ref.isdigit():
+        if ref.isascii() and ref.isdigit():  # "²".isdigit() is true, and int("١") is 1
             block = self.store.block(int(ref)) if len(ref) < 19 else None
         elif ref.startswith("0x"):
             block = self.store.block_by_hash(ref)

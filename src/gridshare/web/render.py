@@ -37,13 +37,18 @@ def coins(wei: int, places: int = 2) -> str:
     return format_coins(int(wei), places)
 
 
+def _digits(text: str) -> bool:
+    """Only ASCII digits 0-9 ("²" and "١" pass `str.isdigit` but are not amounts)."""
+    return text.isascii() and text.isdigit()
+
+
 def parse_coins(text: str) -> int | None:
     """A decimal amount of coins ("0.05") as wei, without floats; None if malformed."""
     text = text.strip()
     whole, _, frac = text.partition(".")
     if not whole:
         whole = "0"
-    if not (whole.isdigit() and (frac == "" or frac.isdigit())) or len(frac) > 18:
+    if not (_digits(whole) and (frac == "" or _digits(frac))) or len(frac) > 18:
         return None
     return int(whole) * 10**18 + int(frac.ljust(18, "0") or "0")
 

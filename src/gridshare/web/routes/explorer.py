@@ -24,6 +24,7 @@ WEB = Path(__file__).resolve().parents[1]
 STATIC = WEB / "static" / "explorer"
 _HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_BLOCK_REF = re.compile(r"[0-9]+|0x[0-9a-fA-F]{64}")  # ASCII digits only, no sign or spaces
 _STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
 
 router = APIRouter()
@@ -89,6 +90,14 @@ def _valid_hash(tx_hash: str) -> str:
     if not _HASH.match(tx_hash):
         raise ApiError(422, "invalid", "tx_hash must be 0x followed by 64 hex digits", "tx_hash")
     return tx_hash.lower()
+
+
+def _valid_block_ref(ref: str) -> str:
+    """A block number in ASCII digits or a block hash (a number past the head is a 404)."""
+    if not _BLOCK_REF.fullmatch(ref):
+        raise ApiError(422, "invalid", "ref must be a block number (0, 1, 2 …) or a block hash "
+                       "(0x followed by 64 hex digits)", "ref")
+    return ref
 
 
 def _missing(what: str) -> ApiError:
@@ -181,7 +190,7 @@ def summary_api(explorer: ExplorerDep) -> dict[str, Any]:
 @router.get("/api/v1/explorer/blocks/{ref}", tags=["explorer"])
 def block_api(ref: str, explorer: ExplorerDep) -> dict[str, Any]:
     """A block by number or hash, with its transactions."""
-    found = explorer.block(ref)
+    found = explorer.block(_valid_block_ref(ref))
     if found is None:
         raise _missing(f"block {ref}")
     ctx = explorer.context()
