@@ -60,7 +60,11 @@ class SecurityHeaders:
 
 
 class LoginLimiter:
-    """Failed logins per client address and per username; the 6th within a minute is refused."""
+    """Failed attempts per key; the 6th within a minute is refused.
+
+    Logins count per client address and per username (`retry_after`, `failed`); other
+    password checks (key export) count under keys of their own (`wait`, `record`).
+    """
 
     def __init__(
         self, max_failures: int = MAX_FAILURES, window_s: float = WINDOW_S,
@@ -77,20 +81,29 @@ class LoginLimiter:
         return stamps
 
     def retry_after(self, client: str, username: str) -> int:
-        """Seconds until this client/username may try again (0: now)."""
+        """Seconds until this client/username may try to log in again (0: now)."""
+        return self.wait(f"ip:{client}", f"user:{username.lower()}")
+
+    def failed(self, client: str, username: str) -> None:
+        """Count a failed login for this client and username."""
+        self.record(f"ip:{client}", f"user:{username.lower()}")
+
+    def wait(self, *keys: str) -> int:
+        """Seconds until every one of `keys` may try again (0: now)."""
         now = self.clock()
         with self._lock:
             waits = [
                 self.window_s - (now - stamps[0])
-                for key in (f"ip:{client}", f"user:{username.lower()}")
+                for key in keys
                 if len(stamps := self._recent(key, now)) >= self.max_failures
             ]
         return int(max(waits)) + 1 if waits else 0
 
-    def failed(self, client: str, username: str) -> None:
+    def record(self, *keys: str) -> None:
+        """Count a failure under each of `keys`."""
         now = self.clock()
         with self._lock:
-            for key in (f"ip:{client}", f"user:{username.lower()}"):
+            for key in keys:
                 self._recent(key, now).append(now)
             if len(self._failures) > 10_000:  # forget idle keys
                 for key in [k for k, v in self._failures.items() if not v]:

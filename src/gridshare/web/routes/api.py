@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
+from eth_abi.exceptions import EncodingError
 from eth_account.signers.local import LocalAccount
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -53,6 +54,14 @@ R401: dict[int | str, dict[str, Any]] = {401: {"description": "not logged in"}}
 R403: dict[int | str, dict[str, Any]] = {
     403: {"description": "CSRF token missing or wrong, or not allowed"}
 }
+R429: dict[int | str, dict[str, Any]] = {429: {"description": "too many wrong passwords"}}
+MAX_ORDER_ID = 2**63 - 1  # ids are uint256 on chain; none here gets past SQLite's INTEGER
+# Refusals raised before a transaction is sent (a check, the contract's dry run, or arguments
+# that cannot be encoded): a request key they interrupt is freed, not left unfinished.
+REFUSALS: tuple[type[Exception], ...] = (ApiError, TradingError, EncodingError)
+# The contract's names for fields (chain/errors.py, shared with the operator) that residents
+# send under another name.
+REQUEST_FIELDS = {"amount": "amount_wh"}
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
@@ -84,6 +93,32 @@ def log_in(ctx: WebContext, request: Request, username: str, password: str) -> S
     return ctx.sessions.new(login.user, login.signer)
 
 
+def limited_key_export(ctx: WebContext, user: User, password: str) -> str:
+    """The user's private key, after the password; wrong passwords are limited like logins.
+
+    The 6th wrong password within a minute, and every try until the minute has passed (even
+    with the right password), is refused with 429 naming `password`.
+    """
+    attempts = f"key-export:{user.username.lower()}"
+    wait = ctx.limiter.wait(attempts)
+    if wait:
+        raise ApiError(429, "too_many_attempts", f"Too many wrong passwords; wait {wait} s.",
+                       "password")
+    try:
+        return ctx.accounts.export_key(user, password)
+    except AccountError as exc:
+        if exc.code == "wrong_password":
+            ctx.limiter.record(attempts)
+        raise
+
+
+def known_order(order_id: int) -> int:
+    """`order_id` if it can name an order; else 404 no_order (past uint256 it was a 500)."""
+    if not 0 < order_id <= MAX_ORDER_ID:
+        raise ApiError(404, "no_order", f"There is no order #{order_id}.", "order_id")
+    return order_id
+
+
 def signer_of(session: Session) -> LocalAccount:
     """The session's unlocked key; wallet accounts must sign in their wallet."""
     if session.signer is None:
@@ -99,7 +134,8 @@ def trading_error(exc: TradingError | AccountError) -> ApiError:
         status = 403
     if exc.code in ("no_order",):
         status = 404
-    return ApiError(status, exc.code, exc.message, exc.field)
+    field = REQUEST_FIELDS.get(exc.field, exc.field) if exc.field else None
+    return ApiError(status, exc.code, exc.message, field)
 
 
 # -- session ---------------------------------------------------------------
@@ -171,12 +207,15 @@ def statement(session: Reader, ctx: Ctx) -> PlainTextResponse:
 
 
 @router.post("/me/key-export", response_model=ExportedKey, tags=["account"],
-             responses={**R401, **R403})
+             responses={**R401, **R403, **R429})
 def export_key(body: Password, session: Writer, ctx: Ctx) -> ExportedKey:
-    """My private key (to import into MetaMask), after re-entering my password."""
+    """My private key (to import into MetaMask), after re-entering my password.
+
+    Five wrong passwords within a minute lock key export for the rest of the minute (429).
+    """
     assert session.user is not None
     try:
-        key = ctx.accounts.export_key(session.user, body.password)
+        key = limited_key_export(ctx, session.user, body.password)
     except AccountError as exc:
         raise trading_error(exc) from exc
     return ExportedKey(address=session.user.address, private_key=key)
@@ -236,9 +275,7 @@ def once(
         return work()
     assert session.user is not None
     try:
-        return ctx.requests.run(
-            session.user.address, key, fingerprint, work, frees=(TradingError,)
-        )
+        return ctx.requests.run(session.user.address, key, fingerprint, work, frees=REFUSALS)
     except RequestKeyError as exc:
         status = 409 if isinstance(exc, RequestUnfinished) else 422
         raise ApiError(status, exc.code, str(exc), "Idempotency-Key") from exc
@@ -271,6 +308,7 @@ def take_order(
     order_id: int, body: Take, session: Writer, ctx: Ctx, idempotency_key: IdempotencyKey = None
 ) -> DeliveryView:
     """Take (Buy / Sell button) part or all of another household's order at its price."""
+    known_order(order_id)
     signer = signer_of(session)
 
     def work() -> str:

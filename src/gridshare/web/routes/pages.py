@@ -19,7 +19,7 @@ from gridshare.web import i18n, queries
 from gridshare.web.context import WebContext, get_context, install_context
 from gridshare.web.errors import ApiError, chain_trouble
 from gridshare.web.render import STATIC, VENDOR, make_templates, node_modules, parse_coins, render
-from gridshare.web.routes.api import log_in
+from gridshare.web.routes.api import REFUSALS, known_order, limited_key_export, log_in
 from gridshare.web.routes.pages_operator import router as operator_router
 from gridshare.web.security import (
     SESSION_COOKIE,
@@ -151,7 +151,7 @@ def _trade(
     try:
         if request_key:
             message = ctx.requests.run(
-                session.user.address, request_key, fingerprint, work, frees=(TradingError,)
+                session.user.address, request_key, fingerprint, work, frees=REFUSALS
             )
         else:  # a form rendered before request keys, or a client that sends none
             message = work()
@@ -197,6 +197,7 @@ def take_order(
     csrf_token: Annotated[str, Form()] = "", request_key: RequestKey = "",
 ) -> RedirectResponse:
     check_form_csrf(session, csrf_token)
+    known_order(order_id)
     if session.signer is None:
         return done(session, "/market", "This account signs in its wallet: use MetaMask.")
     signer = session.signer
@@ -255,10 +256,11 @@ def export_key(
     check_form_csrf(session, csrf_token)
     assert session.user is not None
     try:
-        key = ctx.accounts.export_key(session.user, password)
-    except Exception as exc:  # AccountError: wrong password or no key held
+        key = limited_key_export(ctx, session.user, password)
+    except Exception as exc:  # AccountError: wrong password or no key held; ApiError: 429
         session.flash = getattr(exc, "message", "Refused.")
-        return render(templates, request, "export.html", session, key=None, status=400)
+        status = exc.status if isinstance(exc, ApiError) else 400
+        return render(templates, request, "export.html", session, key=None, status=status)
     response = render(templates, request, "export.html", session, key=key)
     response.headers["cache-control"] = "no-store"
     return response

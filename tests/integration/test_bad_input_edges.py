@@ -1,0 +1,298 @@
+"""Bad input at the edges gets a clear error naming the field, and loses nothing.
+
+Through the real app, embedded chain and database: order ids past uint256, request keys
+freed by a refusal made before anything was sent, non-ASCII digits in the market form and
+the explorer, wrong passwords at key export, the contract's own field names, and storage
+slots past 2**256 - 1 on /rpc.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from eth_abi.exceptions import ValueOutOfBounds
+from fastapi.testclient import TestClient
+
+from gridshare.domain import Balances, Wei
+from gridshare.web.errors import ApiError
+from gridshare.web.render import parse_coins
+from tests.integration.web_support import (
+    OPERATOR_PASSWORD,
+    PASSWORD,
+    Resident,
+    log_in,
+    register,
+    web_app,
+)
+
+PRICE = 10**15
+TOO_BIG = (2**256, 10**80)
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[dict[str, Any]]:
+    """The app with three funded residents: amina sells, bilal buys, chloe tries passwords."""
+    with web_app() as (runtime, _settings, app):
+        operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
+        residents = {}
+        for house, name in ((1, "amina"), (2, "bilal"), (3, "chloe")):
+            created = register(operator, op_csrf, house, name, "http://127.0.0.1:9", "33" * 32)
+            client, csrf = log_in(app, name, PASSWORD)
+            residents[name] = Resident(name, str(created["address"]), house, client, csrf)
+        yield {"app": app, "runtime": runtime, **residents}
+
+
+def counts(world: dict[str, Any], resident: Resident) -> tuple[int, int, int]:
+    """(orders, deliveries, the resident's transactions) on chain."""
+    market = world["runtime"].market
+    nonce = world["runtime"].chain.w3.eth.get_transaction_count(resident.address)
+    return market.order_count(), market.delivery_count(), nonce
+
+
+def quiet_twin(world: dict[str, Any], resident: Resident) -> TestClient:
+    """A client on the resident's session that answers a crash with its 500, not a raise."""
+    twin = TestClient(world["app"], raise_server_exceptions=False)
+    twin.cookies.update(resident.client.cookies)
+    return twin
+
+
+def offer(world: dict[str, Any], amount_wh: int = 50, price: int = PRICE) -> int:
+    amina: Resident = world["amina"]
+    placed = amina.client.post(
+        "/api/v1/orders", json={"side": "sell", "amount_wh": amount_wh, "price_per_wh": price},
+        headers={"X-CSRF-Token": amina.csrf},
+    )  # fmt: skip
+    assert placed.status_code == 201, placed.text
+    return int(placed.json()["id"])
+
+
+def flash(resident: Resident) -> str:
+    return resident.client.get("/market").text
+
+
+# ---------------------------------------------------------------- 1. order ids past uint256
+
+
+def test_taking_an_order_id_past_uint256_is_404_naming_order_id(world: dict[str, Any]) -> None:
+    bilal: Resident = world["bilal"]
+    before = counts(world, bilal)
+    for order_id in TOO_BIG:
+        headers = {"X-CSRF-Token": bilal.csrf, "Idempotency-Key": f"too-big-{order_id % 997}"}
+        for _ in range(2):  # the key is not left unfinished by the refusal
+            taken = bilal.client.post(
+                f"/api/v1/orders/{order_id}/take", json={"amount_wh": 1}, headers=headers
+            )
+            assert taken.status_code == 404, taken.text
+            assert taken.json()["error"] == {
+                "code": "no_order", "message": f"There is no order #{order_id}.",
+                "field": "order_id",
+            }  # fmt: skip
+        form = {"csrf_token": bilal.csrf, "amount_wh": "1", "request_key": "form-too-big-1"}
+        posted = bilal.client.post(f"/market/orders/{order_id}/take", data=form,
+                                   follow_redirects=False)  # fmt: skip
+        assert posted.status_code == 404, posted.text
+        assert posted.json()["error"]["field"] == "order_id"
+    assert counts(world, bilal) == before
+
+
+# ---------------------------------------------------------------- 2. keys freed by refusals
+
+
+PRE_SEND_FAILURES = {
+    "unencodable": (ValueOutOfBounds("Cannot be encoded in 256 bits"), 500),  # as 2**256 was
+    "refused": (ApiError(404, "no_order", "There is no order #7.", "order_id"), 404),
+}
+
+
+@pytest.mark.parametrize("failure", PRE_SEND_FAILURES)
+def test_a_failure_before_anything_is_sent_frees_the_request_key(
+    world: dict[str, Any], failure: str
+) -> None:
+    """A failure before sending (the order read fails) leaves the key free for a retry."""
+    bilal: Resident = world["bilal"]
+    order_id = offer(world)
+    market = world["runtime"].market
+    error, status = PRE_SEND_FAILURES[failure]
+
+    def failing(*_: object, **__: object) -> None:
+        raise error
+
+    api_headers = {"X-CSRF-Token": bilal.csrf, "Idempotency-Key": f"pre-send-{failure}-api"}
+    form = {"csrf_token": bilal.csrf, "amount_wh": "3", "request_key": f"pre-send-{failure}-f"}
+    path = f"/api/v1/orders/{order_id}/take"
+    before = counts(world, bilal)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(market, "order", failing)
+        failed = quiet_twin(world, bilal).post(path, json={"amount_wh": 2}, headers=api_headers)
+        posted = quiet_twin(world, bilal).post(
+            f"/market/orders/{order_id}/take", data=form, follow_redirects=False
+        )
+    assert (failed.status_code, posted.status_code) == (status, status)
+    assert counts(world, bilal) == before  # nothing was sent
+
+    resent = bilal.client.post(
+        f"/market/orders/{order_id}/take", data=form, follow_redirects=False
+    )
+    assert resent.status_code == 303
+    assert "Done." in flash(bilal)  # not "Your earlier request may not have finished"
+    again = bilal.client.post(path, json={"amount_wh": 2}, headers=api_headers)
+    assert again.status_code == 201, again.text  # not 409 request_unfinished
+    assert world["runtime"].market.order(order_id).remaining_wh == 50 - 2 - 3
+
+
+# ---------------------------------------------------------------- 3. non-ASCII digits in forms
+
+
+def test_parse_coins_reads_ascii_digits_only() -> None:
+    assert parse_coins("0.05") == 5 * 10**16
+    assert parse_coins(" 1.") == 10**18
+    for text in ("²", "1.²", "١.٥", "١", "1.٥", "+1", "-1", "1e3"):
+        assert parse_coins(text) is None, text
+
+
+@pytest.mark.parametrize("price", ["²", "١.٥", "1.²"])
+def test_a_form_price_in_other_digits_gets_the_form_message(
+    world: dict[str, Any], price: str
+) -> None:
+    amina: Resident = world["amina"]
+    before = counts(world, amina)
+    key = f"odd-digits-{len(price)}-{ord(price[-1])}"
+    form = {"csrf_token": amina.csrf, "side": "sell", "amount_wh": "5", "price": price,
+            "minutes": "60", "request_key": key}  # fmt: skip
+    posted = amina.client.post("/market/orders", data=form, follow_redirects=False)
+    assert posted.status_code == 303
+    assert "Check the amount, price and time." in flash(amina)
+    assert counts(world, amina) == before
+
+
+# ---------------------------------------------------------------- 4. key export limit
+
+
+def test_key_export_refuses_the_sixth_wrong_password_within_a_minute(
+    world: dict[str, Any],
+) -> None:
+    """Like login: 429 naming `password`, even for the right one; page and API alike."""
+    chloe: Resident = world["chloe"]
+    headers = {"X-CSRF-Token": chloe.csrf}
+    codes = [
+        chloe.client.post(
+            "/api/v1/me/key-export", json={"password": f"wrong {i}!"}, headers=headers
+        ).status_code
+        for i in range(6)
+    ]
+    assert codes == [400] * 5 + [429]
+    right = chloe.client.post("/api/v1/me/key-export", json={"password": PASSWORD},
+                              headers=headers)  # fmt: skip
+    assert right.status_code == 429
+    error = right.json()["error"]
+    assert (error["code"], error["field"]) == ("too_many_attempts", "password")
+    assert re.fullmatch(r"Too many wrong passwords; wait \d+ s\.", error["message"])
+    assert "private_key" not in right.text
+
+    page = chloe.client.post("/account/export",
+                             data={"password": PASSWORD, "csrf_token": chloe.csrf})  # fmt: skip
+    assert page.status_code == 429
+    assert "Too many wrong passwords" in page.text
+
+    bilal: Resident = world["bilal"]  # per user: others may still export
+    theirs = bilal.client.post("/api/v1/me/key-export", json={"password": PASSWORD},
+                               headers={"X-CSRF-Token": bilal.csrf})  # fmt: skip
+    assert theirs.status_code == 200
+    relogin = TestClient(world["app"]).post(
+        "/api/v1/session", json={"username": "chloe", "password": PASSWORD}
+    )
+    assert relogin.status_code == 200  # key export failures do not lock the login
+
+
+def test_the_key_export_page_counts_wrong_passwords_too(world: dict[str, Any]) -> None:
+    amina: Resident = world["amina"]
+    for _ in range(5):
+        wrong = amina.client.post(
+            "/account/export", data={"password": "not it!!", "csrf_token": amina.csrf}
+        )
+        assert wrong.status_code == 400
+    refused = amina.client.post("/api/v1/me/key-export", json={"password": PASSWORD},
+                                headers={"X-CSRF-Token": amina.csrf})  # fmt: skip
+    assert refused.status_code == 429
+
+
+# ---------------------------------------------------------------- 5. the contract's field names
+
+
+def test_a_buy_the_contract_refuses_names_amount_wh(world: dict[str, Any]) -> None:
+    """A race the service's own check missed: the contract's refusal names the request field."""
+    bilal: Resident = world["bilal"]
+    order_id = offer(world, amount_wh=10**6, price=10**18)  # 10**6 coins; bilal has 1000
+    market = world["runtime"].market
+    plenty = Balances(Wei(10**40), Wei(0), Wei(0))  # what a racing request saw a moment ago
+    headers = {"X-CSRF-Token": bilal.csrf, "Idempotency-Key": "race-refused-1"}
+    before = counts(world, bilal)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(market, "balances", lambda _account: plenty)
+        taken = bilal.client.post(f"/api/v1/orders/{order_id}/take",
+                                  json={"amount_wh": 10**6}, headers=headers)  # fmt: skip
+        bought = bilal.client.post(
+            "/api/v1/orders", headers={"X-CSRF-Token": bilal.csrf},
+            json={"side": "buy", "amount_wh": 10**6, "price_per_wh": 10**18},
+        )  # fmt: skip
+    for refused in (taken, bought):
+        assert refused.status_code == 409, refused.text
+        error = refused.json()["error"]
+        assert (error["code"], error["field"]) == ("insufficient_balance", "amount_wh")
+    assert counts(world, bilal) == before
+
+
+# ---------------------------------------------------------------- 6. explorer block refs
+
+
+def wait_for_block(client: TestClient, number: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if client.get(f"/api/v1/explorer/blocks/{number}").status_code == 200:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"block {number} was not indexed")
+
+
+def test_explorer_block_refs_are_ascii_numbers_or_hashes(world: dict[str, Any]) -> None:
+    client: TestClient = world["amina"].client
+    wait_for_block(client, 1)
+    for ref in ("abc", "-1", "1e3", "0x12", "١", "%201", "1%20", "²", "+1"):
+        found = client.get(f"/api/v1/explorer/blocks/{ref}")
+        assert found.status_code == 422, (ref, found.text)
+        error = found.json()["error"]
+        assert (error["code"], error["field"]) == ("invalid", "ref")
+        assert "block number" in error["message"] and "64 hex digits" in error["message"]
+    block = client.get("/api/v1/explorer/blocks/1").json()
+    assert client.get(f"/api/v1/explorer/blocks/{block['hash']}").json()["number"] == 1
+    for beyond in ("99999999", "1" + "0" * 30):
+        missing = client.get(f"/api/v1/explorer/blocks/{beyond}")
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    assert client.get("/explorer/block/²").status_code == 404  # was a 500
+    assert client.get("/explorer/block/١").status_code == 404  # was block 1
+    for query in ("²", "١", "block ١", "house ١"):
+        searched = client.get("/api/v1/explorer/search", params={"q": query})
+        assert searched.status_code == 200 and searched.json()["candidates"] == [], query
+
+
+# ---------------------------------------------------------------- 7. /rpc quantities
+
+
+def test_rpc_storage_slot_past_uint256_is_invalid_params(world: dict[str, Any]) -> None:
+    client: TestClient = world["amina"].client
+    market = world["runtime"].market.address
+    for slot in (hex(2**300), hex(2**256)):
+        reply = client.post("/rpc", json={
+            "jsonrpc": "2.0", "id": 1, "method": "eth_getStorageAt",
+            "params": [market, slot, "latest"]})  # fmt: skip
+        assert reply.status_code == 200
+        error = reply.json()["error"]
+        assert error["code"] == -32602, error
+        assert "position" in error["message"] and "2**256 - 1" in error["message"]
+    top = client.post("/rpc", json={"jsonrpc": "2.0", "id": 2, "method": "eth_getStorageAt",
+                                    "params": [market, hex(2**256 - 1), "latest"]})  # fmt: skip
+    assert top.json()["result"] == "0x" + "00" * 32
