@@ -202,6 +202,7 @@ def test_key_export_refuses_the_sixth_wrong_password_within_a_minute(
     theirs = bilal.client.post("/api/v1/me/key-export", json={"password": PASSWORD},
                                headers={"X-CSRF-Token": bilal.csrf})  # fmt: skip
     assert theirs.status_code == 200
+    assert theirs.headers["cache-control"] == "no-store"  # the answer is a private key
     relogin = TestClient(world["app"]).post(
         "/api/v1/session", json={"username": "chloe", "password": PASSWORD}
     )

@@ -157,6 +157,7 @@ def test_cors_lets_wallet_extensions_call_from_any_origin(client: TestClient) ->
 def test_get_explains_the_endpoint_and_notifications_get_no_body(client: TestClient) -> None:
     page = client.get("/rpc")
     assert page.status_code == 200 and "1337" in page.text and "MetaMask" in page.text
+    assert "eth_accounts" in page.text and "eth_sendRawTransaction" in page.text  # all it answers
     quiet = client.post("/rpc", json={"jsonrpc": "2.0", "method": "eth_chainId"})
     assert quiet.status_code == 204 and quiet.content == b""
 

@@ -208,12 +208,13 @@ def statement(session: Reader, ctx: Ctx) -> PlainTextResponse:
 
 @router.post("/me/key-export", response_model=ExportedKey, tags=["account"],
              responses={**R401, **R403, **R429})
-def export_key(body: Password, session: Writer, ctx: Ctx) -> ExportedKey:
+def export_key(body: Password, session: Writer, ctx: Ctx, response: Response) -> ExportedKey:
     """My private key (to import into MetaMask), after re-entering my password.
 
     Five wrong passwords within a minute lock key export for the rest of the minute (429).
     """
     assert session.user is not None
+    response.headers["cache-control"] = "no-store"
     try:
         key = limited_key_export(ctx, session.user, body.password)
     except AccountError as exc:

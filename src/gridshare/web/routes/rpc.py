@@ -123,7 +123,7 @@ def rpc_help(runtime: Annotated[Runtime, Depends(get_runtime)]) -> PlainTextResp
     text = HELP.format(
         chain_id=runtime.settings.chain_id,
         kind=runtime.chain.kind,
-        methods=", ".join(sorted(PUBLIC_METHODS)),
+        methods=", ".join(sorted(PUBLIC_METHODS | {"eth_accounts"})),
     )
     return PlainTextResponse(text, headers=CORS_HEADERS)
 
