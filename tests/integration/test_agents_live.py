@@ -1,10 +1,11 @@
 """Auto-trading agents on a live chain with simulated houses.
 
-Nobody places an order by hand: the agents of the two fullest batteries sell, the agents of
-the two emptiest buy, reading their houses from the simulator (`GET /sim/house`) and trading
-through TradingService; the engine's matcher pairs them and the orchestrator delivers the
-energy between the meters and settles it. Switched to rules that hold, the agents cancel
-what is left of their orders.
+Besides one order a resident places by hand, nobody trades: the agents of the two fullest
+batteries sell, the agents of the two emptiest buy, reading their houses from the simulator
+(`GET /sim/house`) and trading through TradingService; the engine's matcher pairs them and the
+orchestrator delivers the energy between the meters and settles it. Switched to rules that
+hold, the agents cancel what is left of their orders, and leave alone the one the resident
+placed by hand.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from pathlib import Path
 
 from gridshare.config import Settings
-from gridshare.domain import DeliveryStatus, Wei
+from gridshare.domain import DeliveryStatus, Side, Wei
 from gridshare.market import AgentRules
 from gridshare.runtime import build_runtime
 from gridshare.services.agents import StaticKeys
@@ -53,6 +54,11 @@ def test_agents_place_orders_that_are_matched_delivered_and_settled(tmp_path: Pa
                 market, runtime.operator, runtime.database,
                 EngineSettings(tick_s=0.1, agent_interval_s=5), keys=StaticKeys(accounts),
             )  # fmt: skip
+            # the resident of a selling house also offers by hand, at their own price: the
+            # agent trades beside that order and never counts or cancels it
+            by_hand = engine.trading.place_order(
+                accounts[sellers[0] - 1], Side.SELL, 7, 3 * PRICE, 3600
+            )
             engine.start()
             deadline = time.monotonic() + 45
             while time.monotonic() < deadline and not market_events(market, "DeliverySettled"):
@@ -61,7 +67,10 @@ def test_agents_place_orders_that_are_matched_delivered_and_settled(tmp_path: Pa
             hold = AgentRules(1000, PRICE, 0, PRICE)
             for h in sellers + buyers:
                 households.set_auto_trading(h, hold)
-            while time.monotonic() < deadline and engine.trading.open_orders():
+            def others_open() -> list[int]:
+                return [o.id for o in engine.trading.open_orders() if o.id != by_hand.id]
+
+            while time.monotonic() < deadline and others_open():
                 time.sleep(0.5)
             engine.stop()
 
@@ -73,9 +82,10 @@ def test_agents_place_orders_that_are_matched_delivered_and_settled(tmp_path: Pa
             assert {accounts[h - 1].address for h in sellers} & {o for o, buy in sides if not buy}
             assert {accounts[h - 1].address for h in buyers} & {o for o, buy in sides if buy}
 
-            assert not engine.trading.open_orders()
+            assert [o.id for o in engine.trading.open_orders()] == [by_hand.id]
             cancelled = market_events(market, "OrderCancelled")
             assert cancelled, "no agent cancelled the rest of an order"
+            assert by_hand.id not in {e["args"]["order_id"] for e in cancelled}
             assert {e["args"]["owner"] for e in cancelled} <= agent_accounts
 
             created = market_events(market, "DeliveryCreated")

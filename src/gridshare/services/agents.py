@@ -5,6 +5,9 @@ the expected surplus/deficit over the next interval. The simulator gives all of 
 (`GET /sim/house`); a real meter only reports V, I, W and counters, so a house whose reader
 returns None is skipped for that interval (its orders stay as they are) and the reason is
 kept in `AgentRunner.skipped`.
+
+An agent manages only the orders it placed itself (`storage/agent_orders.py`): an order the
+resident placed by hand is never counted, topped up or cancelled by it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from eth_account.signers.local import LocalAccount
 from gridshare.domain import Address, Wh
 from gridshare.market import CancelOrder, HouseState, PlaceOrder, decide
 from gridshare.services.trading import TradingError, TradingService
+from gridshare.storage.agent_orders import AgentOrders
 from gridshare.storage.households import HouseholdRecord, HouseholdRepository
 
 log = logging.getLogger(__name__)
@@ -90,9 +94,11 @@ class AgentRunner:
         keys: KeyProvider,
         read_house: HouseReader,
         interval_s: int,
+        placed: AgentOrders,
     ) -> None:
         self.trading = trading
         self.households = households
+        self.placed = placed
         self.keys = keys
         self.read_house = read_house
         self.interval_s = interval_s
@@ -118,9 +124,12 @@ class AgentRunner:
             self.skipped[house.house_id] = "meter gives no battery state"
             return 0
         self.skipped.pop(house.house_id, None)
-        mine = tuple(
+        houses = tuple(
             o for o in self.trading.open_orders() if o.owner.lower() == house.account.lower()
         )
+        self.placed.keep_only(house.house_id, (o.id for o in houses))
+        placed = self.placed.of(house.house_id)
+        mine = tuple(o for o in houses if o.id in placed)  # the resident's own are left alone
         state = HouseState(
             owner=Address(house.account),
             soc_permille=reading.soc_permille,
@@ -135,10 +144,11 @@ class AgentRunner:
                 if isinstance(action, CancelOrder):
                     self.trading.cancel(signer, action.order_id)
                 elif isinstance(action, PlaceOrder):
-                    self.trading.place_order(
+                    order = self.trading.place_order(
                         signer, action.side, action.amount_wh, action.price_per_wh,
                         max(1, action.expires_at - now),
                     )
+                    self.placed.add(house.house_id, order.id)
                 done += 1
             except TradingError as exc:
                 log.info("agent of house %d: %s (%s)", house.house_id, exc.message, exc.field)

@@ -32,6 +32,7 @@ from gridshare.services.chain_clock import ChainClock
 from gridshare.services.matcher import Matcher, MatcherSettings
 from gridshare.services.orchestrator import Orchestrator, OrchestratorSettings
 from gridshare.services.trading import TradingService
+from gridshare.storage.agent_orders import AgentOrders
 from gridshare.storage.database import Database
 from gridshare.storage.deliveries import DeliveryRecord, DeliveryRepository
 from gridshare.storage.households import HouseholdRepository
@@ -106,7 +107,8 @@ class MarketEngine:
                                  s.silent_wait_s),
         )  # fmt: skip
         agents = AgentRunner(
-            self.trading, households, self._keys, self._read_house, s.agent_interval_s
+            self.trading, households, self._keys, self._read_house, s.agent_interval_s,
+            AgentOrders(database),
         )
         return matcher, orchestrator, agents
 
