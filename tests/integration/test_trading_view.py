@@ -24,6 +24,7 @@ from gridshare.runtime import Runtime, build_runtime
 from gridshare.services.chain_clock import ChainClock
 from gridshare.services.households import HouseholdService
 from gridshare.services.trading import TradingService
+from gridshare.web.context import History
 from tests.integration.trading_support import register_households
 
 FAR = 2**40
@@ -180,3 +181,37 @@ def test_a_range_with_too_many_logs_for_the_node_is_read_in_halves(
     view = TradingService(market, ChainClock(market.w3)).open_orders()
     assert [o.id for o in view] == [o.id for o in placed]
     assert refused and refused == sorted(refused, reverse=True)  # halved until it fits
+
+
+def test_the_pages_history_of_every_order_follows_events_without_contract_calls(
+    world: tuple[Runtime, HouseholdService, list[LocalAccount]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """/market and /account list every order, closed and expired ones too; they used to read
+    each open one from the contract on every request, slower as expired orders piled up."""
+    runtime, _, (a, b, c) = world
+    market = runtime.market
+    history = History(market)
+    offer = market.place_order(a, Side.SELL, 100, 10**12, FAR)
+    bid = market.place_order(b, Side.BUY, 50, 2 * 10**12, FAR)
+    other = market.place_order(c, Side.SELL, 10, 10**12, FAR)
+    assert history.orders() == [offer, bid, other]
+
+    calls: list[str] = []
+    answer = market.w3.provider.make_request
+
+    def counted(method: Any, params: Any) -> Any:
+        calls.append(str(method))
+        return answer(method, params)
+
+    monkeypatch.setattr(market.w3.provider, "make_request", counted)
+    market.take(b, offer.id, 30)  # partly filled
+    market.cancel_order(c, other.id)
+    market.take(a, bid.id, 50)  # filled completely
+    calls.clear()
+    seen = history.orders()
+    assert "eth_call" not in calls  # events only
+    every = [market.order(i) for i in range(1, market.order_count() + 1)]
+    assert seen == every  # the same as reading each order from contract storage
+    assert [(o.status.name, o.remaining_wh) for o in seen] == [
+        ("OPEN", 70), ("FILLED", 0), ("CANCELLED", 0)]  # fmt: skip

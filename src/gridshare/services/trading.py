@@ -14,6 +14,7 @@ from dataclasses import replace
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from gridshare.chain.change_feed import ChangeFeed
 from gridshare.chain.errors import ContractRevert
 from gridshare.chain.market import EnergyMarket
 from gridshare.domain import Delivery, Household, Order, OrderStatus, Side
@@ -46,8 +47,7 @@ class TradingService:
         self._lock = threading.Lock()
         self._tracked: dict[int, Order] = {}
         self._households: dict[str, Household | None] = {}
-        self.view_head: tuple[int, bytes] | None = None
-        """The block (number, hash) the cached view of orders and households is up to."""
+        self._feed = ChangeFeed(market)  # the events since the view's block
 
     # -- writes --------------------------------------------------------------
 
@@ -169,21 +169,19 @@ class TradingService:
                 found[account] = self._households[key]
             return found
 
+    @property
+    def view_head(self) -> tuple[int, bytes] | None:
+        """Number and hash of the block the view is up to."""
+        return self._feed.head
+
     def _sync(self) -> None:
         """Bring the view up to the chain's head (caller holds the lock)."""
-        head = self.market.head()
-        if head != self.view_head:
-            self._catch_up(head)
-
-    def _catch_up(self, head: tuple[int, bytes]) -> None:
-        seen = self.view_head
-        if seen is None or seen[0] >= head[0] or self.market.block_hash(seen[0]) != seen[1]:
-            # first look, or history changed (a snapshot revert, a re-organisation): start over
+        polled = self._feed.poll()
+        if polled is None:
+            return
+        changes, restart = polled
+        if restart:  # first look, or history changed: start over
             self._tracked, self._households = {}, {}
-            first = 0
-        else:
-            first = seen[0] + 1
-        changes = self.market.changes(first, head[0])
         for account in changes.accounts:
             self._households.pop(account, None)
         for event in changes.orders:  # in chain order; closed orders never open again
@@ -194,7 +192,6 @@ class TradingService:
                 self._tracked[event.order_id] = replace(order, remaining_wh=event.remaining_wh)
             else:  # cancelled, or filled to the last Wh
                 self._tracked.pop(event.order_id, None)
-        self.view_head = head
 
     # -- checks --------------------------------------------------------------
 

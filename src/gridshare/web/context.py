@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import cast
 
 from fastapi import FastAPI, Request
 
-from gridshare.chain.market import EnergyMarket
-from gridshare.domain import Delivery, DeliveryStatus, Order, OrderStatus
+from gridshare.chain.change_feed import ChangeFeed
+from gridshare.chain.market import EnergyMarket, OrderEvent
+from gridshare.domain import Delivery, DeliveryStatus, Order, OrderStatus, Wh
 from gridshare.runtime import Runtime
 from gridshare.services.accounts import AccountService
 from gridshare.services.engine import MarketEngine
@@ -28,28 +29,47 @@ OPERATOR_USERNAME = "operator"
 
 
 class History:
-    """Every order and delivery on chain, read once each; closed ones are never re-read."""
+    """Every order and delivery on chain. Orders follow the market's events (nothing is read
+    while no block is made); deliveries are read once each, pending ones again now and then."""
 
     def __init__(self, market: EnergyMarket) -> None:
         self.market = market
         self._lock = threading.Lock()
         self._orders: dict[int, Order] = {}
+        self._feed = ChangeFeed(market)
         self._deliveries: dict[int, Delivery] = {}
         self._pending_read = 0.0
 
     PENDING_TTL_S = 2.0  # pending deliveries are re-read at most this often
 
     def orders(self) -> list[Order]:
-        """All orders, oldest first, open ones refreshed."""
+        """All orders, oldest first, as of the chain's head."""
         with self._lock:
-            count = self.market.order_count()
-            for order_id in range(1, count + 1):
-                known = self._orders.get(order_id)
-                if known is None or known.status is OrderStatus.OPEN:
-                    order = self.market.order(order_id)
-                    if order is not None:
-                        self._orders[order_id] = order
+            polled = self._feed.poll()
+            if polled is not None:
+                changes, restart = polled
+                if restart:
+                    self._orders = {}
+                for event in changes.orders:
+                    self._apply(event)
             return [self._orders[k] for k in sorted(self._orders)]
+
+    def _apply(self, event: OrderEvent) -> None:
+        if event.placed is not None:
+            self._orders[event.order_id] = event.placed
+            return
+        known = self._orders.get(event.order_id)
+        if known is None:
+            return
+        if event.remaining_wh is None:
+            self._orders[event.order_id] = replace(  # as the contract stores it
+                known, remaining_wh=Wh(0), status=OrderStatus.CANCELLED
+            )
+        else:
+            filled = OrderStatus.FILLED if event.remaining_wh == 0 else OrderStatus.OPEN
+            self._orders[event.order_id] = replace(
+                known, remaining_wh=event.remaining_wh, status=filled
+            )
 
     def deliveries(self) -> list[Delivery]:
         """All deliveries, oldest first, pending ones refreshed."""
