@@ -24,7 +24,8 @@ from gridshare.runtime import Runtime, build_runtime
 from gridshare.services.chain_clock import ChainClock
 from gridshare.services.households import HouseholdService
 from gridshare.services.trading import TradingService
-from gridshare.web.context import History
+from gridshare.web.context import History, build_context
+from gridshare.web.queries import open_board
 from tests.integration.trading_support import register_households
 
 FAR = 2**40
@@ -215,3 +216,18 @@ def test_the_pages_history_of_every_order_follows_events_without_contract_calls(
     assert seen == every  # the same as reading each order from contract storage
     assert [(o.status.name, o.remaining_wh) for o in seen] == [
         ("OPEN", 70), ("FILLED", 0), ("CANCELLED", 0)]  # fmt: skip
+
+
+def test_the_board_hides_orders_expired_by_the_runtimes_clock_ahead_of_the_last_block(
+    world: tuple[Runtime, HouseholdService, list[LocalAccount]],
+) -> None:
+    """In a demo the clock runs ahead of the last block: the board must use it, or residents
+    tap Buy on offers that expired minutes ago by the time the next block is made."""
+    runtime, _, (a, _b, _c) = world
+    ctx = build_context(runtime)
+    latest = int(runtime.market.w3.eth.get_block("latest")["timestamp"])
+    offer = runtime.market.place_order(a, Side.SELL, 10, 10**12, latest + 60)
+    runtime.clock_s = lambda: latest  # the clock at the last block: the offer is live
+    assert [o.id for o in open_board(ctx)] == [offer.id]
+    runtime.clock_s = lambda: latest + 120  # two minutes on, no block made since
+    assert open_board(ctx) == []

@@ -108,9 +108,10 @@ class WebContext:
     engine: MarketEngine | None = None
 
     def now(self) -> int:
-        """Chain time in seconds (never behind the wall clock)."""
+        """Chain time in seconds: the next block's, by the runtime's clock (the simulated
+        one in a demo, which runs ahead of the last block) and never before the last block."""
         latest = self.runtime.chain.w3.eth.get_block("latest")
-        return max(int(latest["timestamp"]), int(time.time()))
+        return max(int(latest["timestamp"]), int(self.runtime.clock_s()))
 
     def set_mechanism(self, mechanism: str) -> None:
         """Record the operator's choice of matching mechanism (the engine reads `mechanism`)."""
