@@ -165,7 +165,7 @@ def test_a_form_price_in_other_digits_gets_the_form_message(
             "minutes": "60", "request_key": key}  # fmt: skip
     posted = amina.client.post("/market/orders", data=form, follow_redirects=False)
     assert posted.status_code == 303
-    assert "Check the amount, price and time." in flash(amina)
+    assert "Price per Wh: a number of PKR like 0.05, above 0" in flash(amina)
     assert counts(world, amina) == before
 
 

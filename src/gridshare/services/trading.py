@@ -17,7 +17,7 @@ from web3 import Web3
 from gridshare.chain.change_feed import ChangeFeed
 from gridshare.chain.errors import ContractRevert
 from gridshare.chain.market import EnergyMarket
-from gridshare.domain import Delivery, Household, Order, OrderStatus, Side
+from gridshare.domain import Delivery, Household, Order, OrderStatus, Side, format_coins
 
 MAX_AMOUNT_WH = 10**9
 MAX_PRICE_PER_WH = 10**24
@@ -66,8 +66,8 @@ class TradingService:
             if available < cost:
                 raise TradingError(
                     "insufficient_balance",
-                    f"A buy of {amount_wh} Wh at {price_per_wh} needs {cost} wei available; "
-                    f"you have {available}.",
+                    f"A buy of {amount_wh:,} Wh at {_coins(price_per_wh)} coins/Wh needs "
+                    f"{_coins(cost)} coins available; you have {_coins(available)} coins.",
                     "amount_wh",
                 )
         try:
@@ -106,7 +106,8 @@ class TradingService:
             if available < cost:
                 raise TradingError(
                     "insufficient_balance",
-                    f"Taking {amount_wh} Wh costs {cost} wei; you have {available} available.",
+                    f"Taking {amount_wh:,} Wh costs {_coins(cost)} coins; "
+                    f"you have {_coins(available)} coins available.",
                     "amount_wh",
                 )
         try:
@@ -228,7 +229,7 @@ class TradingService:
 def _check_amount(amount_wh: int) -> None:
     if not 0 < amount_wh <= MAX_AMOUNT_WH:
         raise TradingError(
-            "bad_amount", f"Amount must be between 1 and {MAX_AMOUNT_WH} Wh.", "amount_wh"
+            "bad_amount", f"Amount must be between 1 and {MAX_AMOUNT_WH:,} Wh.", "amount_wh"
         )
 
 
@@ -236,6 +237,13 @@ def _check_price(price_per_wh: int) -> None:
     if not 0 < price_per_wh <= MAX_PRICE_PER_WH:
         raise TradingError(
             "bad_price",
-            f"Price per Wh must be between 1 and {MAX_PRICE_PER_WH} wei.",
+            f"Price per Wh must be above 0 and at most {_coins(MAX_PRICE_PER_WH)} coins.",
             "price_per_wh",
         )
+
+
+def _coins(wei: int) -> str:
+    """Wei as coins for a message: all the decimals there are, none more ("489.85", "5,000")."""
+    whole, _, frac = format_coins(abs(wei), 18).partition(".")
+    frac = frac.rstrip("0")
+    return f"{'-' if wei < 0 else ''}{int(whole):,}{'.' + frac if frac else ''}"

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from gridshare.chain.errors import ChainError
-from gridshare.domain import DeliveryStatus, Side
+from gridshare.domain import WEI_PER_COIN, DeliveryStatus, Side
 from gridshare.runtime import Runtime
 from gridshare.services.sessions import Session
-from gridshare.services.trading import TradingError
+from gridshare.services.trading import MAX_AMOUNT_WH, MAX_PRICE_PER_WH, TradingError
 from gridshare.storage.request_keys import RequestKeyError, RequestKeyReused, RequestUnfinished
 from gridshare.web import i18n, queries
 from gridshare.web.context import WebContext, get_context, install_context
@@ -36,6 +38,7 @@ Ctx = Annotated[WebContext, Depends(get_context)]
 def install(app: FastAPI, runtime: Runtime) -> None:
     """Serve static files and make sure the web services exist."""
     install_context(app, runtime)
+    app.state.kept_forms = KeptForms()
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
 
@@ -123,6 +126,84 @@ def vendor(name: str) -> FileResponse:
     return FileResponse(root / VENDOR[name], headers={"cache-control": "max-age=86400"})
 
 
+MAX_MINUTES = 7 * 1440  # an order is valid for at most a week
+PRICE_DECIMALS = 18  # parse_coins reads at most 18 decimals (wei)
+MAX_PRICE_COINS = MAX_PRICE_PER_WH // WEI_PER_COIN
+FIELD_CHARS = 64  # longer input is refused with the field's rule (and never parsed)
+AMOUNT_RULE = f"Amount (Wh): a whole number from 1 to {MAX_AMOUNT_WH:,}."
+MINUTES_RULE = f"Valid for (minutes): a whole number from 1 to {MAX_MINUTES:,} (7 days)."
+STALE_PAGE = "This page was out of date, so nothing was sent. Here it is again: try once more."
+
+
+def price_rule(symbol: str) -> str:
+    return (
+        f"Price per Wh: a number of {symbol} like 0.05, above 0 and at most "
+        f"{MAX_PRICE_COINS:,}, with at most {PRICE_DECIMALS} decimals."
+    )
+
+
+class KeptForms:
+    """What residents typed into a market form the server refused, by session, shown once.
+
+    The next /market fills that form in again instead of drawing it empty.
+    """
+
+    def __init__(self, limit: int = 1000) -> None:
+        self._values: OrderedDict[str, dict[str, str]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._limit = limit
+
+    def keep(self, session: Session, values: dict[str, str]) -> None:
+        with self._lock:
+            self._values[session.id] = {k: v[:FIELD_CHARS] for k, v in values.items()}
+            self._values.move_to_end(session.id)
+            while len(self._values) > self._limit:  # sessions that never came back
+                self._values.popitem(last=False)
+
+    def take(self, session: Session) -> dict[str, str]:
+        with self._lock:
+            return self._values.pop(session.id, {})
+
+
+def kept_forms(request: Request) -> KeptForms:
+    return cast(KeptForms, request.app.state.kept_forms)
+
+
+def whole_number(text: str, high: int) -> int | None:
+    """`text` as a whole number from 1 to `high` in ASCII digits ("1e3", "²" are not); or None."""
+    text = text.strip()
+    if not (0 < len(text) <= FIELD_CHARS and text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 1 <= value <= high else None
+
+
+def price_wei(text: str) -> int | None:
+    """A form's price in coins per Wh as wei, above 0 and at most the market's maximum; or None."""
+    wei = parse_coins(text) if len(text) <= FIELD_CHARS else None
+    return wei if wei is not None and 0 < wei <= MAX_PRICE_PER_WH else None
+
+
+def form_refused(
+    request: Request, session: Session, message: str, typed: dict[str, str] | None = None
+) -> RedirectResponse:
+    """Back to /market with `message`; the form that was sent comes back filled in."""
+    if typed:
+        kept_forms(request).keep(session, typed)
+    return done(session, "/market", message)
+
+
+def stale_form(
+    request: Request, session: Session, csrf_token: str, typed: dict[str, str] | None = None
+) -> RedirectResponse | None:
+    """A market form from a page older than the session (e.g. a re-login in another tab)."""
+    try:
+        check_form_csrf(session, csrf_token)
+    except ApiError:
+        return form_refused(request, session, STALE_PAGE, typed)
+    return None
+
+
 @router.get("/market", response_class=HTMLResponse)
 def market_page(request: Request, ctx: Ctx, session: User) -> HTMLResponse:
     assert session.user is not None
@@ -135,13 +216,22 @@ def market_page(request: Request, ctx: Ctx, session: User) -> HTMLResponse:
         mine=[o for o in board if queries.same(o.owner, me)],
         mechanism=ctx.mechanism, balances=ctx.runtime.market.balances(me),
         chain_id=ctx.runtime.settings.chain_id, contract=ctx.runtime.market.address,
-    )
+        kept=kept_forms(request).take(session), max_amount_wh=MAX_AMOUNT_WH,
+        max_minutes=MAX_MINUTES, price_decimals=PRICE_DECIMALS,
+        price_chars=len(str(MAX_PRICE_COINS)) + 1 + PRICE_DECIMALS,
+        rules={"amount_wh": AMOUNT_RULE, "minutes": MINUTES_RULE,
+               "price": price_rule(ctx.runtime.settings.coin_symbol)},
+    )  # fmt: skip
 
 
 def _trade(
-    ctx: Ctx, session: Session, request_key: str, fingerprint: str, run: Callable[[], object]
+    ctx: Ctx, session: Session, request_key: str, fingerprint: str, run: Callable[[], object],
+    refused: Callable[[str], RedirectResponse],
 ) -> RedirectResponse:
-    """Run a resident's trade, once per form (`request_key`); a refusal is the page's message."""
+    """Run a resident's trade, once per form (`request_key`); a refusal is the page's message.
+
+    `refused` answers a refusal that surely sent nothing (the form comes back filled in).
+    """
 
     def work() -> str:
         run()
@@ -156,63 +246,93 @@ def _trade(
         else:  # a form rendered before request keys, or a client that sends none
             message = work()
     except TradingError as exc:
-        return done(session, "/market", exc.message)
+        return refused(exc.message)
     except RequestKeyReused:  # e.g. an old page from the back button, sent with other values
-        return done(session, "/market", "That form was already sent. Send it again from here.")
+        return refused("That form was already sent. Send it again from here.")
     except RequestUnfinished:
         return done(session, "/market", "Your earlier request may not have finished: check "
                     "your orders here before trying again.")  # fmt: skip
     except RequestKeyError as exc:  # a malformed key: not one this page made
-        return done(session, "/market", str(exc))
+        return refused(str(exc))
     except ChainError as exc:  # not the contract's refusal: the node failed or was slow
         return done(session, "/market", chain_trouble(exc)[2])
     return done(session, "/market", message)
 
 
 RequestKey = Annotated[str, Form(max_length=100)]
+Typed = Annotated[str, Form()]  # read as text and checked here: a refusal names field and rule
 
 
 @router.post("/market/orders")
 def post_order(
-    ctx: Ctx, session: User, side: Annotated[str, Form()], amount_wh: Annotated[int, Form()],
-    price: Annotated[str, Form(max_length=40)], minutes: Annotated[int, Form()] = 60,
-    csrf_token: Annotated[str, Form()] = "", request_key: RequestKey = "",
+    request: Request, ctx: Ctx, session: User, side: Typed = "", amount_wh: Typed = "",
+    price: Typed = "", minutes: Typed = "", csrf_token: Typed = "",
+    request_key: RequestKey = "",
 ) -> RedirectResponse:
-    check_form_csrf(session, csrf_token)
-    wei = parse_coins(price)
-    if side not in ("buy", "sell") or wei is None or not 1 <= minutes <= 7 * 1440:
-        return done(session, "/market", "Check the amount, price and time.")
+    """Place an order from the Buy Energy / Sell Energy form; blank minutes are 60."""
+    typed = {"form": side, "amount_wh": amount_wh, "price": price, "minutes": minutes}
+    stale = stale_form(request, session, csrf_token, typed)
+    if stale is not None:
+        return stale
+    if side not in ("buy", "sell"):
+        return form_refused(request, session, "Choose Buy Energy or Sell Energy.")
+    amount = whole_number(amount_wh, MAX_AMOUNT_WH)
+    wei = price_wei(price)
+    ttl = whole_number(minutes, MAX_MINUTES) if minutes.strip() else 60
+    problems = [
+        rule for rule, bad in (
+            (AMOUNT_RULE, amount is None),
+            (price_rule(ctx.runtime.settings.coin_symbol), wei is None),
+            (MINUTES_RULE, ttl is None),
+        ) if bad
+    ]  # fmt: skip
+    if problems or amount is None or wei is None or ttl is None:
+        return form_refused(request, session, " ".join(problems), typed)
     if session.signer is None:
-        return done(session, "/market", "This account signs in its wallet: use MetaMask.")
+        return form_refused(
+            request, session, "This account signs in its wallet: use MetaMask.", typed
+        )
     signer = session.signer
     return _trade(
-        ctx, session, request_key, f"form:place:{side}:{amount_wh}:{wei}:{minutes}",
-        lambda: ctx.trading.place_order(signer, Side(side), amount_wh, wei, minutes * 60),
+        ctx, session, request_key, f"form:place:{side}:{amount}:{wei}:{ttl}",
+        lambda: ctx.trading.place_order(signer, Side(side), amount, wei, ttl * 60),
+        lambda message: form_refused(request, session, message, typed),
     )  # fmt: skip
 
 
 @router.post("/market/orders/{order_id}/take")
 def take_order(
-    order_id: int, ctx: Ctx, session: User, amount_wh: Annotated[int, Form()],
-    csrf_token: Annotated[str, Form()] = "", request_key: RequestKey = "",
+    order_id: int, request: Request, ctx: Ctx, session: User, amount_wh: Typed = "",
+    csrf_token: Typed = "", request_key: RequestKey = "",
 ) -> RedirectResponse:
-    check_form_csrf(session, csrf_token)
+    typed = {"form": f"take-{order_id}", "amount_wh": amount_wh}
+    stale = stale_form(request, session, csrf_token, typed)
+    if stale is not None:
+        return stale
     known_order(order_id)
+    amount = whole_number(amount_wh, MAX_AMOUNT_WH)
+    if amount is None:
+        return form_refused(request, session, AMOUNT_RULE, typed)
     if session.signer is None:
-        return done(session, "/market", "This account signs in its wallet: use MetaMask.")
+        return form_refused(
+            request, session, "This account signs in its wallet: use MetaMask.", typed
+        )
     signer = session.signer
     return _trade(
-        ctx, session, request_key, f"form:take:{order_id}:{amount_wh}",
-        lambda: ctx.trading.take(signer, order_id, amount_wh),
+        ctx, session, request_key, f"form:take:{order_id}:{amount}",
+        lambda: ctx.trading.take(signer, order_id, amount),
+        lambda message: form_refused(request, session, message, typed),
     )  # fmt: skip
 
 
 @router.post("/market/orders/{order_id}/cancel")
 def cancel_order(
-    order_id: int, ctx: Ctx, session: User, csrf_token: Annotated[str, Form()] = "",
+    order_id: int, request: Request, ctx: Ctx, session: User, csrf_token: Typed = "",
     request_key: RequestKey = "",
 ) -> RedirectResponse:
-    check_form_csrf(session, csrf_token)
+    stale = stale_form(request, session, csrf_token)
+    if stale is not None:
+        return stale
     assert session.user is not None
     order = ctx.runtime.market.order(order_id) if 0 < order_id < 2**63 else None
     if order is None or not queries.same(order.owner, session.user.address):
@@ -223,6 +343,7 @@ def cancel_order(
     return _trade(
         ctx, session, request_key, f"form:cancel:{order_id}",
         lambda: ctx.trading.cancel(signer, order_id),
+        lambda message: done(session, "/market", message),
     )  # fmt: skip
 
 

@@ -1,0 +1,302 @@
+"""The market page's forms answer bad input with the page and a message naming the field.
+
+Through the real app and embedded chain: what FastAPI's form validation used to answer with
+a raw JSON page (a cleared box, "1e3", a price or minutes longer than 40 characters), limits
+that only got "Check the amount, price and time.", a form from a page older than the session
+(stale CSRF token), refusals written in wei, and the typed values kept after a refusal.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from eth_account import Account
+from fastapi.testclient import TestClient
+
+from gridshare.domain import Side
+from gridshare.services.trading import TradingError
+from tests.integration.web_support import (
+    OPERATOR_PASSWORD,
+    PASSWORD,
+    Resident,
+    log_in,
+    register,
+    web_app,
+)
+
+COIN = 10**18
+AMOUNT_RULE = "Amount (Wh): a whole number from 1 to 1,000,000,000."
+MINUTES_RULE = "Valid for (minutes): a whole number from 1 to 10,080 (7 days)."
+PRICE_RULE = (
+    "Price per Wh: a number of PKR like 0.05, above 0 and at most 1,000,000, "
+    "with at most 18 decimals."
+)
+STALE = "This page was out of date, so nothing was sent. Here it is again: try once more."
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[dict[str, Any]]:
+    """The app with two residents of 1,000 PKR each: amina sells, bilal buys."""
+    with web_app() as (runtime, settings, app):
+        assert settings.coin_symbol == "PKR"
+        operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
+        residents = {}
+        for house, name in ((1, "amina"), (2, "bilal")):
+            created = register(operator, op_csrf, house, name, "http://127.0.0.1:9", "44" * 32)
+            client, csrf = log_in(app, name, PASSWORD)
+            residents[name] = Resident(name, str(created["address"]), house, client, csrf)
+        yield {"app": app, "runtime": runtime, **residents}
+
+
+def counts(world: dict[str, Any], resident: Resident) -> tuple[int, int, int]:
+    """(orders, deliveries, the resident's transactions) on chain."""
+    market = world["runtime"].market
+    nonce = world["runtime"].chain.w3.eth.get_transaction_count(resident.address)
+    return market.order_count(), market.delivery_count(), nonce
+
+
+def offer(world: dict[str, Any], amount_wh: int = 50, price: int = COIN // 1000) -> int:
+    amina: Resident = world["amina"]
+    placed = amina.client.post(
+        "/api/v1/orders", json={"side": "sell", "amount_wh": amount_wh, "price_per_wh": price},
+        headers={"X-CSRF-Token": amina.csrf},
+    )  # fmt: skip
+    assert placed.status_code == 201, placed.text
+    return int(placed.json()["id"])
+
+
+def page(resident: Resident) -> str:
+    """The market page as the resident sees it next, entities decoded."""
+    shown = resident.client.get("/market")
+    assert shown.status_code == 200
+    return html.unescape(shown.text)
+
+
+def posted(resident: Resident, path: str, form: dict[str, str]) -> str:
+    """Post a market form: the answer is 303 back to /market; the page that follows."""
+    answer = resident.client.post(path, data=form, follow_redirects=False)
+    assert answer.status_code == 303, (answer.status_code, answer.text[:300])
+    assert answer.headers["location"] == "/market"
+    return page(resident)
+
+
+def place_form(resident: Resident, **fields: str) -> dict[str, str]:
+    form = {"csrf_token": resident.csrf, "side": "sell", "amount_wh": "5", "price": "0.001",
+            "minutes": "60"}  # fmt: skip
+    form.update(fields)
+    return {k: v for k, v in form.items() if v is not None}
+
+
+def flash(text: str) -> str:
+    match = re.search(r'<p class="flash" role="status">(.*?)</p>', text, re.S)
+    assert match is not None, "no message on the page"
+    return match.group(1)
+
+
+# ------------------------------------------------------- 1. what used to be a raw JSON page
+
+
+@pytest.mark.parametrize("amount", ["", "1e1", "1e3", "1.5", "0", "-3", "²", "9" * 80])
+def test_take_with_a_bad_amount_is_the_page_naming_amount(
+    world: dict[str, Any], amount: str
+) -> None:
+    """The take box cleared, or "1e3" (a number input accepts it): was JSON `amount_wh`."""
+    bilal: Resident = world["bilal"]
+    order_id = offer(world)
+    before = counts(world, bilal)
+    form = {"csrf_token": bilal.csrf, "amount_wh": amount, "request_key": f"take-bad-{order_id}"}
+    shown = posted(bilal, f"/market/orders/{order_id}/take", form)
+    assert flash(shown) == AMOUNT_RULE
+    assert counts(world, bilal) == before
+
+
+def test_take_without_the_amount_field_at_all_names_amount(world: dict[str, Any]) -> None:
+    bilal: Resident = world["bilal"]
+    order_id = offer(world)
+    shown = posted(bilal, f"/market/orders/{order_id}/take", {"csrf_token": bilal.csrf})
+    assert flash(shown) == AMOUNT_RULE
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"amount_wh": ""}, AMOUNT_RULE),
+        ({"amount_wh": "1e3"}, AMOUNT_RULE),
+        ({"amount_wh": "1000000001"}, AMOUNT_RULE),
+        ({"price": "0." + "0" * 39 + "5"}, PRICE_RULE),  # 42 characters: was JSON `price`
+        ({"price": "0.0000000000000000001"}, PRICE_RULE),  # 19 decimals
+        ({"price": "0"}, PRICE_RULE),
+        ({"price": ""}, PRICE_RULE),
+        ({"price": "1000000.000000000000000001"}, PRICE_RULE),
+        ({"price": "9" * 5000}, PRICE_RULE),  # past int()'s 4,300 digits: no 500
+        ({"minutes": "100000"}, MINUTES_RULE),
+        ({"minutes": "1" * 41}, MINUTES_RULE),  # was JSON `minutes`
+        ({"minutes": "1e1"}, MINUTES_RULE),
+        ({"minutes": "0"}, MINUTES_RULE),
+        ({"amount_wh": "x", "price": "y", "minutes": "z"},
+         f"{AMOUNT_RULE} {PRICE_RULE} {MINUTES_RULE}"),
+    ],
+)  # fmt: skip
+def test_a_bad_order_form_is_the_page_naming_the_field_and_rule(
+    world: dict[str, Any], fields: dict[str, str], message: str
+) -> None:
+    amina: Resident = world["amina"]
+    before = counts(world, amina)
+    shown = posted(amina, "/market/orders", place_form(amina, **fields))
+    assert flash(shown) == message
+    assert counts(world, amina) == before
+
+
+def test_an_order_form_missing_every_field_is_the_page(world: dict[str, Any]) -> None:
+    amina: Resident = world["amina"]
+    shown = posted(amina, "/market/orders", {"csrf_token": amina.csrf})
+    assert flash(shown) == "Choose Buy Energy or Sell Energy."
+
+
+def test_blank_minutes_are_the_form_default_of_60(world: dict[str, Any]) -> None:
+    amina: Resident = world["amina"]
+    before = counts(world, amina)
+    shown = posted(amina, "/market/orders", place_form(amina, minutes=""))
+    assert flash(shown) == "Done."
+    assert counts(world, amina)[0] == before[0] + 1
+
+
+# ------------------------------------------------------- 2. a form older than the session
+
+
+def test_a_stale_form_after_logging_in_again_is_the_page_and_sends_nothing(
+    world: dict[str, Any],
+) -> None:
+    """Page open in a second tab; logged out and in again in another: was JSON "csrf"."""
+    client = TestClient(world["app"])
+    client.__enter__()
+    client.post("/api/v1/session", json={"username": "amina", "password": PASSWORD})
+    old = client.get("/market").text
+    old_csrf = re.search(r'name="csrf_token" value="([^"]+)"', old)
+    assert old_csrf is not None
+    client.delete("/api/v1/session", headers={"X-CSRF-Token": old_csrf.group(1)})
+    assert client.post("/api/v1/session",
+                       json={"username": "amina", "password": PASSWORD}).status_code == 200
+    amina = Resident("amina", world["amina"].address, 1, client, old_csrf.group(1))
+    order_id = offer(world)
+    mine = offer(world)
+    before = counts(world, amina)
+    forms = {
+        "/market/orders": place_form(amina, price="0.002", amount_wh="7"),
+        f"/market/orders/{order_id}/take": {"csrf_token": amina.csrf, "amount_wh": "1"},
+        f"/market/orders/{mine}/cancel": {"csrf_token": amina.csrf},
+    }
+    for path, form in forms.items():
+        shown = posted(amina, path, form)
+        assert flash(shown) == STALE, path
+        if path == "/market/orders":  # "Here it is again": the order form as typed
+            sell = shown[shown.index('id="sell-form"'):]
+            sell = sell[: sell.index("</form>")]
+            assert 'value="0.002"' in sell and 'value="7"' in sell
+            assert f'value="{amina.csrf}"' not in shown  # now with the session's token
+    assert counts(world, amina) == before
+
+
+def test_a_form_with_no_token_at_all_is_the_same_message(world: dict[str, Any]) -> None:
+    bilal: Resident = world["bilal"]
+    before = counts(world, bilal)
+    shown = posted(bilal, "/market/orders", {"side": "buy", "amount_wh": "1", "price": "1"})
+    assert flash(shown) == STALE
+    assert counts(world, bilal) == before
+
+
+def test_a_form_from_a_logged_out_browser_goes_to_login(world: dict[str, Any]) -> None:
+    stranger = TestClient(world["app"])
+    answer = stranger.post("/market/orders", data={"csrf_token": "old", "side": "buy"},
+                           follow_redirects=False)  # fmt: skip
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login"
+
+
+# ------------------------------------------------------- 3. refusals in coins, not wei
+
+
+def test_a_buy_beyond_the_balance_is_told_in_coins(world: dict[str, Any]) -> None:
+    bilal: Resident = world["bilal"]
+    available = world["runtime"].market.balances(bilal.address).available
+    form = place_form(bilal, side="buy", amount_wh="10", price="5000")
+    shown = posted(bilal, "/market/orders", form)
+    have = f"{available // COIN:,}"
+    assert flash(shown) == (
+        f"A buy of 10 Wh at 5,000 coins/Wh needs 50,000 coins available; you have {have} coins."
+    )
+    assert "wei" not in flash(shown)
+
+
+def test_taking_beyond_the_balance_is_told_in_coins(world: dict[str, Any]) -> None:
+    bilal: Resident = world["bilal"]
+    order_id = offer(world, amount_wh=20, price=100 * COIN + COIN // 4)
+    available = world["runtime"].market.balances(bilal.address).available
+    shown = posted(bilal, f"/market/orders/{order_id}/take",
+                   {"csrf_token": bilal.csrf, "amount_wh": "20"})  # fmt: skip
+    assert flash(shown) == (
+        f"Taking 20 Wh costs 2,005 coins; you have {available // COIN:,} coins available."
+    )
+
+
+def test_the_service_names_the_price_limit_in_coins(world: dict[str, Any]) -> None:
+    """The CLI and agents see this one (the API's schema and the form check first)."""
+    trading = world["app"].state.web.trading
+    with pytest.raises(TradingError) as refused:
+        trading.place_order(Account.create(), Side.SELL, 1, 10**24 + 1, 60)
+    assert (refused.value.code, refused.value.field) == ("bad_price", "price_per_wh")
+    assert refused.value.message == "Price per Wh must be above 0 and at most 1,000,000 coins."
+
+
+# ------------------------------------------------------- 5. the typed values come back
+
+
+def test_a_refused_form_comes_back_as_typed_once(world: dict[str, Any]) -> None:
+    amina: Resident = world["amina"]
+    amina.client.post("/market/orders", data=place_form(amina, price="0.05", minutes="100000",
+                                                        amount_wh="123"),
+                      follow_redirects=False)  # fmt: skip
+    shown = amina.client.get("/market").text
+    sell = shown[shown.index('id="sell-form"'):]
+    sell = sell[: sell.index("</form>")]
+    assert 'value="123"' in sell and 'value="0.05"' in sell and 'value="100000"' in sell
+    buy = shown[shown.index('id="buy-form"'):]
+    assert 'value="123"' not in buy[: buy.index("</form>")]
+    again = amina.client.get("/market").text  # shown once, then the empty form
+    assert 'value="0.05"' not in again and 'value="123"' not in again
+
+
+def test_a_refused_take_comes_back_as_typed(world: dict[str, Any]) -> None:
+    bilal: Resident = world["bilal"]
+    order_id = offer(world, amount_wh=30)
+    bilal.client.post(f"/market/orders/{order_id}/take",
+                      data={"csrf_token": bilal.csrf, "amount_wh": "1e1"},
+                      follow_redirects=False)  # fmt: skip
+    shown = bilal.client.get("/market").text
+    row = shown[shown.index(f'<tr data-order="{order_id}">'):]
+    row = row[: row.index("</tr>")]
+    assert 'value="1e1"' in row and 'value="30"' not in row
+
+
+# ------------------------------------------------------- the phone's own checks
+
+
+def test_the_form_inputs_carry_the_limits(world: dict[str, Any]) -> None:
+    offer_id = offer(world)
+    shown = world["bilal"].client.get("/market").text
+    amount = re.search(r'<input name="amount_wh"[^>]*>', shown)
+    price = re.search(r'<input name="price"[^>]*>', shown)
+    minutes = re.search(r'<input name="minutes"[^>]*>', shown)
+    take = re.search(rf'<tr data-order="{offer_id}">.*?(<input name="amount_wh"[^>]*>)', shown,
+                     re.S)  # fmt: skip
+    assert amount and price and minutes and take
+    for tag in (amount.group(0), minutes.group(0), take.group(1)):
+        assert " required" in tag and 'inputmode="numeric"' in tag and 'min="1"' in tag
+    assert 'max="1000000000"' in amount.group(0) and 'max="10080"' in minutes.group(0)
+    assert 'maxlength="26"' in price.group(0) and 'placeholder="0.05"' in price.group(0)
+    title = re.search(r'title="([^"]*)"', price.group(0))
+    assert title is not None and html.unescape(title.group(1)) == PRICE_RULE
