@@ -6,16 +6,54 @@
   if (!bar) return;
   const status = document.getElementById("wallet-status");
   const toggle = document.getElementById("use-wallet");
-  const say = (text) => { status.textContent = text; };
+  const note = document.getElementById("wallet-note");
+  const holdsKey = bar.dataset.holdsKey === "yes";
+  // The bar is at the top, off-screen on a phone while a form below is sent: a form's own
+  // progress and failures are also shown right after it.
+  const noteAfter = (form) => {
+    let el = form.nextElementSibling;
+    if (!el || !el.classList.contains("form-note")) {
+      el = document.createElement("p");
+      el.className = "flash form-note";
+      el.setAttribute("role", "status");
+      form.insertAdjacentElement("afterend", el);
+    }
+    return el;
+  };
+  const say = (text, form) => {
+    status.textContent = text;
+    if (!form) return;
+    const el = noteAfter(form);
+    el.textContent = text;
+    if (el.scrollIntoView) el.scrollIntoView({ block: "nearest" });
+  };
   const chainHex = "0x" + Number(bar.dataset.chainId).toString(16);
   const ABI = [
     "function place_order(bool is_buy, uint256 amount_wh, uint256 price_per_wh, uint256 expires_at) returns (uint256)",
     "function take(uint256 order_id, uint256 amount_wh) returns (uint256)",
     "function cancel_order(uint256 order_id)",
   ];
+  const remembered = () => localStorage.getItem("gs-wallet") === "1";
   if (toggle && !toggle.disabled) {
-    toggle.checked = localStorage.getItem("gs-wallet") === "1";
+    toggle.checked = remembered();
     toggle.addEventListener("change", () => localStorage.setItem("gs-wallet", toggle.checked ? "1" : "0"));
+  }
+  // No wallet in this browser (a phone's own browser): a ticked box remembered from elsewhere
+  // would make the forms do nothing, so it is unticked and disabled, and the reason shown.
+  // The remembered choice is kept for when a wallet appears (some announce themselves late).
+  if (toggle && !window.ethereum) {
+    if (holdsKey) {
+      toggle.checked = false;
+      toggle.disabled = true;
+      note.textContent = "No wallet in this browser: your orders are signed here, without MetaMask.";
+    } else {
+      note.textContent = "This account signs in MetaMask, and this browser has no wallet: open this page in MetaMask's browser.";
+    }
+    note.hidden = false;
+    window.addEventListener("ethereum#initialized", () => {
+      if (holdsKey) { toggle.disabled = false; toggle.checked = remembered(); }
+      note.hidden = true;
+    }, { once: true });
   }
   const provider = () => {
     if (!window.ethereum) throw new Error("No wallet found: install MetaMask or open this page in its browser.");
@@ -38,27 +76,41 @@
     return BigInt(w || "0") * 10n ** 18n + BigInt((f + "0".repeat(18)).slice(0, 18) || "0");
   };
 
+  // Checked as the server checks them; the refusal is the field's rule (the input's title).
+  const whole = (form, name) => {
+    const text = String(new FormData(form).get(name) || "").trim();
+    if (!/^[0-9]+$/.test(text) || BigInt(text) < 1n) throw new Error(form.elements[name].title || name);
+    return BigInt(text);
+  };
+  const price = (form) => {
+    const text = String(new FormData(form).get("price") || "").trim();
+    if (!/^([0-9]+\.?[0-9]{0,18}|\.[0-9]{1,18})$/.test(text) || coinsToWei(text) <= 0n) throw new Error(form.elements.price.title || "price");
+    return coinsToWei(text);
+  };
+
   async function send(form) {
-    const iface = new window.ethers.Interface(ABI);
     const eth = provider();
-    const [from] = await eth.request({ method: "eth_requestAccounts" });
-    if (from.toLowerCase() !== bar.dataset.address.toLowerCase()) throw new Error("The wallet's account is not this household's (" + bar.dataset.address + ").");
-    const current = await eth.request({ method: "eth_chainId" });
-    if (BigInt(current) !== BigInt(chainHex)) await eth.request({ method: "wallet_switchEthereumChain", params: [{ chainId: chainHex }] });
+    if (!window.ethers) throw new Error("The wallet library did not load: reload the page.");
+    const iface = new window.ethers.Interface(ABI);
     const kind = form.dataset.wallet;
     const f = new FormData(form);
     let data;
     if (kind === "place") {
-      const expires = Math.floor(Date.now() / 1000) + 60 * Number(f.get("minutes") || 60);
-      data = iface.encodeFunctionData("place_order", [f.get("side") === "buy", BigInt(f.get("amount_wh")), coinsToWei(String(f.get("price"))), expires]);
+      const minutes = String(f.get("minutes") || "").trim() ? whole(form, "minutes") : 60n;
+      const expires = BigInt(Math.floor(Date.now() / 1000)) + 60n * minutes;
+      data = iface.encodeFunctionData("place_order", [f.get("side") === "buy", whole(form, "amount_wh"), price(form), expires]);
     } else if (kind === "take") {
-      data = iface.encodeFunctionData("take", [BigInt(form.dataset.order), BigInt(f.get("amount_wh"))]);
+      data = iface.encodeFunctionData("take", [BigInt(form.dataset.order), whole(form, "amount_wh")]);
     } else {
       data = iface.encodeFunctionData("cancel_order", [BigInt(form.dataset.order)]);
     }
-    say("Confirm in your wallet…");
+    const [from] = await eth.request({ method: "eth_requestAccounts" });
+    if (from.toLowerCase() !== bar.dataset.address.toLowerCase()) throw new Error("The wallet's account is not this household's (" + bar.dataset.address + ").");
+    const current = await eth.request({ method: "eth_chainId" });
+    if (BigInt(current) !== BigInt(chainHex)) await eth.request({ method: "wallet_switchEthereumChain", params: [{ chainId: chainHex }] });
+    say("Confirm in your wallet…", form);
     const hash = await eth.request({ method: "eth_sendTransaction", params: [{ from, to: bar.dataset.contract, data }] });
-    say("Sent " + hash.slice(0, 10) + "…, waiting…");
+    say("Sent " + hash.slice(0, 10) + "…, waiting…", form);
     for (let i = 0; i < 60; i++) {
       const receipt = await eth.request({ method: "eth_getTransactionReceipt", params: [hash] });
       if (receipt) {
@@ -74,7 +126,7 @@
     form.addEventListener("submit", (event) => {
       if (!toggle || !toggle.checked) return;  // no wallet mode: the plain form post works
       event.preventDefault();
-      send(form).catch((e) => say(e.message || String(e)));
+      send(form).catch((e) => say(e.message || String(e), form));
     });
   });
 })();
