@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,24 @@ def _digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+MISSING = "—"  # a value the meter did not give (never "None")
+
+
+def measure(value: int | None, scale: int = 1, places: int = 1) -> str:
+    """A meter value divided by `scale` and rounded to `places`; "—" if there is none."""
+    if value is None:
+        return MISSING
+    return str(value) if scale == 1 else str(round(value / scale, places))
+
+
+def clock(epoch: int | None) -> str:
+    """A Unix time as the time of day, "14:05:09 UTC" (the settings name no village time
+    zone, and app.js formats live updates the same way); "—" if there is none."""
+    if epoch is None:
+        return MISSING
+    return datetime.fromtimestamp(int(epoch), UTC).strftime("%H:%M:%S UTC")
+
+
 def parse_coins(text: str) -> int | None:
     """A decimal amount of coins ("0.05") as wei, without floats; None if malformed."""
     text = text.strip()
@@ -61,6 +80,8 @@ def new_request_key() -> str:
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.filters["coins"] = coins
+    templates.env.filters["measure"] = measure
+    templates.env.filters["clock"] = clock
     templates.env.globals["request_key"] = new_request_key
     return templates
 
@@ -73,13 +94,16 @@ def render(
     templates: Jinja2Templates, request: Request, name: str, session: Session | None,
     status: int = 200, **values: Any,
 ) -> HTMLResponse:
-    """Render `name` in the visitor's language with their session's CSRF token and flash."""
+    """Render `name` in the visitor's language with their session's CSRF token and flash.
+
+    A page for a logged-in user is `Cache-Control: no-store`: after logout on a shared phone,
+    Back must not show the previous resident's address and balances from the cache."""
     lang, direction = i18n.translator(language(request))
     flash = None
     if session is not None:
         flash, session.flash = session.flash, None
     settings = request.app.state.settings
-    return templates.TemplateResponse(
+    response = templates.TemplateResponse(
         request,
         name,
         {
@@ -97,3 +121,6 @@ def render(
         },
         status_code=status,
     )
+    if session is not None and session.user is not None:
+        response.headers["cache-control"] = "no-store"
+    return response

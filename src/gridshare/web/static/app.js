@@ -6,6 +6,9 @@
   const $ = (s, el) => (el || document).querySelector(s);
   const getJSON = (url) => fetch(url, { credentials: "same-origin" }).then((r) => (r.ok ? r.json() : Promise.reject(r.status)));
   const width = (el) => Math.max(280, el.clientWidth - 8);
+  // as render.py's `clock` and `measure` filters: "14:05:09 UTC", and "—" for a missing value
+  const clock = (epoch) => new Date(epoch * 1000).toISOString().slice(11, 19) + " UTC";
+  const MISSING = "—";
 
   const priceChart = $("#price-chart");
   if (priceChart && window.uPlot) {
@@ -25,9 +28,10 @@
       if (!r || !r.reachable) return;
       meter.querySelectorAll("[data-field]").forEach((el) => {
         const v = r[el.dataset.field];
-        if (v === null || v === undefined) return;
         if (el.dataset.field === "relay_closed") return;
-        el.textContent = el.dataset.scale ? (v / Number(el.dataset.scale)).toFixed(1) : String(v);
+        if (v === null || v === undefined) el.textContent = MISSING;
+        else if (el.dataset.epoch !== undefined) { el.dataset.epoch = String(v); el.textContent = clock(v); }
+        else el.textContent = el.dataset.scale ? (v / Number(el.dataset.scale)).toFixed(1) : String(v);
       });
       data[0].push(Date.now() / 1000); data[1].push(r.pv_w); data[2].push(r.load_w);
       if (data[0].length > 300) data.forEach((a) => a.shift());

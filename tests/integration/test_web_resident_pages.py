@@ -1,0 +1,112 @@
+"""What residents see on the pages, through the real app: private pages are never cached (Back
+after logout on a shared phone), the meter's last contact is a time of day and not a Unix
+epoch, a reading the meter did not give is "—" and not "None", and the community's count of
+trades today has a label."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gridshare.storage.households import HouseholdRecord
+from gridshare.web.schemas import MeterReading
+from tests.integration.web_support import OPERATOR_PASSWORD, PASSWORD, log_in, register, web_app
+
+KEY = "11" * 32
+EPOCH = 1796027523  # the raw number residents saw on My meter
+PRIVATE = ("/market", "/account", "/account/export", "/meter", "/community")
+
+
+class FixedReadings:
+    """Stands in for the ReadingCache: house 1's meter answered its status but the simulator's
+    /sim/house read failed, so solar, load and battery are missing (as in the report)."""
+
+    def reading(self, record: HouseholdRecord) -> MeterReading:
+        return MeterReading(
+            house_id=record.house_id, reachable=True, voltage_mv=230_120, current_ma=1_500,
+            power_mw=345_000, relay_closed=True, last_contact=EPOCH,
+        )
+
+    def get(self, record: HouseholdRecord, timeout: float = 1.5) -> MeterReading:
+        return self.reading(record)
+
+    def many(self, records: list[HouseholdRecord], timeout: float = 1.0) -> list[MeterReading]:
+        return [self.reading(r) for r in records]
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[dict[str, Any]]:
+    with web_app() as (_runtime, _settings, app):
+        operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
+        register(operator, op_csrf, 1, "amina", "http://127.0.0.1:9", KEY)
+        app.state.web.readings = FixedReadings()  # type: ignore[attr-defined]
+        amina, csrf = log_in(app, "amina", PASSWORD)
+        yield {"app": app, "operator": operator, "amina": amina, "csrf": csrf}
+
+
+def test_pages_for_a_logged_in_user_are_no_store_and_public_ones_need_not_be(
+    world: dict[str, Any]
+) -> None:
+    for path in PRIVATE:
+        response = world["amina"].get(path)
+        assert response.status_code == 200, (path, response.text)
+        assert response.headers.get("cache-control") == "no-store", path
+    operator = world["operator"].get("/operator")
+    assert operator.status_code == 200 and operator.headers.get("cache-control") == "no-store"
+    anonymous = TestClient(world["app"])
+    for path in ("/login", "/explorer"):
+        response = anonymous.get(path)
+        assert response.status_code == 200, path
+        assert "no-store" not in response.headers.get("cache-control", ""), path
+
+
+def test_after_logout_the_account_page_is_not_shown_again(world: dict[str, Any]) -> None:
+    client, csrf = log_in(world["app"], "amina", PASSWORD)
+    assert client.get("/account").headers["cache-control"] == "no-store"
+    client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
+    again = client.get("/account", follow_redirects=False)
+    assert again.status_code in (302, 303, 401) and "Available" not in again.text
+
+
+@pytest.mark.parametrize("lang", ["en", "ur"])
+def test_meter_last_contact_is_a_time_of_day_not_a_unix_epoch(
+    world: dict[str, Any], lang: str
+) -> None:
+    client: TestClient = world["amina"]
+    client.get(f"/lang/{lang}?next=/meter")
+    try:
+        page = client.get("/meter").text
+    finally:
+        client.get("/lang/en?next=/meter")
+    contact = re.search(r'<time data-field="last_contact"[^>]*>([^<]*)</time>', page)
+    assert contact is not None, page
+    assert contact.group(1) == "08:32:03 UTC"  # 1796027523 is 2026-11-30 08:32:03 UTC
+    assert f">{EPOCH}<" not in page
+    assert f'data-epoch="{EPOCH}"' in page  # kept for app.js
+
+
+def test_meter_values_the_meter_did_not_give_are_a_dash_not_none(world: dict[str, Any]) -> None:
+    page = world["amina"].get("/meter").text
+    for field in ("soc_permille", "pv_w", "load_w"):
+        assert f'<span data-field="{field}"' in page
+        value = re.search(rf'<span data-field="{field}"[^>]*>([^<]*)</span>', page)
+        assert value is not None and value.group(1) == "—", field
+    assert ">230.12<" in page and ">1.5<" in page and ">345.0<" in page  # given ones as before
+    assert "None" not in page
+
+
+def test_community_shows_a_dash_for_missing_values_and_labels_todays_trades(
+    world: dict[str, Any]
+) -> None:
+    page = world["amina"].get("/community").text
+    row = re.search(r"<tr><td>1</td>(.*?)</tr>", page)
+    assert row is not None, page
+    cells = re.findall(r"<td>([^<]*)</td>", row.group(1))
+    assert cells[:3] == ["—", "—", "—"], cells  # solar W, load W, battery %: not None None 0.0
+    assert "None" not in page
+    assert re.search(r'Trades today: <b id="trades-today">0</b>', page), page
+    assert re.search(r"Wh \(\d+\)", page) is None
