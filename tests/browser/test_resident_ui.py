@@ -1,0 +1,132 @@
+"""A resident's phone at 360x640 in Chromium: the MetaMask button is readable, taps in the
+header hit 44 px targets, no page scrolls sideways, and the meter's last contact stays a time
+of day as app.js updates it live.
+
+A server of its own (as conftest.py starts one) with one simulated meter, so the checks do not
+depend on what the other browser tests registered.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, expect
+from tests.browser.conftest import OPERATOR_PASSWORD, _serve_meters, free_port
+from tests.integration.web_support import PASSWORD, web_app
+
+from gridshare.sim import MeterSim, SimSettings
+
+PHONE = {"width": 360, "height": 640}
+PAGES = ("/market", "/account", "/meter", "/community", "/account/export")
+CLOCK = re.compile(r"^\d\d:\d\d:\d\d UTC$")
+
+# relative luminance and contrast ratio (WCAG 2), computed in the page from computed styles
+CONTRAST_JS = """el => {
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => {
+    v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  }).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+  let bg = el;  // the first ancestor (or itself) with an opaque background
+  while (bg && rgb(getComputedStyle(bg).backgroundColor)[3] === 0) bg = bg.parentElement;
+  const back = rgb(getComputedStyle(bg || document.body).backgroundColor);
+  const fore = rgb(getComputedStyle(el).color);
+  const [hi, lo] = [lum(fore), lum(back)].sort((a, b) => b - a);
+  return {color: getComputedStyle(el).color, background: getComputedStyle(bg).backgroundColor,
+          ratio: (hi + 0.05) / (lo + 0.05)};
+}"""
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A live server with amina registered on the one simulated meter."""
+    sim = MeterSim(SimSettings(houses=1, base_port=free_port(), speed=20.0,
+                               data_dir=tmp_path_factory.mktemp("ui-meters")))
+    ready = threading.Event()
+    meters = threading.Thread(target=_serve_meters, args=(sim, ready), daemon=True)
+    meters.start()
+    assert ready.wait(20), "meter simulator did not start"
+    with web_app(tmp_path_factory.mktemp("ui-server")) as (_runtime, _settings, app):
+        port = free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            entry = sim.entries[0]
+            with httpx.Client(base_url=base) as operator:
+                login = operator.post("/api/v1/session",
+                                      json={"username": "operator", "password": OPERATOR_PASSWORD})
+                assert login.status_code == 200, login.text
+                made = operator.post("/api/v1/households", headers={
+                    "X-CSRF-Token": login.json()["csrf_token"]}, json={
+                    "name": "House 1", "username": "amina", "password": PASSWORD,
+                    "house_id": entry.house_id, "meter_id": entry.meter_id, "meter_url": entry.url,
+                    "meter_key": entry.key.hex, "top_up_coins": 100})
+                assert made.status_code == 201, made.text
+            yield base
+        finally:
+            server.should_exit = True
+            thread.join(10)
+            sim.stop()
+            meters.join(10)
+
+
+@pytest.fixture
+def phone(browser: Browser, url: str) -> Iterator[Page]:
+    """amina, logged in on a 360x640 phone."""
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(url + "/login")
+    page.fill("input[name=username]", "amina")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    yield page
+    context.close()
+
+
+def test_the_metamask_button_is_readable_and_nothing_scrolls_sideways(
+    phone: Page, url: str
+) -> None:
+    phone.goto(url + "/market")
+    button = phone.locator("#add-network")
+    expect(button).to_be_visible()
+    seen = button.evaluate(CONTRAST_JS)
+    assert seen["color"] != seen["background"], seen  # was white on the page's near-white
+    assert seen["ratio"] >= 4.5, seen
+    for path in PAGES:
+        phone.goto(url + path)
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{path} scrolls sideways ({width}px)"
+
+
+def test_header_links_and_log_out_are_44px_tap_targets(phone: Page, url: str) -> None:
+    phone.goto(url + "/market")
+    targets = phone.locator("header.top a, header.top button")
+    assert targets.count() >= 6  # brand, 4 nav links, language, Log out
+    for i in range(targets.count()):
+        box = targets.nth(i).bounding_box()
+        assert box is not None and box["height"] >= 43.5, (targets.nth(i).inner_text(), box)
+    seen = phone.locator("#logout").evaluate(CONTRAST_JS)
+    assert seen["ratio"] >= 4.5, seen  # Log out stays white on the green header
+
+
+def test_meter_last_contact_stays_a_time_of_day_when_updated_live(phone: Page, url: str) -> None:
+    phone.goto(url + "/meter")
+    contact = phone.locator("time[data-field=last_contact]")
+    first = contact.inner_text()
+    assert CLOCK.match(first), first
+    expect(contact).not_to_have_text(first, timeout=15_000)  # app.js updated it from the SSE
+    assert CLOCK.match(contact.inner_text()), contact.inner_text()
+    assert "None" not in phone.locator(".readings").inner_text()
