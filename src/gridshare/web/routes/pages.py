@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Annotated, cast
 
@@ -12,15 +10,26 @@ from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Red
 from fastapi.staticfiles import StaticFiles
 
 from gridshare.chain.errors import ChainError
-from gridshare.domain import WEI_PER_COIN, DeliveryStatus, Side
+from gridshare.domain import DeliveryStatus, Side
 from gridshare.runtime import Runtime
 from gridshare.services.sessions import Session
-from gridshare.services.trading import MAX_AMOUNT_WH, MAX_PRICE_PER_WH, TradingError
+from gridshare.services.trading import MAX_AMOUNT_WH, TradingError
 from gridshare.storage.request_keys import RequestKeyError, RequestKeyReused, RequestUnfinished
 from gridshare.web import i18n, queries
 from gridshare.web.context import WebContext, get_context, install_context
 from gridshare.web.errors import ApiError, chain_trouble
-from gridshare.web.render import STATIC, VENDOR, make_templates, node_modules, parse_coins, render
+from gridshare.web.market_form import (
+    AMOUNT_RULE,
+    MAX_MINUTES,
+    MAX_PRICE_COINS,
+    MINUTES_RULE,
+    PRICE_DECIMALS,
+    KeptForms,
+    price_rule,
+    price_wei,
+    whole_number,
+)
+from gridshare.web.render import STATIC, VENDOR, make_templates, node_modules, render
 from gridshare.web.routes.api import REFUSALS, known_order, limited_key_export, log_in
 from gridshare.web.routes.pages_operator import router as operator_router
 from gridshare.web.security import (
@@ -126,62 +135,11 @@ def vendor(name: str) -> FileResponse:
     return FileResponse(root / VENDOR[name], headers={"cache-control": "max-age=86400"})
 
 
-MAX_MINUTES = 7 * 1440  # an order is valid for at most a week
-PRICE_DECIMALS = 18  # parse_coins reads at most 18 decimals (wei)
-MAX_PRICE_COINS = MAX_PRICE_PER_WH // WEI_PER_COIN
-FIELD_CHARS = 64  # longer input is refused with the field's rule (and never parsed)
-AMOUNT_RULE = f"Amount (Wh): a whole number from 1 to {MAX_AMOUNT_WH:,}."
-MINUTES_RULE = f"Valid for (minutes): a whole number from 1 to {MAX_MINUTES:,} (7 days)."
 STALE_PAGE = "This page was out of date, so nothing was sent. Here it is again: try once more."
-
-
-def price_rule(symbol: str) -> str:
-    return (
-        f"Price per Wh: a number of {symbol} like 0.05, above 0 and at most "
-        f"{MAX_PRICE_COINS:,}, with at most {PRICE_DECIMALS} decimals."
-    )
-
-
-class KeptForms:
-    """What residents typed into a market form the server refused, by session, shown once.
-
-    The next /market fills that form in again instead of drawing it empty.
-    """
-
-    def __init__(self, limit: int = 1000) -> None:
-        self._values: OrderedDict[str, dict[str, str]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._limit = limit
-
-    def keep(self, session: Session, values: dict[str, str]) -> None:
-        with self._lock:
-            self._values[session.id] = {k: v[:FIELD_CHARS] for k, v in values.items()}
-            self._values.move_to_end(session.id)
-            while len(self._values) > self._limit:  # sessions that never came back
-                self._values.popitem(last=False)
-
-    def take(self, session: Session) -> dict[str, str]:
-        with self._lock:
-            return self._values.pop(session.id, {})
 
 
 def kept_forms(request: Request) -> KeptForms:
     return cast(KeptForms, request.app.state.kept_forms)
-
-
-def whole_number(text: str, high: int) -> int | None:
-    """`text` as a whole number from 1 to `high` in ASCII digits ("1e3", "²" are not); or None."""
-    text = text.strip()
-    if not (0 < len(text) <= FIELD_CHARS and text.isascii() and text.isdigit()):
-        return None
-    value = int(text)
-    return value if 1 <= value <= high else None
-
-
-def price_wei(text: str) -> int | None:
-    """A form's price in coins per Wh as wei, above 0 and at most the market's maximum; or None."""
-    wei = parse_coins(text) if len(text) <= FIELD_CHARS else None
-    return wei if wei is not None and 0 < wei <= MAX_PRICE_PER_WH else None
 
 
 def form_refused(
