@@ -17,7 +17,6 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import anyio
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -25,6 +24,7 @@ from starlette.types import Message, Scope
 
 from gridshare.web.body_guard import BodyGuard
 from tests.integration.web_support import OPERATOR_PASSWORD, web_app
+from tests.support.async_run import run_async
 
 SESSION = "/api/v1/session"
 JSON = {"Content-Type": "application/json"}
@@ -160,8 +160,8 @@ def test_a_body_in_pieces_is_checked_whole_and_passed_on_whole(
 ) -> None:
     deep = nested(65)
     pieces = [b"  ", b"\n", deep[:10], deep[10:11], deep[11:100], deep[100:], b""]
-    status, answer = anyio.run(_post_in_pieces, app, SESSION, pieces)
+    status, answer = run_async(_post_in_pieces, app, SESSION, pieces)
     assert (status, answer) == (400, API_REFUSAL)
     login = f'{{"username": "operator", "password": "{OPERATOR_PASSWORD}"}}'.encode()
-    status, answer = anyio.run(_post_in_pieces, app, SESSION, [b" ", login[:7], login[7:]])
+    status, answer = run_async(_post_in_pieces, app, SESSION, [b" ", login[:7], login[7:]])
     assert (status, answer["user"]["role"]) == (200, "operator")

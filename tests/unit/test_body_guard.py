@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import anyio
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.types import Message, Receive, Scope, Send
 
 from gridshare.web.body_guard import MAX_JSON_DEPTH, BodyGuard, json_depth, too_deep
+from tests.support.async_run import run_async
 
 TRICKY = st.text(alphabet='[]{}"\\/ aé€\n\u2028', max_size=12)
 VALUES = st.recursive(
@@ -97,7 +97,7 @@ def _run(pieces: list[bytes], path: str = "/api/v1/x") -> tuple[_App, list[Messa
         sent.append(message)
 
     scope: Scope = {"type": "http", "method": "POST", "path": path, "headers": []}
-    anyio.run(BodyGuard(app), scope, receive, send)
+    run_async(BodyGuard(app), scope, receive, send)
     return app, sent
 
 
@@ -139,5 +139,5 @@ def test_guard_calls_nothing_when_the_client_leaves_mid_body() -> None:
         sent.append(message)
 
     scope: Scope = {"type": "http", "method": "POST", "path": "/rpc", "headers": []}
-    anyio.run(BodyGuard(never), scope, receive, send)
+    run_async(BodyGuard(never), scope, receive, send)
     assert (app, sent) == ([], [])
