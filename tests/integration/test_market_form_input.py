@@ -23,6 +23,7 @@ from tests.integration.web_support import (
     OPERATOR_PASSWORD,
     PASSWORD,
     Resident,
+    counts,
     log_in,
     register,
     web_app,
@@ -50,13 +51,6 @@ def world() -> Iterator[dict[str, Any]]:
             client, csrf = log_in(app, name, PASSWORD)
             residents[name] = Resident(name, str(created["address"]), house, client, csrf)
         yield {"app": app, "runtime": runtime, **residents}
-
-
-def counts(world: dict[str, Any], resident: Resident) -> tuple[int, int, int]:
-    """(orders, deliveries, the resident's transactions) on chain."""
-    market = world["runtime"].market
-    nonce = world["runtime"].chain.w3.eth.get_transaction_count(resident.address)
-    return market.order_count(), market.delivery_count(), nonce
 
 
 def offer(world: dict[str, Any], amount_wh: int = 50, price: int = COIN // 1000) -> int:

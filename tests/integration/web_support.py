@@ -76,3 +76,11 @@ def register(
     assert response.status_code == 201, response.text
     result: dict[str, object] = response.json()
     return result
+
+
+def counts(world: dict[str, Any], resident: Resident) -> tuple[int, int, int]:
+    """(orders, deliveries, the resident's transactions) on the chain of `world["runtime"]`:
+    a request that changed nothing leaves all three as they were."""
+    market = world["runtime"].market
+    nonce = world["runtime"].chain.w3.eth.get_transaction_count(resident.address)
+    return market.order_count(), market.delivery_count(), nonce
