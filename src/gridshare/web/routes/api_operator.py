@@ -46,8 +46,8 @@ def refused(exc: TradingError | AccountError, account_field: str | None = None) 
 
 
 UNCONFIRMED = ("The registration was sent but is not confirmed yet. It usually lands within a "
-               "minute; the household can trade once it has. Give the resident this recovery "
-               "phrase now: it is not shown again.")
+               "minute; the household can trade once it has. The login is made, and a recovery "
+               "phrase shown here is shown only this once.")
 NOT_YET_TOPPED_UP = ("Not topped up: the registration is not confirmed yet. Top the household "
                      "up once it is.")
 
