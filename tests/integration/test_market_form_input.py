@@ -294,3 +294,21 @@ def test_the_form_inputs_carry_the_limits(world: dict[str, Any]) -> None:
     assert 'maxlength="26"' in price.group(0) and 'placeholder="0.05"' in price.group(0)
     title = re.search(r'title="([^"]*)"', price.group(0))
     assert title is not None and html.unescape(title.group(1)) == PRICE_RULE
+
+
+def test_my_open_orders_mark_the_ones_my_auto_trading_agent_placed(
+    world: dict[str, Any],
+) -> None:
+    """A resident sees which of their open orders their agent placed (the agent manages only
+    those), so orders they never placed by hand are not a mystery."""
+    amina: Resident = world["amina"]
+    ctx = world["app"].state.web
+    signer = ctx.accounts.login("amina", PASSWORD).signer
+    by_hand = ctx.trading.place_order(signer, Side.SELL, 5, COIN // 100, 3600)
+    by_agent = ctx.trading.place_order(signer, Side.SELL, 6, COIN // 50, 3600)
+    ctx.agent_orders.add(amina.house_id, by_agent.id)  # as AgentRunner records what it places
+    page = amina.client.get("/market").text
+    mine = page[page.index('id="mine"'):]
+    row = {o: mine[mine.index(f'<tr data-order="{o}">'):].split("</tr>")[0]
+           for o in (by_hand.id, by_agent.id)}  # fmt: skip
+    assert "data-by-agent" in row[by_agent.id] and "data-by-agent" not in row[by_hand.id]

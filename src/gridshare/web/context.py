@@ -19,6 +19,7 @@ from gridshare.services.engine import MarketEngine
 from gridshare.services.households import HouseholdService
 from gridshare.services.sessions import SessionStore
 from gridshare.services.trading import TradingService
+from gridshare.storage.agent_orders import AgentOrders
 from gridshare.storage.households import HouseholdRepository
 from gridshare.storage.request_keys import RequestKeys
 from gridshare.storage.users import UserStore
@@ -100,6 +101,7 @@ class WebContext:
     households: HouseholdService
     history: History
     requests: RequestKeys
+    agent_orders: AgentOrders
     delivery_window_s: int
     mechanism: str
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -152,6 +154,7 @@ def build_context(runtime: Runtime) -> WebContext:
         ),
         history=History(runtime.market),
         requests=RequestKeys(runtime.database),
+        agent_orders=AgentOrders(runtime.database),
         delivery_window_s=runtime.market.timing()[0],
         mechanism=users.pref("market_mechanism") or settings.market_mechanism,
     )

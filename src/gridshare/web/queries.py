@@ -103,6 +103,12 @@ def household_of(ctx: WebContext, user: User) -> HouseholdRecord | None:
     return ctx.households.repository.by_account(user.address)
 
 
+def placed_by_agent(ctx: WebContext, user: User) -> set[int]:
+    """Ids of the user's open orders that their house's trading agent placed."""
+    record = household_of(ctx, user)
+    return ctx.agent_orders.of(record.house_id) if record is not None else set()
+
+
 def community(ctx: WebContext, *, with_meters: bool = True) -> Community:
     """Every house's readings, energy traded today and its average price."""
     records = ctx.households.all() if with_meters else []
