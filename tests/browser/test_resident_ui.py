@@ -9,18 +9,17 @@ depend on what the other browser tests registered.
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect
-from tests.browser.conftest import OPERATOR_PASSWORD, _serve_meters, free_port
+from tests.browser.conftest import OPERATOR_PASSWORD, free_port
+from tests.integration.engine.support import sim_in_thread
 from tests.integration.web_support import PASSWORD, web_app
+from tests.support.live_server import serve_in_thread
 
-from gridshare.sim import MeterSim, SimSettings
+from gridshare.sim import SimSettings
 
 PHONE = {"width": 360, "height": 640}
 PAGES = ("/market", "/account", "/meter", "/community", "/account/export")
@@ -45,41 +44,23 @@ CONTRAST_JS = """el => {
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A live server with amina registered on the one simulated meter."""
-    sim = MeterSim(SimSettings(houses=1, base_port=free_port(), speed=20.0,
-                               data_dir=tmp_path_factory.mktemp("ui-meters")))
-    ready = threading.Event()
-    meters = threading.Thread(target=_serve_meters, args=(sim, ready), daemon=True)
-    meters.start()
-    assert ready.wait(20), "meter simulator did not start"
-    with web_app(tmp_path_factory.mktemp("ui-server")) as (_runtime, _settings, app):
-        port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.05)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            entry = sim.entries[0]
-            with httpx.Client(base_url=base) as operator:
-                login = operator.post("/api/v1/session",
-                                      json={"username": "operator", "password": OPERATOR_PASSWORD})
-                assert login.status_code == 200, login.text
-                made = operator.post("/api/v1/households", headers={
-                    "X-CSRF-Token": login.json()["csrf_token"]}, json={
-                    "name": "House 1", "username": "amina", "password": PASSWORD,
-                    "house_id": entry.house_id, "meter_id": entry.meter_id, "meter_url": entry.url,
-                    "meter_key": entry.key.hex, "top_up_coins": 100})
-                assert made.status_code == 201, made.text
-            yield base
-        finally:
-            server.should_exit = True
-            thread.join(10)
-            sim.stop()
-            meters.join(10)
+    settings = SimSettings(houses=1, base_port=free_port(), speed=20.0,
+                           data_dir=tmp_path_factory.mktemp("ui-meters"))
+    with sim_in_thread(settings) as sim, web_app(tmp_path_factory.mktemp("ui-server")) as (
+        _runtime, _settings, app
+    ), serve_in_thread(app) as base:
+        entry = sim.entries[0]
+        with httpx.Client(base_url=base) as operator:
+            login = operator.post("/api/v1/session",
+                                  json={"username": "operator", "password": OPERATOR_PASSWORD})
+            assert login.status_code == 200, login.text
+            made = operator.post("/api/v1/households", headers={
+                "X-CSRF-Token": login.json()["csrf_token"]}, json={
+                "name": "House 1", "username": "amina", "password": PASSWORD,
+                "house_id": entry.house_id, "meter_id": entry.meter_id, "meter_url": entry.url,
+                "meter_key": entry.key.hex, "top_up_coins": 100})
+            assert made.status_code == 201, made.text
+        yield base
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from tests.integration.web_support import (
     Resident,
     counts,
     log_in,
+    offer,
     register,
     web_app,
 )
@@ -52,16 +53,6 @@ def quiet_twin(world: dict[str, Any], resident: Resident) -> TestClient:
     twin = TestClient(world["app"], raise_server_exceptions=False)
     twin.cookies.update(resident.client.cookies)
     return twin
-
-
-def offer(world: dict[str, Any], amount_wh: int = 50, price: int = PRICE) -> int:
-    amina: Resident = world["amina"]
-    placed = amina.client.post(
-        "/api/v1/orders", json={"side": "sell", "amount_wh": amount_wh, "price_per_wh": price},
-        headers={"X-CSRF-Token": amina.csrf},
-    )  # fmt: skip
-    assert placed.status_code == 201, placed.text
-    return int(placed.json()["id"])
 
 
 def flash(resident: Resident) -> str:

@@ -25,6 +25,7 @@ from tests.integration.web_support import (
     Resident,
     counts,
     log_in,
+    offer,
     register,
     web_app,
 )
@@ -51,16 +52,6 @@ def world() -> Iterator[dict[str, Any]]:
             client, csrf = log_in(app, name, PASSWORD)
             residents[name] = Resident(name, str(created["address"]), house, client, csrf)
         yield {"app": app, "runtime": runtime, **residents}
-
-
-def offer(world: dict[str, Any], amount_wh: int = 50, price: int = COIN // 1000) -> int:
-    amina: Resident = world["amina"]
-    placed = amina.client.post(
-        "/api/v1/orders", json={"side": "sell", "amount_wh": amount_wh, "price_per_wh": price},
-        headers={"X-CSRF-Token": amina.csrf},
-    )  # fmt: skip
-    assert placed.status_code == 201, placed.text
-    return int(placed.json()["id"])
 
 
 def page(resident: Resident) -> str:

@@ -84,3 +84,14 @@ def counts(world: dict[str, Any], resident: Resident) -> tuple[int, int, int]:
     market = world["runtime"].market
     nonce = world["runtime"].chain.w3.eth.get_transaction_count(resident.address)
     return market.order_count(), market.delivery_count(), nonce
+
+
+def offer(world: dict[str, Any], amount_wh: int = 50, price: int = 10**15) -> int:
+    """amina's sell offer through the API (price in wei per Wh); its order id."""
+    amina: Resident = world["amina"]
+    placed = amina.client.post(
+        "/api/v1/orders", json={"side": "sell", "amount_wh": amount_wh, "price_per_wh": price},
+        headers={"X-CSRF-Token": amina.csrf},
+    )  # fmt: skip
+    assert placed.status_code == 201, placed.text
+    return int(placed.json()["id"])

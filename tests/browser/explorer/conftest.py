@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from tests.integration.test_explorer_support import Day, close_runtime, open_runtime, trade_a_day
+from tests.support.live_server import serve_in_thread
 
 from gridshare.runtime import Runtime
 from gridshare.web.app import create_app
@@ -30,12 +28,6 @@ class ExplorerServer:
     day: Day
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def explorer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExplorerServer]:
     if not Path(CHROMIUM).exists():
@@ -44,25 +36,14 @@ def explorer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Explor
     try:
         day = trade_a_day(runtime)
         app = create_app(runtime.settings, runtime)
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                               log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.05)
-        parts: Any = app.state.explorer
-        head = int(runtime.chain.w3.eth.block_number)
-        while (parts.store.last_block() or parts.store.block(-1) or _never()).number < head:
-            assert time.monotonic() < deadline + 30, "explorer did not index the day"
-            time.sleep(0.05)
-        try:
-            yield ExplorerServer(f"http://127.0.0.1:{port}", runtime, day)
-        finally:
-            server.should_exit = True
-            thread.join(10)
+        with serve_in_thread(app) as url:
+            parts: Any = app.state.explorer
+            head = int(runtime.chain.w3.eth.block_number)
+            deadline = time.monotonic() + 60
+            while (parts.store.last_block() or parts.store.block(-1) or _never()).number < head:
+                assert time.monotonic() < deadline, "explorer did not index the day"
+                time.sleep(0.05)
+            yield ExplorerServer(url, runtime, day)
     finally:
         close_runtime(runtime)
 
