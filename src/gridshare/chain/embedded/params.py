@@ -62,6 +62,18 @@ def parse_quantity(value: Any, name: str) -> int:
         raise invalid(name, "expected a 0x-prefixed hex quantity") from None
 
 
+MAX_WORD = 2**256 - 1  # the largest number the EVM holds (a storage slot, a value, gas)
+WORD_RULE = "expected a 0x-prefixed hex quantity of at most 2**256 - 1 (64 hex digits)"
+
+
+def parse_word(value: Any, name: str) -> int:
+    """A quantity the EVM can hold (a slot, a value, gas); a larger one is invalid params."""
+    number = parse_quantity(value, name)
+    if number > MAX_WORD:
+        raise invalid(name, WORD_RULE)
+    return number
+
+
 def parse_data(value: Any, name: str, length: int | None = None) -> bytes:
     """0x-prefixed hex bytes, optionally of an exact length."""
     if not isinstance(value, str) or not value.startswith(("0x", "0X")):
@@ -111,8 +123,8 @@ def parse_call(value: Any, name: str = "transaction") -> CallRequest:
         sender=parse_address(value["from"], f"{name}.from") if value.get("from") else b"\0" * 20,
         to=parse_address(to, f"{name}.to") if to else b"",
         data=parse_data(input_data, f"{name}.input") if input_data else b"",
-        value=parse_quantity(value["value"], f"{name}.value") if value.get("value") else 0,
-        gas=parse_quantity(gas, f"{name}.gas") if gas is not None else None,
+        value=parse_word(value["value"], f"{name}.value") if value.get("value") else 0,
+        gas=parse_word(gas, f"{name}.gas") if gas is not None else None,
     )
 
 

@@ -32,7 +32,6 @@ from gridshare.chain.embedded.errors import (
     StatePruned,
     UnknownBlock,
 )
-from gridshare.chain.embedded.execution import CallRequest
 from gridshare.chain.embedded.index import LogFilter, TooManyLogs
 from gridshare.chain.embedded.params import (
     EXECUTION_REVERTED,
@@ -53,14 +52,13 @@ from gridshare.chain.embedded.params import (
     parse_hash,
     parse_quantity,
     parse_topics,
+    parse_word,
 )
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[list[Any]], Any]
 MAX_FEE_HISTORY_BLOCKS = 1024
-MAX_WORD = 2**256 - 1  # the largest number the EVM holds (a storage slot, a value, gas)
-_WORD_RULE = "expected a 0x-prefixed hex quantity of at most 2**256 - 1 (64 hex digits)"
 _NO_UNLOCKED = (
     "{method} is not supported: there are no unlocked accounts; sign the transaction "
     "yourself and use eth_sendRawTransaction"
@@ -213,17 +211,17 @@ class RpcDispatcher:
 
     def _storage_at(self, params: list[Any]) -> str:
         address = parse_address(arg(params, 0, "address"), "address")
-        slot = _word(arg(params, 1, "position"), "position")
+        slot = parse_word(arg(params, 1, "position"), "position")
         ref = parse_block_ref(arg(params, 2, "block", "latest"))
         return data(self._chain.storage_at(address, slot, ref).to_bytes(32, "big"))
 
     def _call(self, params: list[Any]) -> str:
-        request = _parse_call(arg(params, 0, "transaction"))
+        request = parse_call(arg(params, 0, "transaction"))
         ref = parse_block_ref(arg(params, 1, "block", "latest"))
         return data(self._chain.call(request, ref))
 
     def _estimate_gas(self, params: list[Any]) -> str:
-        request = _parse_call(arg(params, 0, "transaction"))
+        request = parse_call(arg(params, 0, "transaction"))
         ref = parse_block_ref(arg(params, 1, "block", "latest"))
         return quantity(self._chain.estimate_gas(request, ref))
 
@@ -371,23 +369,6 @@ class RpcDispatcher:
 
     def _set_next_timestamp(self, params: list[Any]) -> None:
         self._chain.set_next_timestamp(parse_quantity(arg(params, 0, "timestamp"), "timestamp"))
-
-
-def _word(value: Any, name: str) -> int:
-    """A quantity the EVM can hold; a larger one is invalid params (was an internal error)."""
-    number = parse_quantity(value, name)
-    if number > MAX_WORD:
-        raise invalid(name, _WORD_RULE)
-    return number
-
-
-def _parse_call(value: Any) -> CallRequest:
-    """An eth_call / eth_estimateGas transaction whose value and gas the EVM can hold."""
-    request = parse_call(value)
-    for name, number in (("value", request.value), ("gas", request.gas)):
-        if number is not None and number > MAX_WORD:
-            raise invalid(f"transaction.{name}", _WORD_RULE)
-    return request
 
 
 def _percentile(paid: list[tuple[int, int]], percentile: float, gas_used: int) -> int:
