@@ -4,13 +4,14 @@ Run alone:  .venv/bin/python bench/bench_chain.py [--quick]
 Prints the figures and writes them to bench/results/chain.json.
 
 One run measures every chain on the same workload, through the same code a server uses:
-place_order, take, match and settle one transaction at a time (signed, sent raw, receipt
-awaited), first on an empty market and then with 2,000 orders already in storage; then
-trades settled per second when the operator uses match_batch + settle_batch. Ganache and
-Anvil (instant mining; Anvil with --prune-history and a scratch HOME) are started from
-node_modules by tests/support/nodes.py. The embedded chain runs twice: as the server runs it
-(an fsync per block) and with durability=normal ("embedded-nosync": no fsync; Ganache and
-Anvil hold their state in memory and write nothing).
+a plain transfer (the floor: a block with no EVM work), then place_order, take, match and
+settle, one transaction at a time (signed, sent raw, receipt awaited), first on an empty
+market and then with 2,000 orders already in storage; then trades settled per second when
+the operator uses match_batch + settle_batch. Ganache and Anvil (instant mining; Anvil with
+--prune-history and a scratch HOME) are started from node_modules by tests/support/nodes.py.
+The embedded chain runs twice: as the server runs it (an fsync per block) and with
+durability=normal ("embedded-nosync": no fsync; Ganache and Anvil hold their state in memory
+and write nothing).
 """
 
 from __future__ import annotations
@@ -147,8 +148,20 @@ class Workload:
         self.transactor.await_receipt(last)
 
     def run(self, n: int) -> dict[str, Any]:
-        """place_order, take, match and settle, n transactions each, one at a time."""
+        """A plain transfer, then place_order, take, match and settle: n each, one at a time.
+
+        The transfer (1 wei, no calldata, no contract) is each chain's floor: what signing,
+        sending, mining one block and reading its receipt cost with no EVM work to speak of.
+        """
         m, seller, buyer = self.market, self.sellers, self.buyers
+        _, transferred = timed(
+            [
+                lambda i=i: self.transactor.transact(
+                    seller[i % 5], TxRequest(buyer[i % 5].address, b"", 1)
+                )
+                for i in range(n)
+            ]
+        )
         offers, placed = timed(
             [
                 lambda i=i: m.place_order(seller[i % 5], Side.SELL, 1000, PRICE, FAR)
@@ -170,7 +183,13 @@ class Workload:
         _, settled = timed(
             [lambda i=i: m.settle(self.operator, deliveries[i].id, 1) for i in range(n)]
         )
-        return {"place_order": placed, "take": took, "match": matched, "settle": settled}
+        return {
+            "transfer": transferred,
+            "place_order": placed,
+            "take": took,
+            "match": matched,
+            "settle": settled,
+        }
 
     def batched(self, trades: int) -> dict[str, float]:
         """Trades settled per second with match_batch + settle_batch (MAX_BATCH per call)."""
