@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_account import Account
 from fastapi.testclient import TestClient
 
 from gridshare.chain.errors import ChainError, TransactionTimeout
+from gridshare.chain.transactor import RpcFailure
 from gridshare.storage import Database
 from gridshare.storage.request_keys import (
     RETENTION_S,
@@ -149,6 +151,14 @@ def chain_counts(market: dict[str, Any], resident: Resident) -> tuple[int, int, 
     chain_market = market["runtime"].market
     nonce = market["runtime"].chain.w3.eth.get_transaction_count(resident.address)
     return chain_market.order_count(), chain_market.delivery_count(), nonce
+
+
+def rpc(client: TestClient, method: str, params: list[Any]) -> Any:
+    """One JSON-RPC call to the server's /rpc (what a wallet does); its result."""
+    call = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    reply = client.post("/rpc", json=call)
+    assert "result" in reply.json(), reply.text
+    return reply.json()["result"]
 
 
 def twin_client(market: dict[str, Any], resident: Resident) -> TestClient:
@@ -315,3 +325,61 @@ def test_a_form_sent_again_with_other_values_or_a_bad_key_gets_a_message(
     assert forged.status_code == 303
     assert "A request key must be 8 to 100 characters" in amina.client.get("/market").text
     assert chain_counts(market, amina) == before
+
+
+def test_a_resident_who_also_sends_from_a_wallet_keeps_trading_through_the_server(
+    market: dict[str, Any],
+) -> None:
+    """The server counts the nonces of the keys it holds; a wallet using the same key through
+    /rpc moves the chain's count on. The next trade is refused by the node for its stale
+    nonce, so the server reads the count again and sends it once more: 201, one order."""
+    bilal = market["bilal"]
+    headers = {"X-CSRF-Token": bilal.csrf}
+    body = {"side": "sell", "amount_wh": 3, "price_per_wh": PRICE}
+    assert bilal.client.post("/api/v1/orders", json=body, headers=headers).status_code == 201
+    exported = bilal.client.post(
+        "/api/v1/me/key-export", json={"password": "correct horse battery"}, headers=headers
+    )
+    wallet = Account.from_key(exported.json()["private_key"])
+    count = rpc(bilal.client, "eth_getTransactionCount", [wallet.address, "pending"])
+    transfer = {
+        "to": wallet.address, "value": 0, "gas": 21000, "nonce": int(count, 16),
+        "chainId": 1337, "maxFeePerGas": 0, "maxPriorityFeePerGas": 0, "type": 2,
+    }  # fmt: skip
+    raw = wallet.sign_transaction(transfer).raw_transaction
+    rpc(bilal.client, "eth_sendRawTransaction", ["0x" + raw.hex()])
+
+    before = chain_counts(market, bilal)
+    keyed = {**headers, "Idempotency-Key": "after-wallet-0001"}
+    placed = bilal.client.post("/api/v1/orders", json=body, headers=keyed)
+    assert placed.status_code == 201, placed.text
+    orders, deliveries, nonce = before
+    assert chain_counts(market, bilal) == (orders + 1, deliveries, nonce + 1)
+
+
+def test_a_transaction_the_node_refuses_frees_its_key_and_says_nothing_was_sent(
+    market: dict[str, Any],
+) -> None:
+    amina = market["amina"]
+    body = {"side": "sell", "amount_wh": 4, "price_per_wh": PRICE}
+    headers = {"X-CSRF-Token": amina.csrf, "Idempotency-Key": "node-says-no-01"}
+
+    def refusing(*_: object, **__: object) -> None:
+        raise RpcFailure("gridshare_sendRawTransaction", {"code": -32000, "message": "no room"})
+
+    before = chain_counts(market, amina)
+    transactor = market["runtime"].transactor
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(transactor, "broadcast", refusing)
+        refused = amina.client.post("/api/v1/orders", json=body, headers=headers)
+        form = {"csrf_token": amina.csrf, "side": "sell", "amount_wh": "4", "price": "0.001"}
+        posted = amina.client.post("/market/orders", data=form, follow_redirects=False)
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"]["code"] == "chain_refused"
+    assert "nothing was sent" in refused.json()["error"]["message"]
+    assert posted.status_code == 303
+    assert "nothing was sent" in amina.client.get("/market").text
+    assert chain_counts(market, amina) == before
+
+    again = amina.client.post("/api/v1/orders", json=body, headers=headers)
+    assert again.status_code == 201, again.text  # the key was freed: nothing had been sent

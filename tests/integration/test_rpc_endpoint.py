@@ -124,7 +124,6 @@ def test_a_signed_transaction_is_mined_and_its_receipt_readable(
     receipt = call(client, "eth_getTransactionReceipt", [tx_hash])["result"]
     assert receipt["status"] == "0x1"
     assert call(client, "eth_getBalance", [stranger.address, "latest"])["result"] == hex(12345)
-    runtime.transactor.nonces.forget(operator.address)
 
 
 def test_a_reverting_call_returns_error_string_data(client: TestClient, runtime: Runtime) -> None:

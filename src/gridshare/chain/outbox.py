@@ -26,7 +26,7 @@ from eth_utils.crypto import keccak
 from web3.types import TxReceipt
 
 from gridshare.chain.errors import ChainError, ContractRevert
-from gridshare.chain.transactor import Transactor, TxRequest
+from gridshare.chain.transactor import RpcFailure, Transactor, TxRequest
 from gridshare.storage import Database
 from gridshare.storage.keyed_locks import KeyedLocks
 
@@ -89,6 +89,10 @@ class TransactionDropped(ChainError):
     """The recorded transaction will never be mined (refused, or its nonce was used)."""
 
 
+class TransactionRefused(TransactionDropped):
+    """The node answered a first send with a refusal (not a revert): nothing was sent."""
+
+
 class Outbox:
     """Records, sends and confirms the server's transactions; idempotent per key."""
 
@@ -135,21 +139,37 @@ class Outbox:
         address = signer.address
         with transactor.nonces.lock_for(address):
             nonce = transactor.nonces.peek(address)
-            raw = bytes(transactor.sign(signer, request, nonce=nonce, gas=gas))
-            entry = self._record(key, address, nonce, raw, request)
-            try:
-                transactor.broadcast(raw, checked=True)
-            except Exception as exc:
-                transactor.nonces.forget(address)
-                if not self._known_to_node(entry):
+            retried = False
+            while True:
+                raw = bytes(transactor.sign(signer, request, nonce=nonce, gas=gas))
+                entry = self._record(key, address, nonce, raw, request)
+                try:
+                    transactor.broadcast(raw, checked=True)
+                    break
+                except Exception as exc:
+                    transactor.nonces.forget(address)
+                    if self._known_to_node(entry):
+                        break
                     if isinstance(exc, ContractRevert):
                         # refused before inclusion (the embedded chain's checked send): as
                         # after a preflight revert, nothing was sent and nothing stays recorded
                         self._delete(key)
-                    else:
+                        raise
+                    if not isinstance(exc, RpcFailure):  # no answer from the node
                         self._mark(key, EntryState.DROPPED, error=str(exc))
-                    raise
-            transactor.nonces.advance(address)
+                        raise
+                    # the node answered and refused it: nothing was sent
+                    current = None if retried else transactor.nonces.moved_on(address, nonce)
+                    if current is None:
+                        self._mark(key, EntryState.DROPPED, error=str(exc))
+                        raise TransactionRefused(
+                            f"the chain refused transaction {key!r} (nonce {nonce}): {exc}"
+                        ) from exc
+                    # the account's nonce had moved on (its key also sends from a wallet):
+                    # sign the same request again on the chain's count, under the same key
+                    self._delete(key)
+                    nonce, retried = current, True
+            transactor.nonces.used(address, nonce)
         return entry
 
     # ------------------------------------------------------------ outcomes

@@ -69,9 +69,20 @@ class NonceBook:
             self._next[address] = self._fetch(address)
         return self._next[address]
 
-    def advance(self, address: str) -> None:
-        """Mark the peeked nonce as used (caller holds its lock)."""
-        self._next[address] = self.peek(address) + 1
+    def used(self, address: str, nonce: int) -> None:
+        """`nonce` was sent: the next one follows it (caller holds its lock)."""
+        self._next[address] = nonce + 1
+
+    def moved_on(self, address: str, tried: int) -> int | None:
+        """After a refused send with `tried`: the chain's next nonce if it is another one.
+
+        The cached nonce is dropped either way. A different count means the account also
+        sends from elsewhere (a resident's wallet through /rpc uses the same key), so the
+        refusal was the stale nonce and a send with the returned one may succeed.
+        """
+        self.forget(address)
+        current = self.peek(address)
+        return None if current == tried else current
 
     def reset(self) -> None:
         """Forget every cached nonce (after the chain was rolled back)."""
@@ -180,13 +191,21 @@ class Transactor:
         address = signer.address
         with self.nonces.lock_for(address):
             nonce = self.nonces.peek(address)
-            raw = self.sign(signer, request, nonce=nonce, gas=gas)
-            try:
-                tx_hash = self.broadcast(raw, checked=True)
-            except Exception:
-                self.nonces.forget(address)
-                raise
-            self.nonces.advance(address)
+            retried = False
+            while True:
+                raw = self.sign(signer, request, nonce=nonce, gas=gas)
+                try:
+                    tx_hash = self.broadcast(raw, checked=True)
+                    break
+                except RpcFailure:  # the node answered: it did not take this transaction
+                    current = self.nonces.moved_on(address, nonce)
+                    if current is None or retried:
+                        raise
+                    nonce, retried = current, True  # the account sent from elsewhere meanwhile
+                except Exception:
+                    self.nonces.forget(address)
+                    raise
+            self.nonces.used(address, nonce)
         return tx_hash
 
     def wait(self, tx_hash: HexBytes, request: TxRequest, signer: LocalAccount) -> TxReceipt:

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gridshare.chain.errors import ChainError, ContractRevert, TransactionTimeout
+from gridshare.chain.outbox import TransactionRefused
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +23,15 @@ NOT_CONFIRMED = (
     " Check before trying again."
 )
 CHAIN_UNAVAILABLE = "The chain did not answer. Try again in a minute."
+CHAIN_REFUSED = "The chain refused the transaction, so nothing was sent. Try again in a minute."
 
 
 def chain_trouble(exc: ChainError) -> tuple[int, str, str]:
     """(HTTP status, code, message) for a chain failure that is not the contract's refusal."""
     if isinstance(exc, TransactionTimeout):
         return 504, "not_confirmed", NOT_CONFIRMED
+    if isinstance(exc, TransactionRefused):
+        return 503, "chain_refused", CHAIN_REFUSED
     return 503, "chain_unavailable", CHAIN_UNAVAILABLE
 
 

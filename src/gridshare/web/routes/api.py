@@ -10,6 +10,7 @@ from eth_account.signers.local import LocalAccount
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
 from fastapi.responses import PlainTextResponse
 
+from gridshare.chain.outbox import TransactionRefused
 from gridshare.domain import Side
 from gridshare.runtime import Runtime
 from gridshare.services.accounts import AccountError
@@ -58,7 +59,8 @@ R429: dict[int | str, dict[str, Any]] = {429: {"description": "too many wrong pa
 MAX_ORDER_ID = 2**63 - 1  # ids are uint256 on chain; none here gets past SQLite's INTEGER
 # Refusals raised before a transaction is sent (a check, the contract's dry run, or arguments
 # that cannot be encoded): a request key they interrupt is freed, not left unfinished.
-REFUSALS: tuple[type[Exception], ...] = (ApiError, TradingError, EncodingError)
+# nothing reached the chain: a request key used for one of these is free again
+REFUSALS: tuple[type[Exception], ...] = (ApiError, TradingError, EncodingError, TransactionRefused)
 # The contract's names for fields (chain/errors.py, shared with the operator) that residents
 # send under another name.
 REQUEST_FIELDS = {"amount": "amount_wh"}
