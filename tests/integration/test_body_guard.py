@@ -1,4 +1,4 @@
-"""Over-deep JSON is refused before it is parsed, so one request cannot crash the server.
+"""Over-large and over-deep bodies are refused before anything parses them.
 
 py-evm raises the recursion limit to 100,000, and 100,000 nested `[` then overflow the C stack
 of Python's JSON parser: the process died with a segfault. Through the real app (embedded
@@ -9,22 +9,37 @@ pieces is checked as a whole; a normal login still works.
 
 The 100,000-deep body is only sent after checking that the guard is installed: without it the
 test process itself would crash. The depth-65 tests prove the rule and fail without the guard.
+
+Bodies were also read whole with no limit (a streamed 300 MiB body took 16 s and stalled every
+other request): now any body over 2 MiB is refused, 413 `body_too_large` (on /rpc its
+JSON-RPC "request too large"), from its Content-Length before a byte is read, or, without
+one, at the first piece that passes the limit, the rest left unread; a body of exactly 2 MiB
+still works. Under a real uvicorn a 300 MiB Content-Length is answered before any body is
+sent, and while a large body's depth scan is held (a stand-in scan that waits), another
+request is answered: the scan runs off the event loop.
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from starlette.types import Message, Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gridshare.web.body_guard import BodyGuard
+from gridshare.web import body_guard
+from gridshare.web.body_guard import MAX_BODY_BYTES, RPC_PATH, BodyGuard
 from tests.integration.web_support import OPERATOR_PASSWORD, web_app
 from tests.support.async_run import run_async
+from tests.support.live_server import serve_in_thread
 
 SESSION = "/api/v1/session"
 JSON = {"Content-Type": "application/json"}
@@ -129,15 +144,33 @@ def test_a_normal_login_still_works(client: TestClient) -> None:
     assert logs_in(client)
 
 
-async def _post_in_pieces(app: FastAPI, path: str, pieces: list[bytes]) -> tuple[int, Any]:
+@dataclass
+class Exchange:
+    """What one ASGI request got: status, headers, body, and how many messages were read."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    reads: int
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+async def _exchange(
+    app: ASGIApp, path: str, pieces: list[bytes], headers: list[tuple[bytes, bytes]]
+) -> Exchange:
     """POST `pieces` as separate http.request messages (more_body), as a real server may."""
     messages: list[Message] = [
         {"type": "http.request", "body": piece, "more_body": i < len(pieces) - 1}
         for i, piece in enumerate(pieces)
     ]
     sent: list[Message] = []
+    reads = 0
 
     async def receive() -> Message:
+        nonlocal reads
+        reads += 1
         return messages.pop(0) if messages else {"type": "http.disconnect"}
 
     async def send(message: Message) -> None:
@@ -146,13 +179,20 @@ async def _post_in_pieces(app: FastAPI, path: str, pieces: list[bytes]) -> tuple
     scope: Scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
         "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
-        "query_string": b"", "headers": [(b"content-type", b"application/json")],
+        "query_string": b"", "headers": [(b"content-type", b"application/json"), *headers],
         "client": ("127.0.0.1", 5000), "server": ("testserver", 80), "app": app,
     }  # fmt: skip
     await app(scope, receive, send)
-    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    answer = {k.decode().lower(): v.decode() for k, v in start.get("headers", [])}
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return status, json.loads(body)
+    return Exchange(start["status"], answer, body, reads)
+
+
+def post_in_pieces(
+    app: ASGIApp, path: str, pieces: list[bytes], headers: tuple[tuple[bytes, bytes], ...] = ()
+) -> Exchange:
+    return run_async(_exchange, app, path, pieces, list(headers))
 
 
 def test_a_body_in_pieces_is_checked_whole_and_passed_on_whole(
@@ -160,8 +200,156 @@ def test_a_body_in_pieces_is_checked_whole_and_passed_on_whole(
 ) -> None:
     deep = nested(65)
     pieces = [b"  ", b"\n", deep[:10], deep[10:11], deep[11:100], deep[100:], b""]
-    status, answer = run_async(_post_in_pieces, app, SESSION, pieces)
-    assert (status, answer) == (400, API_REFUSAL)
+    refused = post_in_pieces(app, SESSION, pieces)
+    assert (refused.status, refused.json()) == (400, API_REFUSAL)
     login = f'{{"username": "operator", "password": "{OPERATOR_PASSWORD}"}}'.encode()
-    status, answer = run_async(_post_in_pieces, app, SESSION, [b" ", login[:7], login[7:]])
-    assert (status, answer["user"]["role"]) == (200, "operator")
+    answer = post_in_pieces(app, SESSION, [b" ", login[:7], login[7:]])
+    assert (answer.status, answer.json()["user"]["role"]) == (200, "operator")
+
+
+# ---------------------------------------------------------------- bodies over the size limit
+
+LIMIT = MAX_BODY_BYTES  # 2 MiB
+PIECE = 256 * 1024  # LIMIT // PIECE + 1 pieces pass the limit
+TOO_LARGE = {
+    "error": {
+        "code": "body_too_large",
+        "message": "The request body is larger than the limit of 2 MiB (2097152 bytes).",
+        "field": "body",
+    }
+}
+RPC_TOO_LARGE = {
+    "jsonrpc": "2.0",
+    "id": None,
+    "error": {"code": -32600, "message": "request too large"},  # what /rpc itself answered
+}
+LOGIN = {"username": "operator", "password": OPERATOR_PASSWORD}
+
+
+def padded(document: dict[str, Any], size: int) -> bytes:
+    """`document` as JSON, then JSON whitespace up to `size` bytes: still the same document."""
+    body = json.dumps(document).encode()
+    return body + b" " * (size - len(body))
+
+
+def length(size: int | str) -> tuple[tuple[bytes, bytes], ...]:
+    return ((b"content-length", str(size).encode()),)
+
+
+class Recorder:
+    """A stand-in app behind the guard: records the path of every request that reaches it."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.seen.append(scope["path"])
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def test_a_body_declared_over_2_mib_is_refused_413_before_a_byte_is_read(
+    app: FastAPI, client: TestClient
+) -> None:
+    refused = post_in_pieces(app, SESSION, [b"{}"], length(LIMIT + 1))
+    assert (refused.status, refused.json(), refused.reads) == (413, TOO_LARGE, 0)
+    assert refused.headers["connection"] == "close"  # the server reads no more of it
+    assert refused.headers["x-frame-options"] == "DENY"  # the security headers still apply
+    behind = Recorder()
+    for size in (LIMIT + 1, 300 * 2**20, "9" * 5000):  # 5000 digits: past what int() parses
+        refused = post_in_pieces(BodyGuard(behind), "/account/export", [b"a=1"], length(size))
+        assert (refused.status, refused.reads) == (413, 0), size
+    assert behind.seen == []
+    over = client.post(SESSION, content=padded(LOGIN, LIMIT + 1), headers=JSON)
+    assert (over.status_code, over.json()) == (413, TOO_LARGE)
+
+
+def test_a_body_without_a_length_is_refused_at_the_piece_that_passes_2_mib(
+    app: FastAPI,
+) -> None:
+    json_pieces = [b"[" + b" " * (PIECE - 1)] + [b" " * PIECE] * 39  # 10 MiB, chunked
+    refused = post_in_pieces(app, SESSION, json_pieces)
+    assert (refused.status, refused.json()) == (413, TOO_LARGE)
+    assert refused.reads == LIMIT // PIECE + 1  # 9 pieces read; the other 31 never are
+    behind = Recorder()
+    form = [b"password=" + b"x" * (PIECE - 9)] + [b"x" * PIECE] * 39  # not JSON: counted too
+    refused = post_in_pieces(BodyGuard(behind), "/account/export", form)
+    assert (refused.status, refused.reads, behind.seen) == (413, LIMIT // PIECE + 1, [])
+
+
+def test_rpc_answers_its_json_rpc_error_for_a_body_over_2_mib(
+    app: FastAPI, client: TestClient
+) -> None:
+    declared = post_in_pieces(app, RPC_PATH, [b"{}"], length(LIMIT + 1))
+    streamed = post_in_pieces(app, RPC_PATH, [b" " * PIECE] * 40)
+    for refused in (declared, streamed):
+        assert (refused.status, refused.json()) == (200, RPC_TOO_LARGE)  # /rpc: errors are 200
+        assert refused.headers["access-control-allow-origin"] == "*"  # wallets can read it
+    assert (declared.reads, streamed.reads) == (0, LIMIT // PIECE + 1)
+    over = client.post(RPC_PATH, content=padded(CHAIN_ID, LIMIT + 1), headers=JSON)
+    assert (over.status_code, over.json()) == (200, RPC_TOO_LARGE)
+
+
+def test_a_body_of_exactly_2_mib_still_works(app: FastAPI, client: TestClient) -> None:
+    rpc = client.post(RPC_PATH, content=padded(CHAIN_ID, LIMIT), headers=JSON)
+    assert rpc.json()["result"] == "0x539"
+    login = client.post(SESSION, content=padded(LOGIN, LIMIT), headers=JSON)
+    assert (login.status_code, login.json()["user"]["role"]) == (200, "operator")
+    pieces = [padded(LOGIN, PIECE)] + [b" " * PIECE] * (LIMIT // PIECE - 1)  # chunked, 2 MiB
+    chunked = post_in_pieces(app, SESSION, pieces)
+    assert (chunked.status, chunked.json()["user"]["role"]) == (200, "operator")
+
+
+# ---------------------------------------------------------------- the same under real uvicorn
+
+
+@pytest.fixture(scope="module")
+def served(app: FastAPI, client: TestClient) -> Iterator[str]:
+    """The module's app (its runtime already started by `client`) under uvicorn."""
+    with serve_in_thread(app) as url:
+        yield url
+
+
+def test_uvicorn_answers_a_300_mib_content_length_before_any_body_is_sent(served: str) -> None:
+    host, port = served.removeprefix("http://").split(":")
+    head = (
+        f"POST {SESSION} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {300 * 2**20}\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(head.encode())  # and not one byte of the body
+        reply = b""
+        while chunk := sock.recv(65536):  # to the end: the server closes the connection
+            reply += chunk
+    status, _, rest = reply.partition(b"\r\n")
+    assert status.startswith(b"HTTP/1.1 413 ")
+    assert json.loads(rest.partition(b"\r\n\r\n")[2]) == TOO_LARGE
+
+
+def test_another_request_is_answered_while_a_large_body_is_scanned(
+    served: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The depth scan of a 2 MiB body is held until released; /api/v1/health answers meanwhile.
+
+    Were the scan on the event loop, the loop would wait with it and the health check time out.
+    """
+    started, release = threading.Event(), threading.Event()
+    scan = body_guard.too_deep
+
+    def held_scan(body: bytes) -> bool:
+        started.set()
+        release.wait(30)
+        return scan(body)
+
+    monkeypatch.setattr(body_guard, "too_deep", held_scan)
+    large = padded(CHAIN_ID, LIMIT)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        posted = pool.submit(httpx.post, f"{served}{RPC_PATH}", content=large, timeout=60)
+        try:
+            assert started.wait(30)
+            health = httpx.get(f"{served}/api/v1/health", timeout=5)
+            assert health.status_code == 200
+            assert not posted.done()  # the scan was still held when health was answered
+        finally:
+            release.set()
+        assert posted.result().json()["result"] == "0x539"

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from gridshare.runtime import Runtime
 from gridshare.services.chain_pruner import ChainPruner
 from gridshare.web.app import get_runtime
+from gridshare.web.body_guard import MAX_BODY_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,6 @@ PUBLIC_METHODS = frozenset(
 UNLOCKED_ACCOUNT_METHODS = frozenset(
     {"eth_sendTransaction", "eth_sign", "eth_signTransaction", "eth_signTypedData_v4"}
 )
-MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_BATCH = 200
 
 INVALID_REQUEST = -32600
