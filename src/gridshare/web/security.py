@@ -6,6 +6,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, cast
 
 from fastapi import Depends, Request, Response
@@ -59,11 +60,31 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class LoginLimiter:
-    """Failed attempts per key; the 6th within a minute is refused.
+@dataclass(frozen=True)
+class Attempt:
+    """A password check counted in advance, as a failure, under `keys` at `stamp`.
 
-    Logins count per client address and per username (`retry_after`, `failed`); other
-    password checks (key export) count under keys of their own (`wait`, `record`).
+    `wait` > 0: refused instead, nothing counted; the keys may try again in `wait` seconds.
+    """
+
+    keys: tuple[str, ...]
+    stamp: float
+    wait: int = 0
+
+
+def login_keys(client: str, username: str) -> tuple[str, str]:
+    """The limiter's keys for a login: the client address and the username."""
+    return f"ip:{client}", f"user:{username.lower()}"
+
+
+class LoginLimiter:
+    """At most `max_failures` wrong passwords per key within `window_s`; then 429 until it ends.
+
+    A password check is counted as a failure before it runs (`reserve`) and given back when
+    the password was right (`release`), under one lock: requests in flight at the same time
+    cannot all pass the check before any failure is counted, so at most `max_failures` checks
+    run per key and window, however many arrive at once. Logins count per client address and
+    per username (`login_keys`); other password checks (key export) under keys of their own.
     """
 
     def __init__(
@@ -80,34 +101,54 @@ class LoginLimiter:
             stamps.popleft()
         return stamps
 
-    def retry_after(self, client: str, username: str) -> int:
-        """Seconds until this client/username may try to log in again (0: now)."""
-        return self.wait(f"ip:{client}", f"user:{username.lower()}")
-
-    def failed(self, client: str, username: str) -> None:
-        """Count a failed login for this client and username."""
-        self.record(f"ip:{client}", f"user:{username.lower()}")
-
-    def wait(self, *keys: str) -> int:
-        """Seconds until every one of `keys` may try again (0: now)."""
-        now = self.clock()
-        with self._lock:
-            waits = [
-                self.window_s - (now - stamps[0])
-                for key in keys
-                if len(stamps := self._recent(key, now)) >= self.max_failures
-            ]
+    def _wait(self, keys: tuple[str, ...], now: float) -> int:
+        """Seconds until every one of `keys` may try again (0: now); call under the lock."""
+        waits = [
+            self.window_s - (now - stamps[0])
+            for key in keys
+            if len(stamps := self._recent(key, now)) >= self.max_failures
+        ]
         return int(max(waits)) + 1 if waits else 0
 
-    def record(self, *keys: str) -> None:
-        """Count a failure under each of `keys`."""
-        now = self.clock()
+    def reserve(self, *keys: str) -> Attempt:
+        """Count an attempt as a failure under each of `keys` now, before its password check.
+
+        If one of the keys is already at the limit, nothing is counted and the attempt comes
+        back with `wait` > 0: the check must not run.
+        """
         with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
-            if len(self._failures) > 10_000:  # forget idle keys
-                for key in [k for k, v in self._failures.items() if not v]:
-                    del self._failures[key]
+            now = self.clock()  # read under the lock, so every key's stamps stay in order
+            wait = self._wait(keys, now)
+            if not wait:
+                for key in keys:
+                    self._recent(key, now).append(now)
+                if len(self._failures) > 10_000:  # forget idle keys
+                    for key in [k for k, v in self._failures.items() if not v]:
+                        del self._failures[key]
+        return Attempt(keys, now, wait)
+
+    def release(self, attempt: Attempt) -> None:
+        """Give back a reserved attempt whose password was right: it was no failure."""
+        if attempt.wait:
+            return  # refused: nothing was counted
+        with self._lock:
+            for key in attempt.keys:
+                stamps = self._failures.get(key)
+                if stamps is not None and attempt.stamp in stamps:  # else it has expired
+                    stamps.remove(attempt.stamp)
+
+
+def reserve_attempt(limiter: LoginLimiter, what: str, *keys: str) -> Attempt:
+    """A password check counted in advance under `keys`; 429 naming `password` at the limit.
+
+    `what` names the failures in the message: "Too many {what}; wait N s.".
+    """
+    attempt = limiter.reserve(*keys)
+    if attempt.wait:
+        raise ApiError(
+            429, "too_many_attempts", f"Too many {what}; wait {attempt.wait} s.", "password"
+        )
+    return attempt
 
 
 def client_address(request: Request) -> str:

@@ -42,8 +42,10 @@ from gridshare.web.schemas import (
 from gridshare.web.security import (
     SESSION_COOKIE,
     client_address,
+    login_keys,
     require_csrf,
     require_user,
+    reserve_attempt,
     set_session_cookie,
 )
 
@@ -79,16 +81,18 @@ def user_view(user: User) -> UserView:
 
 
 def log_in(ctx: WebContext, request: Request, username: str, password: str) -> Session:
-    """Check the password (rate limited), unlock the key, start a fresh session."""
-    client = client_address(request)
-    wait = ctx.limiter.retry_after(client, username)
-    if wait:
-        raise ApiError(429, "too_many_attempts", f"Too many failed logins; wait {wait} s.",
-                       "password")
+    """Check the password (rate limited), unlock the key, start a fresh session.
+
+    The attempt counts as a failure from before the check until the password proves right
+    (an error on the way keeps it counted), so concurrent wrong passwords cannot all be
+    checked before one is counted.
+    """
+    keys = login_keys(client_address(request), username)
+    attempt = reserve_attempt(ctx.limiter, "failed logins", *keys)
     login = ctx.accounts.login(username, password)
     if login is None:
-        ctx.limiter.failed(client, username)
         raise ApiError(401, "bad_login", "Wrong username or password.", "password")
+    ctx.limiter.release(attempt)
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         ctx.sessions.delete(old)
@@ -99,19 +103,18 @@ def limited_key_export(ctx: WebContext, user: User, password: str) -> str:
     """The user's private key, after the password; wrong passwords are limited like logins.
 
     The 6th wrong password within a minute, and every try until the minute has passed (even
-    with the right password), is refused with 429 naming `password`.
+    with the right password), is refused with 429 naming `password`. Each try counts as a
+    wrong password until it proves right (or no password was checked: no key held).
     """
-    attempts = f"key-export:{user.username.lower()}"
-    wait = ctx.limiter.wait(attempts)
-    if wait:
-        raise ApiError(429, "too_many_attempts", f"Too many wrong passwords; wait {wait} s.",
-                       "password")
+    attempt = reserve_attempt(ctx.limiter, "wrong passwords", f"key-export:{user.username.lower()}")
     try:
-        return ctx.accounts.export_key(user, password)
+        key = ctx.accounts.export_key(user, password)
     except AccountError as exc:
-        if exc.code == "wrong_password":
-            ctx.limiter.record(attempts)
+        if exc.code != "wrong_password":
+            ctx.limiter.release(attempt)
         raise
+    ctx.limiter.release(attempt)
+    return key
 
 
 def known_order(order_id: int) -> int:
