@@ -8,7 +8,8 @@ class MeterError(Exception):
 
 
 class MeterUnreachable(MeterError):
-    """The meter did not answer over HTTP (connection refused, timeout)."""
+    """The meter did not answer over HTTP (connection refused, timeout), or not all of its
+    answer arrived within the client's timeout for the whole request."""
 
 
 class MeterRejected(MeterError):
@@ -21,4 +22,11 @@ class MeterRejected(MeterError):
 
 
 class ReportInvalid(MeterError):
-    """A report failed verification: bad signature, wrong meter, replayed or malformed."""
+    """A report failed verification (bad signature, wrong meter, replayed or malformed), or the
+    meter answered something that is no report at all: not JSON, too large, nested too deep,
+    encoded, or not HTTP the client can decode. Messages are "<field>: <rule>"."""
+
+    @property
+    def field(self) -> str:
+        """The part at fault: "sig" for a bad signature, "report" for an unreadable answer."""
+        return str(self).partition(":")[0]

@@ -7,44 +7,62 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
-
-from gridshare.meters import MeterClient, MeterError, MeterRejected, MeterUnreachable
+from gridshare.meters import (
+    MeterClient,
+    MeterError,
+    MeterRejected,
+    MeterUnreachable,
+    ReportInvalid,
+)
 from gridshare.storage.households import HouseholdRecord
 from gridshare.web.schemas import MeterReading
 
+WRONG_KEY = ("The meter answered but does not accept the server's key: ask the operator to "
+             "check the meter key registered for this house.")
+BAD_SIGNATURE = ("The meter answered, but its report is not signed with the key registered for "
+                 "this house: ask the operator to check the meter key.")
+OTHER_METER = ("Another meter answered at this meter's address: ask the operator to check the "
+               "meter address registered for this house.")
+UNREADABLE = ("The meter answered, but not with a report the server can read: ask the operator "
+              "to check it.")
+SILENT = "The meter did not answer: check that it has power and is on the village Wi-Fi."
 
-def meter_trouble(exc: MeterError | httpx.HTTPError) -> str:
+
+def meter_trouble(exc: MeterError) -> str:
     """What a resident can do about a meter that gave no reading, in words."""
+    if isinstance(exc, MeterUnreachable):
+        return SILENT
     if isinstance(exc, MeterRejected) and exc.status in (401, 403):
-        return ("The meter answered but does not accept the server's key: ask the operator to "
-                "check the meter key registered for this house.")
-    if isinstance(exc, MeterUnreachable | httpx.HTTPError):
-        return "The meter did not answer: check that it has power and is on the village Wi-Fi."
-    return str(exc)[:200]
+        return WRONG_KEY
+    if isinstance(exc, MeterRejected):
+        return (f"The meter answered with an error (HTTP {exc.status}): ask the operator to "
+                "check it.")
+    if isinstance(exc, ReportInvalid) and exc.field == "sig":
+        return BAD_SIGNATURE
+    if isinstance(exc, ReportInvalid) and exc.field == "meter":
+        return OTHER_METER
+    return UNREADABLE
 
 
 def meter_reading(record: HouseholdRecord, timeout: float = 1.5) -> MeterReading:
     """Live readings from the household's meter (and the simulator's house model, if any)."""
     reading = MeterReading(house_id=record.house_id, reachable=False)
-    try:
-        with MeterClient(record.meter_url, record.meter.key, timeout=timeout) as client:
+    with MeterClient(record.meter_url, record.meter.key, timeout=timeout) as client:
+        try:
             status = client.status()
-    except (MeterError, httpx.HTTPError) as exc:
-        reading.error = meter_trouble(exc)
-        return reading
-    reading.reachable = True
-    reading.voltage_mv, reading.current_ma = status.voltage_mv, status.current_ma
-    reading.power_mw, reading.relay_closed = status.power_mw, status.relay_closed
-    reading.last_contact = int(time.time())
-    try:  # the simulator's physical model; a real meter has no /sim endpoints
-        house = httpx.get(f"{record.meter_url}/sim/house", timeout=timeout)
-        if house.status_code == 200:
-            data = house.json()
+        except MeterError as exc:
+            reading.error = meter_trouble(exc)
+            return reading
+        reading.reachable = True
+        reading.voltage_mv, reading.current_ma = status.voltage_mv, status.current_ma
+        reading.power_mw, reading.relay_closed = status.power_mw, status.relay_closed
+        reading.last_contact = int(time.time())
+        try:  # the simulator's physical model; a real meter has no /sim endpoints
+            data = client.get_json("/sim/house")
             reading.soc_permille = round(float(data["soc"]) * 1000)
             reading.pv_w, reading.load_w = round(data["pv_w"]), round(data["load_w"])
-    except (httpx.HTTPError, ValueError, KeyError, TypeError):
-        pass
+        except (MeterError, ValueError, KeyError, TypeError, OverflowError):
+            pass
     return reading
 
 
