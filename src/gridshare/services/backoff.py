@@ -1,12 +1,13 @@
-"""Which meters to leave alone for a while: an unreachable meter is tried less and less often.
+"""Which meters to leave alone for a while: a meter that fails is tried less and less often.
 
 The orchestrator talks to each meter of a running or waiting delivery on every tick (five
 times a second). A meter that is off the network would be hammered at that rate, each try a
-failed connection and a log line; after a failure the meter is skipped for a wait that
-doubles with each further failure (0.5 s, 1 s, ... up to 8 s) and is forgotten on the first
-answer. While a meter is left alone it counts as not answering: its deliveries wait, and one
-whose deadline has passed is decided as for a silent meter (its fail-safe has acted by then).
-"""
+failed connection and a log line; so would one that answers wrongly every time (a bad
+signature, garbage, 404 for a delivery it lost in a reboot, HTTP 500). After any failure the
+meter is skipped for a wait that doubles with each further failure (0.5 s, 1 s, ... up to
+8 s), so the log gets one line per wait, and it is forgotten on the first good answer. While a
+meter is left alone it counts as not answering: its deliveries wait, and one whose deadline has
+passed is decided as for a silent meter (its fail-safe has acted by then)."""
 
 from __future__ import annotations
 

@@ -94,7 +94,10 @@ class Orchestrator:
         now = self.clock.next_block()
         grace = self._grace()
         # polls first, so a meter whose delivery just finished starts its next one this round
-        records = [self._poll(r, now) if r.phase is Phase.RUNNING else r for r in records]
+        records = [
+            self._guarded(r, "poll", self._poll, r, now) if r.phase is Phase.RUNNING else r
+            for r in records
+        ]
         busy = {
             meter
             for r in records
@@ -106,14 +109,34 @@ class Orchestrator:
         overdue: list[DeliveryRecord] = []
         for r in records:
             if r.phase is Phase.PENDING and now < r.deadline:
-                r = self._start(r, busy, now)
+                r = self._guarded(r, "start", self._start, r, busy, now)
             if r.phase is Phase.READY:
                 ready.append(r)
             elif not r.phase.final and now > r.deadline + grace:
                 overdue.append(r)
         self.settle(ready)
         for r in overdue:
-            self._expire(r)
+            self._guarded(r, "expiry", self._expire, r)
+
+    def _guarded(
+        self, r: DeliveryRecord, step: str, run: Callable[..., DeliveryRecord | None], *args: Any
+    ) -> DeliveryRecord:
+        """`run(*args)` for one delivery; if it raises, `r` unchanged and the round goes on.
+
+        Meter failures are handled inside the steps; this is for the unforeseen (a bug, a
+        database error), so one delivery can never hold up the others' starts and polls. Its
+        meters are left alone as after a failed try, so the line is logged once per back-off
+        step rather than every tick.
+        """
+        try:
+            return run(*args) or r
+        except Exception as exc:  # any failure of one delivery: logged, the round goes on
+            meters = [m for m in (r.buyer_meter, r.seller_meter) if m is not None]
+            wait = max((self.backoff.failed(m) for m in meters), default=0.0)
+            log.warning("delivery %d: %s failed (%s: %s); its meters %s wait %.1f s",
+                        r.delivery_id, step, type(exc).__name__, exc, meters, wait)
+            log.debug("delivery %d: %s failed", r.delivery_id, step, exc_info=True)
+            return r
 
     def _grace(self) -> int:
         """The contract's settlement grace, read again only when the chain has moved."""
@@ -181,8 +204,7 @@ class Orchestrator:
             try:
                 _start_once(client, r.delivery_id, role, target, deadline_ms)
             except MeterError as exc:
-                self._failed(client, exc)
-                log.warning("delivery %d: meters not started yet: %s", r.delivery_id, exc)
+                self._failed(client, exc, f"delivery {r.delivery_id}: not started yet")
                 return r
             self.backoff.answered(client.meter_id)
         r = r.with_(phase=Phase.RUNNING)
@@ -224,17 +246,25 @@ class Orchestrator:
         return r
 
     def _client(self, meter_id: int) -> MeterClient | None:
-        """The meter's client; None if unknown, or while an unreachable meter is left alone."""
+        """The meter's client; None if unknown, or while a meter that failed is left alone."""
         if not self.backoff.ready(meter_id):
             return None
         return self.meter_client(meter_id)
 
-    def _failed(self, client: MeterClient, exc: MeterError) -> None:
-        if isinstance(exc, MeterUnreachable):
-            wait = self.backoff.failed(client.meter_id)
-            log.info("meter %d unreachable; next try in %.1f s", client.meter_id, wait)
-        else:
-            self.backoff.answered(client.meter_id)  # it answered, if with an error
+    def _failed(self, client: MeterClient, exc: MeterError, context: str) -> None:
+        """Leave a meter that failed alone for a while, whatever the failure, and say so once.
+
+        A meter that answers wrongly (bad signature, garbage, an error status such as 404
+        after a reboot) fails again on the next tick just as a silent one does.
+        """
+        wait = self.backoff.failed(client.meter_id)
+        log.warning("%s: meter %d of %s: %s; next try in %.1f s",
+                    context, client.meter_id, self._house(client.meter_id), exc, wait)
+
+    def _house(self, meter_id: int) -> str:
+        """Which household a meter belongs to, for log lines."""
+        house = next((h for h in self.households.all() if h.meter_id == meter_id), None)
+        return "no household" if house is None else f"house {house.house_id} ({house.name})"
 
     def _report(self, client: MeterClient | None, delivery_id: int) -> DeliveryReport | None:
         """The meter's verified report on a delivery, or None if it cannot give one now."""
@@ -243,8 +273,7 @@ class Orchestrator:
         try:
             report = client.delivery(delivery_id)
         except MeterError as exc:
-            self._failed(client, exc)
-            log.info("delivery %d: no report from meter %d: %s", delivery_id, client.meter_id, exc)
+            self._failed(client, exc, f"delivery {delivery_id}: no report")
             return None
         self.backoff.answered(client.meter_id)
         return report
@@ -256,10 +285,9 @@ class Orchestrator:
         try:
             report = client.stop(delivery_id)
         except MeterUnreachable as exc:
-            self._failed(client, exc)
+            self._failed(client, exc, f"delivery {delivery_id}: not stopped")
             return None
-        except MeterError as exc:
-            self._failed(client, exc)
+        except MeterError:  # refused or unreadable: its report (which backs off if it fails too)
             return self._report(client, delivery_id)
         self.backoff.answered(client.meter_id)
         return report
