@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from gridshare.config import Settings
 from gridshare.runtime import Runtime, build_runtime
 from gridshare.web.routes.rpc import respond
+from gridshare.web.rpc_limits import PUBLIC_GAS_CAP, ExecutionSlot
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +32,7 @@ def client(runtime: Runtime) -> Iterator[TestClient]:
 
     app = FastAPI()
     app.state.runtime = runtime
+    app.state.rpc_slot = ExecutionSlot()
     app.include_router(router)
     with TestClient(app) as test_client:
         yield test_client
@@ -173,9 +175,87 @@ class _BrokenRuntime:
 
 
 def test_an_unreachable_node_is_a_json_rpc_error_not_a_crash() -> None:
-    answer = respond(_BrokenRuntime(), {"jsonrpc": "2.0", "id": 3, "method": "eth_blockNumber"})  # type: ignore[arg-type]
+    request = {"jsonrpc": "2.0", "id": 3, "method": "eth_blockNumber"}
+    answer = respond(_BrokenRuntime(), ExecutionSlot(), request)  # type: ignore[arg-type]
     assert answer == {
         "jsonrpc": "2.0",
         "id": 3,
         "error": {"code": -32603, "message": "the chain did not answer: ConnectionError"},
     }
+
+
+LOOP_FOREVER = "0x5b600056"  # init code: JUMPDEST PUSH1 0 JUMP
+MAX_GAS = hex(2**256 - 1)
+
+
+def signed(account: Any, nonce: int, *, gas: int = 21000, to: str | None = None) -> str:
+    transaction = {
+        "to": to or account.address, "value": 0, "gas": gas, "nonce": nonce, "chainId": 1337,
+        "maxFeePerGas": 0, "maxPriorityFeePerGas": 0, "type": 2,
+    }  # fmt: skip
+    return "0x" + bytes(account.sign_transaction(transaction).raw_transaction).hex()
+
+
+def test_a_call_that_loops_forever_runs_out_of_the_public_gas_cap_instead_of_hanging(
+    client: TestClient,
+) -> None:
+    """Asking for 2**256 - 1 gas used to run the loop for as long as that lasts (for ever),
+    holding the chain's lock: every chain read and every trade waited behind it."""
+    for method in ("eth_call", "eth_estimateGas"):
+        error = call(client, method, [{"data": LOOP_FOREVER, "gas": MAX_GAS}, "latest"])["error"]
+        assert "OutOfGas" in error["message"], error
+    spent = call(client, "eth_estimateGas", [{"data": "0x00"}, "latest"])["result"]
+    assert int(spent, 16) < PUBLIC_GAS_CAP  # an ordinary call still fits
+
+
+def test_only_the_operator_and_households_may_send_and_at_most_the_public_gas_cap(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """Gas is free on this chain: a stranger's transactions (a loop, or just many blocks)
+    would cost them nothing and the village's server its time and disk."""
+    stranger, operator = Account.create(), runtime.operator
+    error = call(client, "eth_sendRawTransaction", [signed(stranger, 0)])["error"]
+    assert error["code"] == -32000
+    assert "not a household of this market" in error["message"]
+    assert call(client, "eth_getTransactionCount", [stranger.address, "latest"])["result"] == "0x0"
+
+    head = runtime.chain.w3.eth.block_number
+    count = call(client, "eth_getTransactionCount", [operator.address, "pending"])["result"]
+    nonce = int(count, 16)
+    greedy = signed(operator, nonce, gas=PUBLIC_GAS_CAP + 1)
+    error = call(client, "eth_sendRawTransaction", [greedy])["error"]
+    assert f"is above {PUBLIC_GAS_CAP:,}, the most /rpc accepts" in error["message"]
+    assert runtime.chain.w3.eth.block_number == head  # nothing was mined
+
+
+def test_a_batch_may_hold_ten_calls_and_an_unknown_transaction_type_is_named(
+    client: TestClient,
+) -> None:
+    calls = [
+        {"jsonrpc": "2.0", "id": i, "method": "eth_call", "params": [{"data": "0x00"}, "latest"]}
+        for i in range(11)
+    ]
+    refused = client.post("/rpc", json=calls).json()
+    assert refused["error"]["code"] == -32600 and "at most 10" in refused["error"]["message"]
+    answered = client.post("/rpc", json=calls[:10]).json()
+    assert [a["result"] for a in answered] == ["0x"] * 10
+
+    error = call(client, "eth_sendRawTransaction", ["0x00"])["error"]
+    unknown = "invalid transaction: unknown transaction type 0x00"
+    assert error == {"code": -32000, "message": unknown}
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "name"),
+    [
+        ("eth_getBlockByNumber", ["0x_1", False], "block"),
+        ("eth_getBlockByNumber", ["0x1 ", False], "block"),
+        ("eth_getBlockByNumber", ["0x1", "no"], "full"),
+        ("eth_feeHistory", ["0x4", "latest", [50] * 101], "rewardPercentiles"),
+    ],
+)
+def test_lenient_numbers_flags_and_long_percentile_lists_are_invalid_params(
+    client: TestClient, method: str, params: list[Any], name: str
+) -> None:
+    error = call(client, method, params)["error"]
+    assert error["code"] == -32602 and name in error["message"], error

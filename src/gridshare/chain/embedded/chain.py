@@ -14,7 +14,7 @@ from eth.abc import BlockHeaderAPI, SignedTransactionAPI, StateAPI
 from eth.chains.base import Chain
 from eth.constants import GENESIS_PARENT_HASH
 from eth.db.atomic import AtomicDB
-from eth.exceptions import HeaderNotFound
+from eth.exceptions import HeaderNotFound, UnrecognizedTransactionType
 from eth.vm.interrupt import EVMMissingData
 from eth_keys.backends import get_backend
 from eth_typing import Address, BlockNumber, Hash32
@@ -151,6 +151,10 @@ class EmbeddedChain:
             tx.check_signature_validity()
             tx.validate()
             sender = tx.sender  # recovers the signer (coincurve)
+        except UnrecognizedTransactionType:
+            raise InvalidTransaction(
+                f"invalid transaction: unknown transaction type 0x{raw[0]:02x}"
+            ) from None
         except (ValidationError, rlp.exceptions.RLPException, ValueError, TypeError) as exc:
             raise InvalidTransaction(f"invalid transaction: {exc}") from exc
         if tx.chain_id is not None and tx.chain_id != self.chain_id:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gridshare.chain.embedded.chain import BlockRef
@@ -16,6 +17,7 @@ SERVER_ERROR = -32000
 LIMIT_EXCEEDED = -32005
 EXECUTION_REVERTED = 3
 
+_QUANTITY = re.compile(r"0[xX][0-9a-fA-F]+")  # int(_, 16) alone also takes "0x_1" and "0x1 "
 _TAGS = ("latest", "earliest", "pending", "safe", "finalized")
 
 
@@ -54,12 +56,16 @@ def parse_quantity(value: Any, name: str) -> int:
     """A hex quantity ("0x1a"); plain non-negative integers are accepted too."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    if not isinstance(value, str) or not value.startswith(("0x", "0X")) or len(value) < 3:
+    if not isinstance(value, str) or not _QUANTITY.fullmatch(value):
         raise invalid(name, "expected a 0x-prefixed hex quantity")
-    try:
-        return int(value, 16)
-    except ValueError:
-        raise invalid(name, "expected a 0x-prefixed hex quantity") from None
+    return int(value, 16)
+
+
+def parse_flag(value: Any, name: str) -> bool:
+    """A JSON true or false."""
+    if not isinstance(value, bool):
+        raise invalid(name, "expected true or false")
+    return value
 
 
 MAX_WORD = 2**256 - 1  # the largest number the EVM holds (a storage slot, a value, gas)

@@ -49,6 +49,7 @@ from gridshare.chain.embedded.params import (
     parse_block_ref,
     parse_call,
     parse_data,
+    parse_flag,
     parse_hash,
     parse_quantity,
     parse_topics,
@@ -59,6 +60,7 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[list[Any]], Any]
 MAX_FEE_HISTORY_BLOCKS = 1024
+MAX_REWARD_PERCENTILES = 100  # as geth
 _NO_UNLOCKED = (
     "{method} is not supported: there are no unlocked accounts; sign the transaction "
     "yourself and use eth_sendRawTransaction"
@@ -278,11 +280,11 @@ class RpcDispatcher:
 
     def _block_by_number(self, params: list[Any]) -> dict[str, Any] | None:
         ref = parse_block_ref(arg(params, 0, "block"))
-        return self._block(ref, bool(arg(params, 1, "full", False)))
+        return self._block(ref, parse_flag(arg(params, 1, "full", False), "full"))
 
     def _block_by_hash(self, params: list[Any]) -> dict[str, Any] | None:
         ref = parse_hash(arg(params, 0, "hash"), "hash")
-        return self._block(ref, bool(arg(params, 1, "full", False)))
+        return self._block(ref, parse_flag(arg(params, 1, "full", False), "full"))
 
     def _tx_count(self, ref: Any) -> str | None:
         try:
@@ -332,6 +334,8 @@ class RpcDispatcher:
         count = parse_quantity(arg(params, 0, "blockCount"), "blockCount")
         newest = self._block_number_of(arg(params, 1, "newestBlock"), "newestBlock")
         percentiles = arg(params, 2, "rewardPercentiles", [])
+        if isinstance(percentiles, list) and len(percentiles) > MAX_REWARD_PERCENTILES:
+            raise invalid("rewardPercentiles", f"at most {MAX_REWARD_PERCENTILES} numbers")
         if not isinstance(percentiles, list) or any(
             not isinstance(p, int | float) or not 0 <= p <= 100 for p in percentiles
         ) or percentiles != sorted(percentiles):

@@ -16,10 +16,19 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from gridshare.chain.embedded.fork import ZeroFeePragueVM
 from gridshare.runtime import Runtime
 from gridshare.services.chain_pruner import ChainPruner
 from gridshare.web.app import get_runtime
 from gridshare.web.body_guard import MAX_BODY_BYTES
+from gridshare.web.rpc_limits import (
+    EXECUTING_METHODS,
+    MAX_EXECUTING_IN_BATCH,
+    Busy,
+    ExecutionSlot,
+    capped_call,
+    transaction_refusal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +36,8 @@ router = APIRouter()
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
-    """Prune the embedded chain's old state in the background (`prune_every_blocks`)."""
+    """/rpc's execution slot; prune the embedded chain's old state in the background."""
+    app.state.rpc_slot = ExecutionSlot()
     chain, settings = runtime.chain.embedded, runtime.settings
     if chain is None or settings.prune_every_blocks == 0:
         return
@@ -78,6 +88,8 @@ INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INTERNAL_ERROR = -32603
 PARSE_ERROR = -32700
+SERVER_ERROR = -32000
+LIMIT_EXCEEDED = -32005
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -105,7 +117,8 @@ async def rpc(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return _json(_error(None, PARSE_ERROR, "parse error: request is not valid JSON"))
-    answer = await run_in_threadpool(respond, runtime, payload)
+    slot: ExecutionSlot = request.app.state.rpc_slot
+    answer = await run_in_threadpool(respond, runtime, slot, payload)
     if answer is None:
         return Response(status_code=204, headers=CORS_HEADERS)
     return _json(answer)
@@ -128,20 +141,30 @@ def rpc_help(runtime: Annotated[Runtime, Depends(get_runtime)]) -> PlainTextResp
     return PlainTextResponse(text, headers=CORS_HEADERS)
 
 
-def respond(runtime: Runtime, payload: Any) -> Any:
+def respond(runtime: Runtime, slot: ExecutionSlot, payload: Any) -> Any:
     """The response to a decoded request or batch (None when only notifications came)."""
     if isinstance(payload, list):
         if not payload:
             return _error(None, INVALID_REQUEST, "empty batch")
         if len(payload) > MAX_BATCH:
             return _error(None, INVALID_REQUEST, f"batch larger than {MAX_BATCH} requests")
-        answers = [_respond_one(runtime, item) for item in payload]
+        executing = sum(
+            isinstance(item, dict) and item.get("method") in EXECUTING_METHODS for item in payload
+        )
+        if executing > MAX_EXECUTING_IN_BATCH:
+            return _error(
+                None,
+                INVALID_REQUEST,
+                f"a batch may hold at most {MAX_EXECUTING_IN_BATCH} of "
+                + ", ".join(sorted(EXECUTING_METHODS)),
+            )
+        answers = [_respond_one(runtime, slot, item) for item in payload]
         answered = [a for a in answers if a is not None]
         return answered or None
-    return _respond_one(runtime, payload)
+    return _respond_one(runtime, slot, payload)
 
 
-def _respond_one(runtime: Runtime, request: Any) -> dict[str, Any] | None:
+def _respond_one(runtime: Runtime, slot: ExecutionSlot, request: Any) -> dict[str, Any] | None:
     if not isinstance(request, dict):
         return _error(None, INVALID_REQUEST, "request must be an object")
     request_id = request.get("id")
@@ -167,7 +190,13 @@ def _respond_one(runtime: Runtime, request: Any) -> dict[str, Any] | None:
         )
         return None if notification else refusal
     try:
-        answer = runtime.chain.handle_rpc(request)
+        if method in EXECUTING_METHODS:
+            with slot.turn():
+                answer = _execute(runtime, request, method)
+        else:
+            answer = runtime.chain.handle_rpc(request)
+    except Busy as exc:
+        answer = _error(request_id, LIMIT_EXCEEDED, str(exc))
     except Exception as exc:  # an unreachable node or a broken reply: still a JSON-RPC answer
         log.warning("JSON-RPC %s failed: %s", method, exc)
         reason = f"the chain did not answer: {type(exc).__name__}"
@@ -177,6 +206,27 @@ def _respond_one(runtime: Runtime, request: Any) -> dict[str, Any] | None:
     if not isinstance(answer, dict):
         return _error(request_id, INTERNAL_ERROR, "the chain gave no answer")
     return answer
+
+
+def _execute(runtime: Runtime, request: dict[str, Any], method: str) -> Any:
+    """An EVM-running request within /rpc's limits (see gridshare.web.rpc_limits)."""
+    params = request.get("params", [])
+    if method != "eth_sendRawTransaction":
+        return runtime.chain.handle_rpc({**request, "params": capped_call(params)})
+    refusal = transaction_refusal(params, _decode, lambda sender: _may_send(runtime, sender))
+    if refusal is not None:
+        return _error(request.get("id"), SERVER_ERROR, refusal)
+    return runtime.chain.handle_rpc(request)
+
+
+_decode = ZeroFeePragueVM.get_transaction_builder().decode
+
+
+def _may_send(runtime: Runtime, sender: str) -> bool:
+    """The operator and registered households (active or not: they may still withdraw)."""
+    if sender.lower() == runtime.operator.address.lower():
+        return True
+    return runtime.market.household(sender) is not None
 
 
 def _error(request_id: Any, code: int, message: str) -> dict[str, Any]:

@@ -1,0 +1,104 @@
+"""What anyone on the village Wi-Fi may make the chain do through /rpc.
+
+/rpc is open to every device on the network: wallets call it without logging in. The EVM
+runs under the chain's lock, and gas costs nothing here, so without limits one `eth_call`
+of a loop with a huge gas limit (or a free looping transaction) holds the chain for as long
+as it asks and stalls trading for everyone. So, on /rpc only (the server's own calls are not
+limited):
+
+- `eth_call` and `eth_estimateGas` run with at most `PUBLIC_GAS_CAP`: a larger or missing
+  gas is lowered to it, as geth's RPC gas cap does;
+- a raw transaction may ask at most `PUBLIC_GAS_CAP` gas, and only the operator and
+  registered households may send one;
+- these three run one at a time (`ExecutionSlot`); a request that waits too long for its turn
+  is told to try again;
+- a batch holds at most `MAX_EXECUTING_IN_BATCH` of them.
+
+`PUBLIC_GAS_CAP` is about twice the gas of the largest call a resident's wallet makes
+(a take: 243,386 gas).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from eth.abc import SignedTransactionAPI
+
+PUBLIC_GAS_CAP = 500_000
+MAX_EXECUTING_IN_BATCH = 10
+EXECUTING_METHODS = frozenset({"eth_call", "eth_estimateGas", "eth_sendRawTransaction"})
+WAIT_FOR_TURN_S = 10.0
+
+_QUANTITY = re.compile(r"0[xX][0-9a-fA-F]{1,64}")
+
+
+class Busy(Exception):
+    """Other calls held the chain for longer than a request may wait for its turn."""
+
+
+class ExecutionSlot:
+    """One /rpc request at a time may run the EVM; the others wait up to `wait_s`."""
+
+    def __init__(self, wait_s: float = WAIT_FOR_TURN_S) -> None:
+        self._semaphore = threading.BoundedSemaphore(1)
+        self._wait_s = wait_s
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold the slot while the block runs; Busy if it stays taken for `wait_s`."""
+        if not self._semaphore.acquire(timeout=self._wait_s):
+            raise Busy("the chain is busy with other calls; try again in a moment")
+        try:
+            yield
+        finally:
+            self._semaphore.release()
+
+
+def capped_call(params: Any, cap: int = PUBLIC_GAS_CAP) -> Any:
+    """eth_call / eth_estimateGas params whose call object asks at most `cap` gas.
+
+    Anything malformed is returned unchanged, for the chain to refuse with its own error.
+    """
+    if not isinstance(params, list) or not params or not isinstance(params[0], dict):
+        return params
+    call = dict(params[0])
+    if call.get("gas") is None or _more_than(call["gas"], cap):
+        call["gas"] = hex(cap)
+    return [call, *params[1:]]
+
+
+def _more_than(gas: Any, cap: int) -> bool:
+    if isinstance(gas, int) and not isinstance(gas, bool):
+        return gas > cap
+    return isinstance(gas, str) and bool(_QUANTITY.fullmatch(gas)) and int(gas, 16) > cap
+
+
+def transaction_refusal(
+    params: Any,
+    decode: Callable[[bytes], SignedTransactionAPI],
+    may_send: Callable[[str], bool],
+    cap: int = PUBLIC_GAS_CAP,
+) -> str | None:
+    """Why /rpc will not pass this raw transaction on, or None.
+
+    A transaction that does not decode is passed on: the chain names what is wrong with it.
+    """
+    if not isinstance(params, list) or not params or not isinstance(params[0], str):
+        return None
+    try:
+        transaction = decode(bytes.fromhex(params[0].removeprefix("0x")))
+        gas, sender = transaction.gas, "0x" + bytes(transaction.sender).hex()
+    except Exception:  # not hex, not a transaction, a bad signature
+        return None
+    if gas > cap:
+        return f"invalid transaction: gas {gas:,} is above {cap:,}, the most /rpc accepts"
+    if not may_send(sender):
+        return (
+            f"invalid transaction: {sender} is not a household of this market; only the"
+            " operator and registered households may send transactions here"
+        )
+    return None
