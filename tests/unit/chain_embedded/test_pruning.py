@@ -136,6 +136,24 @@ def stored(chain: EmbeddedChain, key: bytes) -> bool:
         return db.execute("SELECT 1 FROM kv WHERE k = ?", (key,)).fetchone() is not None
 
 
+def test_a_prune_keeping_more_blocks_than_an_earlier_one_kept_walks_what_is_left(
+    chain: EmbeddedChain, compiled: Compiled, operator: LocalAccount,
+    residents: list[LocalAccount],
+) -> None:  # fmt: skip
+    """prune-chain --keep-blocks 10, then --keep-blocks 100000: the second used to walk the
+    state roots of blocks the first had pruned and stopped with a KeyError."""
+    market = market_history(chain, compiled, operator, residents[0])
+    head = chain.block_number
+    assert chain.prune_state(keep_blocks=3).kept_from_block == head - 2
+
+    again = chain.prune_state(keep_blocks=100_000)
+    assert (again.head, again.kept_from_block) == (head, head - 2)
+    assert again.deleted_nodes == 0  # nothing more was stale
+    assert balances(chain, market, residents[0].address, head - 2)  # still readable
+    with pytest.raises(StatePruned):
+        balances(chain, market, residents[0].address, head - 3)
+
+
 def test_a_trie_node_pruned_and_needed_again_is_written_again(
     tmp_path: Path, chain: EmbeddedChain, operator: LocalAccount
 ) -> None:

@@ -12,7 +12,7 @@ from typing import IO, Literal
 import rlp  # type: ignore[import-untyped]
 from eth.abc import BlockHeaderAPI, SignedTransactionAPI, StateAPI
 from eth.chains.base import Chain
-from eth.constants import GENESIS_PARENT_HASH
+from eth.constants import BLANK_ROOT_HASH, GENESIS_PARENT_HASH
 from eth.db.atomic import AtomicDB
 from eth.exceptions import HeaderNotFound, UnrecognizedTransactionType
 from eth.vm.interrupt import EVMMissingData
@@ -442,11 +442,18 @@ class EmbeddedChain:
         with self._prune_lock:
             with self._lock:
                 head = self._head.block_number
+                # blocks an earlier prune (with a smaller keep_blocks) left without state
+                # have nothing to keep: the walk starts at the oldest block still whole
                 first = max(0, head - keep_blocks + 1)
-                roots = [
-                    self._chaindb.get_canonical_block_header_by_number(BlockNumber(n)).state_root
-                    for n in range(first, head + 1)
-                ]
+                roots = []
+                for number in range(head, first - 1, -1):
+                    header = self._chaindb.get_canonical_block_header_by_number(
+                        BlockNumber(number)
+                    )
+                    if number < head and not self._state_kept(header.state_root):
+                        first = number + 1
+                        break
+                    roots.append(header.state_root)
                 roots += [
                     self._chaindb.get_block_header_by_hash(Hash32(block_hash)).state_root
                     for block_hash, _ in self._snapshots.values()
@@ -462,6 +469,16 @@ class EmbeddedChain:
                 with self._lock:
                     self._store.unwatch()
             return PruneResult(head, first, len(live), len(dead), deleted)
+
+    def _state_kept(self, state_root: bytes) -> bool:
+        """Whether the state of a block is on disk (a prune deletes its root with the rest)."""
+        if state_root == BLANK_ROOT_HASH:
+            return True
+        try:
+            self._store[state_root]
+        except KeyError:
+            return False
+        return True
 
     def vacuum(self) -> None:
         """Shrink the database file to its data (after `prune_state`; slow, needs free disk)."""
