@@ -53,6 +53,7 @@ class Runtime:
 
 KEYSTORE = "operator.keystore.json"
 DATABASE = "gridshare.sqlite"
+CHAIN_DIR = "chain"  # the embedded chain's files (chain.connection.open_embedded)
 
 
 class StartupError(Exception):
@@ -115,6 +116,18 @@ def _check_restored_whole(settings: Settings) -> None:
     Without them the server would make a new operator key or deploy a new market, and every
     household would find itself unregistered with nothing in its balance.
     """
+    # the key is made before the chain, so a chain without it is not a first start cut
+    # short: it is someone else's chain (`simulate --data`) or a restore without the key
+    folder = settings.data_dir
+    if (
+        settings.chain_url is None
+        and (folder / CHAIN_DIR).exists()
+        and not (folder / KEYSTORE).exists()
+    ):
+        raise StartupError(
+            f"{KEYSTORE} is missing from {folder}, which holds a chain: restore the key from "
+            "the backup, or use an empty directory for a new market"
+        )
     if not (settings.data_dir / DATABASE).exists():
         return  # a new village
     for name in (KEYSTORE, f"deployment-{settings.chain_id}.json"):

@@ -131,6 +131,14 @@ def test_a_partly_restored_data_dir_is_refused_instead_of_starting_a_new_market(
             assert not target.exists()  # no new key was made in its place
         assert ("not on this chain" if missing == "chain" else missing) in refused.stderr
 
+    # a chain alone (as `gridshare simulate --data` leaves one): no key made, no market deployed
+    foreign = tmp_path / "foreign"
+    shutil.copytree(data / "chain", foreign / "chain")
+    refused = run_serve_once(foreign)
+    assert refused.returncode == 1, refused.stderr
+    assert "operator.keystore.json is missing" in refused.stderr
+    assert sorted(p.name for p in foreign.iterdir()) == ["chain"]
+
 
 def test_a_chain_node_that_does_not_answer_is_named_in_one_line(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
