@@ -97,9 +97,34 @@ def test_inactive_maker_order_cannot_be_taken(world: World) -> None:
         runtime.market.register_household(runtime.operator, bob.address, 2, 2)
 
 
-def test_a_contract_revert_becomes_a_trading_error(world: World) -> None:
+def test_a_contract_revert_becomes_a_trading_error(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     runtime, trading, (alice, bob, _carol) = world
     offer = trading.place_order(alice, Side.SELL, 2, 1000, 3600)
     runtime.market.take(bob, offer.id, 2)  # behind the service's back
-    trading._live_order = lambda order_id: offer  # type: ignore[method-assign]  # stale view
+    monkeypatch.setattr(trading, "_live_order", lambda order_id: offer)  # a stale view
     _refused("order_id", "order_closed", trading.take, bob, offer.id, 1)
+
+
+def test_a_take_that_lost_a_race_says_how_much_is_left(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two buyers take one offer at once: both pass the check on the state before, the chain
+    refuses the second. Its refusal used to be the contract's general "Amount must be positive
+    and within what is available"; it now names what is left, as the check would have."""
+    runtime, trading, (alice, bob, _carol) = world
+    offer = trading.place_order(alice, Side.SELL, 10, 1000, 3600)
+    runtime.market.take(bob, offer.id, 6)  # the other buyer, a moment earlier
+    fresh = trading._live_order
+    seen: list[int] = []
+
+    def stale_once(order_id: int) -> object:
+        seen.append(order_id)
+        return offer if len(seen) == 1 else fresh(order_id)
+
+    monkeypatch.setattr(trading, "_live_order", stale_once)
+    with pytest.raises(TradingError) as info:
+        trading.take(bob, offer.id, 6)
+    assert (info.value.code, info.value.field) == ("bad_amount", "amount_wh")
+    assert info.value.message == f"Only 4 Wh of order {offer.id} are left."

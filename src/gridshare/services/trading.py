@@ -55,6 +55,32 @@ class TradingService:
         self, signer: LocalAccount, side: Side, amount_wh: int, price_per_wh: int, ttl_s: int
     ) -> Order:
         """Post an offer (sell) or demand (buy) that expires `ttl_s` seconds from now."""
+        self._check_place(signer, side, amount_wh, price_per_wh, ttl_s)
+        try:
+            order = self.market.place_order(
+                signer, side, amount_wh, price_per_wh, self.clock() + ttl_s
+            )
+        except ContractRevert as exc:
+            # a request that raced another (two buys spending one balance) was checked on the
+            # state before; the state that refused it says why in the same words
+            self._check_place(signer, side, amount_wh, price_per_wh, ttl_s)
+            raise TradingError.from_revert(exc) from exc
+        with self._lock:
+            self._tracked[order.id] = order
+        return order
+
+    def take(self, signer: LocalAccount, order_id: int, amount_wh: int) -> Delivery:
+        """Take `amount_wh` of another household's order at its price."""
+        self._check_take(signer, order_id, amount_wh)
+        try:
+            return self.market.take(signer, order_id, amount_wh)
+        except ContractRevert as exc:
+            self._check_take(signer, order_id, amount_wh)  # as in place_order: a lost race
+            raise TradingError.from_revert(exc) from exc
+
+    def _check_place(
+        self, signer: LocalAccount, side: Side, amount_wh: int, price_per_wh: int, ttl_s: int
+    ) -> None:
         _check_amount(amount_wh)
         _check_price(price_per_wh)
         if ttl_s <= 0:
@@ -70,18 +96,8 @@ class TradingService:
                     f"{_coins(cost)} coins available; you have {_coins(available)} coins.",
                     "amount_wh",
                 )
-        try:
-            order = self.market.place_order(
-                signer, side, amount_wh, price_per_wh, self.clock() + ttl_s
-            )
-        except ContractRevert as exc:
-            raise TradingError.from_revert(exc) from exc
-        with self._lock:
-            self._tracked[order.id] = order
-        return order
 
-    def take(self, signer: LocalAccount, order_id: int, amount_wh: int) -> Delivery:
-        """Take `amount_wh` of another household's order at its price."""
+    def _check_take(self, signer: LocalAccount, order_id: int, amount_wh: int) -> None:
         _check_amount(amount_wh)
         self._check_active(signer.address)
         order = self._live_order(order_id)
@@ -110,10 +126,6 @@ class TradingService:
                     f"you have {_coins(available)} coins available.",
                     "amount_wh",
                 )
-        try:
-            return self.market.take(signer, order_id, amount_wh)
-        except ContractRevert as exc:
-            raise TradingError.from_revert(exc) from exc
 
     def cancel(self, signer: LocalAccount, order_id: int) -> None:
         """Cancel an open order (its owner any time; anyone once it has expired)."""
