@@ -43,14 +43,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments and run one sub-command; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handler = cast(Callable[[argparse.Namespace], int] | None, getattr(args, "handler", None))
-    if handler is None:
-        parser.print_help()
-        return 2
-    return handler(args)
+    """Parse arguments and run one sub-command; returns the process exit code.
+
+    Ctrl-C (SIGINT) ends any command with one line and exit code 130 (128 + SIGINT), after
+    the command's own `finally` clean-up has run. A running `serve`, `demo` or `meter` server
+    handles SIGINT itself (graceful shutdown, exit code 0), so it never reaches here then.
+    """
+    command = "gridshare"
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        command = f"gridshare {args.command}" if args.command else command
+        handler = cast(Callable[[argparse.Namespace], int] | None, getattr(args, "handler", None))
+        if handler is None:
+            parser.print_help()
+            return 2
+        return handler(args)
+    except KeyboardInterrupt:
+        fresh_line = "\n" if sys.stderr.isatty() else ""  # after ^C or a progress bar
+        print(f"{fresh_line}{command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -121,7 +121,9 @@ def test_energy_balance_holds_for_every_house_and_interval(
 
 
 @pytest.mark.parametrize(
-    ("poll_s", "rule"), [("0", "poll_s: must be at least step_s"), ("15", "step_s: must divide")]
+    ("poll_s", "rule"),
+    [("0", "--poll-s: must be a multiple of --step-s"),
+     ("15", "--poll-s: must be a multiple of --step-s")],
 )
 def test_bad_poll_seconds_are_refused_naming_the_rule(poll_s: str, rule: str) -> None:
     result = subprocess.run(

@@ -33,22 +33,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run)
 
 
+def _fail(message: object, code: int) -> int:
+    print(f"gridshare prune-chain: {message}", file=sys.stderr)
+    return code
+
+
 def run(args: argparse.Namespace) -> int:
     """Prune, print what was freed; 2 on bad input, 1 if the chain is in use."""
     from gridshare.chain.embedded import ChainInUse, open_existing_chain
 
     if args.keep_blocks < 1:
-        print("--keep-blocks must be at least 1", file=sys.stderr)
-        return 2
+        return _fail("--keep-blocks must be at least 1 (the latest block's state always stays)",
+                     2)
     chain_dir = args.data / "chain"
     try:
         chain = open_existing_chain(chain_dir)
-    except FileNotFoundError as exc:
-        print(f"--data: {exc}", file=sys.stderr)
-        return 2
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        return _fail(f"--data: {exc}", 2)
     except ChainInUse as exc:
-        print(exc, file=sys.stderr)
-        return 1
+        return _fail(exc, 1)
     try:
         before = _size(chain_dir)
         result = chain.prune_state(args.keep_blocks)

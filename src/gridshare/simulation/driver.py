@@ -65,12 +65,15 @@ class SimulationConfig:
     def __post_init__(self) -> None:
         if self.market not in ("bulletin", "continuous", "auction"):
             raise ValueError("market: must be bulletin, continuous or auction")
-        if self.days < 1 or self.houses < 1:
-            raise ValueError("houses, days: must be at least 1")
-        if self.step_s < 1 or self.interval_s % self.step_s or self.poll_s % self.step_s:
-            raise ValueError("step_s: must divide interval_s and poll_s")
-        if self.poll_s < self.step_s:
-            raise ValueError("poll_s: must be at least step_s")
+        houses = self.houses if self.scenario is None else len(self.scenario.houses)
+        if houses < 1 or self.days < 1:
+            raise ValueError("houses, days: must each be at least 1")
+        if self.interval_s < 1:
+            raise ValueError("interval_s: must be at least 1")
+        if self.step_s < 1 or self.interval_s % self.step_s:
+            raise ValueError("step_s: must be a whole divisor of interval_s")
+        if self.poll_s < self.step_s or self.poll_s % self.step_s:
+            raise ValueError("poll_s: must be a multiple of step_s")
 
     def resolved_scenario(self) -> Scenario:
         return self.scenario or neelum_valley(self.houses, self.seed)

@@ -56,8 +56,24 @@ def _soc(rows: list[EnergyRow], n: int) -> list[float]:
     return [100 * s / max(1, c) for s, c in zip(stored, cap, strict=True)]
 
 
+NO_PV = "— (no PV)"
+NO_LOAD = "— (no load)"
+
+
 def _coins(wei: int) -> str:
     return format_coins(wei, 2)
+
+
+def _share(ratio: float | None, undefined: str) -> str:
+    """A ratio as a percentage; `undefined` (e.g. "— (no PV)") where it has no denominator."""
+    return undefined if ratio is None else f"{100 * ratio:.1f} %"
+
+
+def _gain(welfare: dict[str, Any]) -> str:
+    share = welfare.get("share_of_possible_gain")
+    if share is None:
+        return "no gain over no trading was possible"
+    return f"trading reached {_share(share, '')} of the possible gain"
 
 
 def _percents(houses: list[dict[str, Any]], key: str) -> list[float]:
@@ -91,7 +107,7 @@ def _html(result: SimulationResult, s: dict[str, Any]) -> str:
                    {"trading": soc, "no trading": soc_base}),
         bar_chart("Energy delivered per interval (by creation)", "kWh", labels,
                   {"delivered": traded}),
-        line_chart("Clearing price (volume-weighted per interval)", "per kWh", labels,
+        line_chart("Clearing price (volume-weighted per interval)", "coins per kWh", labels,
                    {"price": prices}),
         bar_chart("Bill per house (negative: earned)", "coins", hl,
                   {"bill": [h["bill_wei"] / 1e18 for h in houses],
@@ -112,8 +128,8 @@ def _html(result: SimulationResult, s: dict[str, Any]) -> str:
         f"<tr><td>{h['house_id']}</td><td>{h['pv_kwp']}</td><td>{h['battery_kwh']}</td>"
         f"<td>{h['bought_wh']}</td><td>{h['sold_wh']}</td><td>{_coins(h['bill_wei'])}</td>"
         f"<td>{h['unserved_no_trading_mwh'] / 1e6:.2f}</td><td>{h['unserved_mwh'] / 1e6:.2f}</td>"
-        f"<td>{_coins(h['savings_wei'])}</td><td>{h['self_sufficiency']}</td>"
-        f"<td>{h['self_consumption']}</td></tr>"
+        f"<td>{_coins(h['savings_wei'])}</td><td>{_share(h['self_sufficiency'], NO_LOAD)}</td>"
+        f"<td>{_share(h['self_consumption'], NO_PV)}</td></tr>"
         for h in houses
     )
     t = s["totals"]
@@ -134,8 +150,8 @@ svg{{display:block;margin:1em 0}}</style></head><body>
 {s['wall_s']} s ({s['speedup']}x real time). Contract {escape(s['chain']['market_address'])},
 {s['chain']['blocks']} blocks, all on simulated time.</p>
 <h2>Totals (from the chain's settlement events)</h2>
-<table><tr><th>trades</th><th>traded</th><th>delivered (metered)</th><th>paid to sellers</th>
-<th>refunded to buyers</th><th>line losses</th></tr>
+<table><tr><th>trades</th><th>traded</th><th>delivered (metered)</th>
+<th>paid to sellers (coins)</th><th>refunded to buyers (coins)</th><th>line losses</th></tr>
 <tr><td>{t['trades']}</td><td>{t['traded_wh']} Wh</td><td>{t['delivered_wh']} Wh</td>
 <td>{_coins(t['paid_wei'])}</td><td>{_coins(t['refunded_wei'])}</td>
 <td>{kwh(t['line_loss_mwh'])}</td></tr></table>
@@ -146,22 +162,24 @@ svg{{display:block;margin:1em 0}}</style></head><body>
 <th>self-sufficiency</th><th>self-consumption</th></tr>
 <tr><th>no trading</th><td>{kwh(base['pv_mwh'])}</td><td>{kwh(base['load_mwh'])}</td>
 <td>{kwh(base['unserved_mwh'])}</td><td>{kwh(base['curtailed_mwh'])}</td>
-<td>{base['self_sufficiency']}</td><td>{base['self_consumption']}</td></tr>
+<td>{_share(base['self_sufficiency'], NO_LOAD)}</td>
+<td>{_share(base['self_consumption'], NO_PV)}</td></tr>
 <tr><th>trading</th><td>{kwh(com['pv_mwh'])}</td><td>{kwh(com['load_mwh'])}</td>
 <td>{kwh(com['unserved_mwh'])}</td><td>{kwh(com['curtailed_mwh'])}</td>
-<td>{com['self_sufficiency']}</td><td>{com['self_consumption']}</td></tr></table>
+<td>{_share(com['self_sufficiency'], NO_LOAD)}</td>
+<td>{_share(com['self_consumption'], NO_PV)}</td></tr></table>
 <p>Welfare (kWh of value): no trading {w['no_trading_kwh']}, trading {w['trading_kwh']},
-LP optimum {w['optimum_kwh']} ({escape(str(w['optimum_status']))}); trading reached
-{w.get('share_of_possible_gain')} of the possible gain.</p>
+LP optimum {w['optimum_kwh']} ({escape(str(w['optimum_status']))}); {_gain(w)}.</p>
 {''.join(charts)}
 <h2>Houses</h2>
 <table><tr><th>house</th><th>PV kWp</th><th>battery kWh</th><th>bought Wh</th><th>sold Wh</th>
-<th>bill</th><th>unserved kWh, no trading</th><th>unserved kWh, trading</th>
-<th>savings (VOLL {s['voll_per_kwh']}/kWh)</th><th>self-sufficiency</th>
+<th>bill (coins)</th><th>unserved kWh, no trading</th><th>unserved kWh, trading</th>
+<th>savings (coins; VOLL {s['voll_per_kwh']} coins/kWh)</th><th>self-sufficiency</th>
 <th>self-consumption</th></tr>{rows_html}</table>
 <p>Savings = unserved energy avoided, valued at the value of lost load, minus the bill.
 Self-sufficiency per house = share of its load met without imports; self-consumption =
 share of its PV not curtailed. The LP optimum dispatches centrally with perfect foresight at
-the market interval: an upper bound.</p>
+the market interval: an upper bound. Money is in coins (one coin = 10<sup>18</sup> wei on the
+chain); "—" marks a ratio without a denominator: no PV, or no load.</p>
 </body></html>
 """
