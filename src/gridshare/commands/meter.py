@@ -11,13 +11,18 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gridshare.meters.directory import MeterEntry, load_directory, save_directory
 from gridshare.meters.keys import MeterKey
+
+if TYPE_CHECKING:  # imported when meter-sim runs: the simulator is slow to import
+    from gridshare.sim.meter_sim import MeterSim, SimSettings, SimSettingsError
 
 FIRMWARE_DIR = Path(__file__).resolve().parents[3] / "firmware"
 BOARD_FILES = ("boot.py", "main.py", "board.py")
@@ -53,17 +58,30 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     flash.add_argument("--stage-dir", type=Path, help="where to stage (default: a temp dir)")
     flash.set_defaults(handler=flash_command)
 
-    sim = subparsers.add_parser("meter-sim", help="run N simulated meters over HTTP")
-    sim.add_argument("--houses", type=int, default=10)
-    sim.add_argument("--base-port", type=int, default=8100)
-    sim.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
-    sim.add_argument("--host", default="127.0.0.1")
+    sim = subparsers.add_parser(
+        "meter-sim", help="run N simulated meters over HTTP",
+        description="Serve N simulated meters, each the real meter firmware over a simulated "
+                    "house, as HTTP servers on consecutive ports until Ctrl-C. Keys and counters "
+                    "are kept in DATA_DIR (meters.json: each meter's id, house, URL and key).",
+    )
+    sim.add_argument("--houses", type=int, default=10,
+                     help="how many meters (houses) to run (default 10)")
+    sim.add_argument("--base-port", type=int, default=8100,
+                     help="port of meter 1; meter N gets base port + N - 1 (default 8100)")
+    sim.add_argument("--speed", type=float, default=1.0,
+                     help="simulated seconds per wall-clock second (default 1.0)")
+    sim.add_argument("--host", default="127.0.0.1",
+                     help="address the meters listen on (default 127.0.0.1)")
     sim.add_argument("--data-dir", type=Path, default=Path(".gridshare/meter-sim"),
-                     help="keys (meters.json) and meter counters live here")
-    sim.add_argument("--sample-ms", type=int, default=100)
+                     help="keys (meters.json) and meter counters live here "
+                          "(default .gridshare/meter-sim)")
+    sim.add_argument("--sample-ms", type=int, default=100,
+                     help="simulated milliseconds between two meter samples (default 100)")
     sim.add_argument("--silence-s", type=float, default=60.0,
-                     help="fail-safe: open relays after this much simulated server silence")
-    sim.add_argument("--seed", type=int, default=1)
+                     help="fail-safe: open relays after this many simulated seconds of server "
+                          "silence (default 60)")
+    sim.add_argument("--seed", type=int, default=1,
+                     help="seed of the village's houses and sensor noise (default 1)")
     sim.set_defaults(handler=meter_sim_command)
 
 
@@ -167,6 +185,44 @@ def _read_directory(path: Path) -> list[MeterEntry]:
                            f"({exc}); fix or move the file first") from exc
 
 
+SSID_MAX_BYTES = 32  # 802.11: an SSID is 1 to 32 bytes
+
+
+def _checked_port(port: str) -> str:
+    if not port.strip():
+        raise FlashRefused("--port: must name the board's serial port, e.g. /dev/ttyUSB0; "
+                           "got an empty one")
+    return port
+
+
+def _checked_ssid(ssid: str) -> str:
+    size = len(ssid.encode())
+    if not 1 <= size <= SSID_MAX_BYTES:
+        raise FlashRefused(f"--wifi-ssid: must be 1 to {SSID_MAX_BYTES} bytes (the name of "
+                           f"the village Wi-Fi), got {size}")
+    return ssid
+
+
+def _check_stage_dir(stage: Path | None) -> None:
+    """Refuse a --stage-dir that names a file; nothing is created here."""
+    if stage is not None and stage.exists() and not stage.is_dir():
+        raise FlashRefused(f"--stage-dir: {stage} is a file, not a directory")
+
+
+def _make_stage(stage: Path | None) -> Path:
+    """The folder to stage in: --stage-dir (created if missing) or a new temp dir."""
+    if stage is None:
+        return Path(tempfile.mkdtemp(prefix="gridshare-flash-"))
+    try:
+        stage.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FlashRefused(f"--stage-dir: cannot create {stage} "
+                           f"({exc.strerror or exc})") from exc
+    if not os.access(stage, os.W_OK | os.X_OK):
+        raise FlashRefused(f"--stage-dir: cannot write in {stage}")
+    return stage
+
+
 def flash_command(args: argparse.Namespace) -> int:
     """Stage firmware + Microdot + config and copy them to the board with mpremote.
 
@@ -183,8 +239,12 @@ def flash_command(args: argparse.Namespace) -> int:
         if args.directory is not None and not args.url:
             raise FlashRefused("--directory needs --url (the meter's address on the village "
                                "network)")
+        _checked_port(args.port)
+        _checked_ssid(args.wifi_ssid)
         calibration = _read_calibration(args.calibration) if args.calibration else {}
         known = _read_directory(args.directory) if args.directory is not None else []
+        _check_stage_dir(args.stage_dir)
+        stage = _make_stage(args.stage_dir)  # last: a refused option leaves nothing behind
     except FlashRefused as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -196,8 +256,14 @@ def flash_command(args: argparse.Namespace) -> int:
         "wifi_password": args.wifi_password,
         "calibration": calibration,
     }
-    stage = args.stage_dir or Path(tempfile.mkdtemp(prefix="gridshare-flash-"))
-    entries = stage_firmware(stage, config)
+    try:
+        entries = stage_firmware(stage, config)
+    except OSError as exc:
+        if args.stage_dir is None:
+            shutil.rmtree(stage, ignore_errors=True)
+        print(f"--stage-dir: cannot stage the board's files in {stage} "
+              f"({exc.strerror or exc}); nothing was flashed", file=sys.stderr)
+        return 1
     mpremote = [sys.executable, "-m", "mpremote", "connect", args.port]
     copy = [*mpremote, "cp", "-r", *(e.name for e in entries), ":", "+", "reset"]
     print("staged in", stage)
@@ -233,21 +299,94 @@ def flash_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def meter_sim_command(args: argparse.Namespace) -> int:
-    """Serve N simulated meters until interrupted."""
-    from gridshare.sim.meter_sim import MeterSim, SimSettings
+# SimSettings field -> the meter-sim option that sets it
+_SIM_OPTIONS = {
+    "houses": "--houses",
+    "base_port": "--base-port",
+    "host": "--host",
+    "speed": "--speed",
+    "sample_ms": "--sample-ms",
+    "silence_ms": "--silence-s",
+    "data_dir": "--data-dir",
+    "seed": "--seed",
+}
 
-    settings = SimSettings(
-        houses=args.houses,
-        base_port=args.base_port,
-        host=args.host,
-        speed=args.speed,
-        sample_ms=args.sample_ms,
-        silence_ms=int(args.silence_s * 1000),
-        data_dir=args.data_dir,
-        seed=args.seed,
-    )
-    sim = MeterSim(settings)
+
+class SimRefused(Exception):
+    """An option `meter-sim` cannot run with; the message is one line naming the option."""
+
+
+def _silence_ms(seconds: float) -> int:
+    """--silence-s in whole milliseconds (at least 1 ms for any positive time)."""
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise SimRefused(f"--silence-s: must be a finite number greater than 0, not {seconds}")
+    return max(1, round(seconds * 1000))
+
+
+def _sim_settings(args: argparse.Namespace) -> SimSettings:
+    """The settings the options ask for; a rule they break becomes SimRefused."""
+    from gridshare.sim.meter_sim import SimSettings, SimSettingsError
+
+    silence_ms = _silence_ms(args.silence_s)
+    try:
+        return SimSettings(
+            houses=args.houses,
+            base_port=args.base_port,
+            host=args.host,
+            speed=args.speed,
+            sample_ms=args.sample_ms,
+            silence_ms=silence_ms,
+            data_dir=args.data_dir,
+            seed=args.seed,
+        )
+    except SimSettingsError as exc:
+        raise _sim_refusal(exc, args) from exc
+
+
+def _sim_refusal(exc: SimSettingsError, args: argparse.Namespace) -> SimRefused:
+    option = _SIM_OPTIONS.get(exc.field, exc.field)
+    if exc.field == "data_dir":
+        return SimRefused(f"{option}: {exc.rule}")
+    value = getattr(args, option.removeprefix("--").replace("-", "_"), None)
+    shown = repr(value) if isinstance(value, str) else str(value)
+    return SimRefused(f"{option}: {exc.rule}, not {shown}")
+
+
+def _check_host(host: str, port: int) -> None:
+    """Refuse a --host that does not resolve, before anything is created."""
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise SimRefused(f"--host: cannot resolve {host!r} to an address to serve on "
+                         f"({reason})") from exc
+
+
+def _build_sim(settings: SimSettings) -> MeterSim:
+    from gridshare.sim.meter_sim import MeterSim, SimSettingsError
+
+    try:
+        return MeterSim(settings)
+    except SimSettingsError as exc:
+        raise SimRefused(f"{_SIM_OPTIONS.get(exc.field, exc.field)}: {exc.rule}") from exc
+    except OSError as exc:
+        raise SimRefused(f"--data-dir: cannot keep keys and counters in {settings.data_dir} "
+                         f"({exc.strerror or exc})") from exc
+
+
+def meter_sim_command(args: argparse.Namespace) -> int:
+    """Serve N simulated meters until interrupted.
+
+    Every option is checked before anything is created (exit 2, one line); a failure to serve,
+    such as a port already in use, is one line and exit 1.
+    """
+    try:
+        settings = _sim_settings(args)
+        _check_host(settings.host, settings.base_port)
+        sim = _build_sim(settings)
+    except SimRefused as exc:
+        print(f"meter-sim: {exc}", file=sys.stderr)
+        return 2
 
     def ready(s: MeterSim) -> None:
         for e in s.entries:
@@ -262,5 +401,11 @@ def meter_sim_command(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, sim.stop)
         await sim.serve(ready)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        last = settings.base_port + settings.houses - 1
+        print(f"meter-sim: cannot serve on {settings.host} ports {settings.base_port}-{last} "
+              f"({exc.strerror or exc}); is another meter-sim running there?", file=sys.stderr)
+        return 1
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -23,9 +24,21 @@ from gridshare.sim.scenarios.village import DEFAULT_START, village
 DIRECTORY_FILE = "meters.json"
 
 
+class SimSettingsError(ValueError):
+    """A setting the simulator cannot run with: `field` names it, `rule` says what it must be."""
+
+    def __init__(self, field: str, rule: str) -> None:
+        super().__init__(f"{field}: {rule}")
+        self.field = field
+        self.rule = rule
+
+
+PORT_MAX = 65535
+
+
 @dataclass(frozen=True, slots=True)
 class SimSettings:
-    """How to run the simulated meters."""
+    """How to run the simulated meters; every value is checked when the settings are made."""
 
     houses: int = 10
     base_port: int = 8100
@@ -38,12 +51,34 @@ class SimSettings:
     start: datetime = DEFAULT_START
 
     def __post_init__(self) -> None:
-        if self.houses < 1:
-            raise ValueError("houses: must be at least 1")
-        if not (self.base_port > 0 and self.base_port + self.houses - 1 <= 65535):
-            raise ValueError("base_port: ports base_port..base_port+houses-1 must be valid")
-        if self.speed <= 0:
-            raise ValueError("speed: must be positive")
+        _check_houses(self.houses)
+        _check_ports(self.base_port, self.houses)
+        _check_positive("speed", self.speed)
+        _check_positive("sample_ms", self.sample_ms)
+        _check_positive("silence_ms", self.silence_ms)
+        if not self.host.strip():
+            raise SimSettingsError("host", "must name an address to serve on, e.g. 127.0.0.1 "
+                                           "(0.0.0.0 for every interface)")
+        if self.data_dir is not None and self.data_dir.exists() and not self.data_dir.is_dir():
+            raise SimSettingsError("data_dir", f"{self.data_dir} is a file, not a directory")
+
+
+def _check_houses(houses: int) -> None:
+    if houses < 1:
+        raise SimSettingsError("houses", "must be at least 1")
+
+
+def _check_ports(base_port: int, houses: int) -> None:
+    last = PORT_MAX - houses + 1
+    if not 1 <= base_port <= last:
+        raise SimSettingsError("base_port", f"must be 1 to {last} so that all {houses} "
+                                            f"meters get a port (meter N listens on base port "
+                                            f"+ N - 1, at most {PORT_MAX})")
+
+
+def _check_positive(field: str, value: float) -> None:
+    if not (math.isfinite(value) and value > 0):
+        raise SimSettingsError(field, "must be a finite number greater than 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +92,25 @@ class SimMeter:
     app: Any = field(repr=False)
 
 
-def _keys(settings: SimSettings) -> dict[int, MeterKey]:
-    """Keys from the data dir's directory when it has them, else fresh ones."""
-    known: dict[int, MeterKey] = {}
-    if settings.data_dir is not None and (settings.data_dir / DIRECTORY_FILE).exists():
-        known = {e.meter_id: e.key for e in load_directory(settings.data_dir / DIRECTORY_FILE)}
+def _known_entries(settings: SimSettings) -> dict[int, MeterEntry]:
+    """The meters already recorded in the data dir's directory, by meter id."""
+    if settings.data_dir is None:
+        return {}
+    path = settings.data_dir / DIRECTORY_FILE
+    if not path.exists():
+        return {}
+    try:
+        return {e.meter_id: e for e in load_directory(path)}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SimSettingsError("data_dir", f"cannot read the keys in {path} ({exc}); fix or "
+                                           "move the file first") from exc
+
+
+def _keys(settings: SimSettings, known: dict[int, MeterEntry]) -> dict[int, MeterKey]:
+    """Each simulated meter's recorded key when the directory has one, else a fresh one."""
     return {
-        mid: known.get(mid) or MeterKey.generate(mid) for mid in range(1, settings.houses + 1)
+        mid: known[mid].key if mid in known else MeterKey.generate(mid)
+        for mid in range(1, settings.houses + 1)
     }
 
 
@@ -80,9 +127,10 @@ class MeterSim:
         self.clock = SimClock(settings.start, settings.speed)
         specs = list(specs) if specs is not None else village(settings.houses, settings.seed)
         self.community = community or Community(specs, settings.start)
+        known = _known_entries(settings)
         if settings.data_dir is not None:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-        keys = _keys(settings)
+        keys = _keys(settings, known)
         rng = random.Random(settings.seed)
         self.meters: list[SimMeter] = []
         for i, spec in enumerate(sorted(self.community.specs.values(), key=lambda s: s.house_id)):
@@ -101,8 +149,9 @@ class MeterSim:
             self._add_sim_routes(app, hid)
             entry = MeterEntry(meter_id, hid, f"http://{settings.host}:{port}", keys[meter_id])
             self.meters.append(SimMeter(entry, meter, hw, cal, app))
-        if settings.data_dir is not None:
-            save_directory(settings.data_dir / DIRECTORY_FILE, self.entries)
+        if settings.data_dir is not None:  # meters not run this time keep their keys
+            kept = {**known, **{e.meter_id: e for e in self.entries}}
+            save_directory(settings.data_dir / DIRECTORY_FILE, [kept[i] for i in sorted(kept)])
         self._stopping = asyncio.Event()
 
     def _reader(self, house_id: int) -> Callable[[], Reading]:
