@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -21,12 +21,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "houses of the Neelum valley scenario with simulated meters (the real firmware over "
         "HTTP) and auto-trading agents, and serves the web app, where you log in as any "
         "house. Simulated time runs --speed times faster and drives the chain's clock. "
-        "Ctrl-C stops; running it again resumes the same community. With --walk: one "
-        "offer → take → metered settlement on a throw-away chain, every balance printed.",
+        "Ctrl-C stops; running it again resumes the same community. --data must be a demo's "
+        "directory or hold no other gridshare data. With --walk: one offer → take → metered "
+        "settlement on a throw-away chain in a temporary directory, every balance printed.",
     )
     parser.add_argument(
         "--data", type=Path, default=None,
-        help=f"data directory (default {DEFAULT_DATA}; with --walk a temporary one)",
+        help=f"demo data directory (default {DEFAULT_DATA}); not with --walk",
     )
     parser.add_argument("--port", type=int, default=8000, help="web app port (default 8000)")
     parser.add_argument("--meter-base-port", type=int, default=18100,
@@ -36,14 +37,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--fresh", action="store_true",
                         help="delete the demo data directory and start a new community")
     parser.add_argument("--walk", action="store_true",
-                        help="only walk one trade on a fresh chain, printing every balance")
+                        help="only walk one trade on a throw-away chain in a temporary "
+                        "directory (deleted afterwards), printing every balance")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the community demo until stopped, or the walk-through with --walk."""
     if args.walk:
-        return _walk(args.data)
+        if args.data is not None:
+            print("gridshare demo: --data: --walk always runs on a throw-away chain in a "
+                  "temporary directory; leave --data out", file=sys.stderr)
+            return 2
+        return _walk()
     from gridshare.demo import DemoOptions, run_demo
 
     return run_demo(DemoOptions(
@@ -52,15 +58,22 @@ def run(args: argparse.Namespace) -> int:
     ))
 
 
-def _walk(data: Path | None) -> int:
+def _walk() -> int:
+    """The walk-through in a temporary directory, deleted afterwards."""
+    from gridshare.chain.embedded import EmbeddedChainError
+    from gridshare.chain.errors import ChainError
+    from gridshare.chain.keystore import KeystoreError
     from gridshare.demo import walk
-    from gridshare.runtime import build_runtime
+    from gridshare.runtime import StartupError, build_runtime
 
-    data_dir = data or Path(tempfile.mkdtemp(prefix="gridshare-demo-"))
-    runtime = build_runtime(Settings(data_dir=data_dir))
-    try:
-        return walk(runtime)
-    finally:
-        runtime.close()
-        if data is None:
-            shutil.rmtree(data_dir, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="gridshare-demo-", ignore_cleanup_errors=True) as tmp:
+        try:
+            runtime = build_runtime(Settings(data_dir=Path(tmp)))
+        except (StartupError, KeystoreError, ChainError, EmbeddedChainError, OSError,
+                ValueError) as exc:
+            print(f"gridshare demo: --walk: {' '.join(str(exc).split())}", file=sys.stderr)
+            return 1
+        try:
+            return walk(runtime)
+        finally:
+            runtime.close()

@@ -19,7 +19,7 @@ from eth_account.signers.local import LocalAccount
 from gridshare.chain.keystore import load_keystore, save_keystore
 from gridshare.domain import WEI_PER_COIN
 from gridshare.meters import MeterEntry
-from gridshare.runtime import Runtime
+from gridshare.runtime import DATABASE, KEYSTORE, Runtime
 from gridshare.services.accounts import AccountService
 from gridshare.services.agents import StaticKeys
 from gridshare.services.households import HouseholdService
@@ -28,6 +28,8 @@ from gridshare.storage.households import HouseholdRepository
 from gridshare.storage.users import UserStore
 
 MARKER = "demo.json"
+NOT_STARTED = "not started"  # the marker's stage between claiming a directory and _create
+CHAIN_DIR = "chain"
 KEYS_DIR = "demo-keys"
 KEY_SCRYPT_N = 2**12  # demo keys only: quick to unlock on every start
 TOP_UP_COINS = 500
@@ -66,25 +68,64 @@ def is_demo_dir(data_dir: Path) -> bool:
     return (data_dir / MARKER).is_file()
 
 
+def server_state(data_dir: Path) -> list[str]:
+    """The gridshare server files `data_dir` holds (a chain, a database, an operator key)."""
+    held = [f"{CHAIN_DIR}/"] if (data_dir / CHAIN_DIR).exists() else []
+    held += [name for name in (DATABASE, KEYSTORE) if (data_dir / name).exists()]
+    return held + sorted(p.name for p in data_dir.glob("deployment-*.json"))
+
+
+def claim(data_dir: Path, *, name: str) -> bool:
+    """Mark `data_dir` as the demo's before anything else is written there.
+
+    Returns True if it already holds a community (or the start of one) to resume. The marker
+    comes first so a set-up that fails half-way leaves a directory `--fresh` may delete.
+    """
+    marker = data_dir / MARKER
+    if marker.exists():
+        return _read_marker(marker).get("stage") != NOT_STARTED
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _write_marker(marker, name, complete=False, stage=NOT_STARTED)
+    return False
+
+
 def prepare(
     runtime: Runtime, entries: Sequence[MeterEntry], pv_houses: set[int], *, name: str
 ) -> DemoCommunity:
     """Create the community on first run; on later runs load its keys and meter URLs."""
     data_dir = runtime.settings.data_dir
     marker = data_dir / MARKER
-    if marker.exists():
-        if not json.loads(marker.read_text(encoding="utf-8")).get("complete"):
-            raise DemoSetupError(
-                f"{data_dir} holds a demo community whose set-up was interrupted: "
-                "start over with --fresh"
-            )
+    state = _read_marker(marker) if marker.exists() else {"stage": NOT_STARTED}
+    if state.get("complete"):
         return DemoCommunity(_resume(runtime, entries), ())
+    if state.get("stage") != NOT_STARTED:
+        raise DemoSetupError(
+            f"{data_dir} holds a demo community whose set-up was interrupted: "
+            "start over with --fresh"
+        )
     if (data_dir / KEYS_DIR).exists():
         raise DemoSetupError(f"{data_dir} is not a complete demo community: use --fresh")
-    marker.write_text(json.dumps({"scenario": name, "complete": False}), encoding="utf-8")
+    _write_marker(marker, name, complete=False)
     community = _create(runtime, entries, pv_houses)
-    marker.write_text(json.dumps({"scenario": name, "complete": True}), encoding="utf-8")
+    _write_marker(marker, name, complete=True)
     return community
+
+
+def _read_marker(marker: Path) -> dict[str, object]:
+    try:
+        state = json.loads(marker.read_text(encoding="utf-8"))
+    except ValueError:  # not JSON, or not UTF-8
+        state = None
+    if not isinstance(state, dict):
+        raise DemoSetupError(f"{marker} is damaged: start over with --fresh")
+    return state
+
+
+def _write_marker(marker: Path, name: str, *, complete: bool, stage: str | None = None) -> None:
+    state: dict[str, object] = {"scenario": name, "complete": complete}
+    if stage is not None:
+        state["stage"] = stage
+    marker.write_text(json.dumps(state), encoding="utf-8")
 
 
 def _create(

@@ -13,32 +13,26 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from pydantic import ValidationError
 
 from gridshare.chain.embedded.errors import EmbeddedChainError
 from gridshare.chain.errors import ChainError
 from gridshare.chain.keystore import KeystoreError
 from gridshare.config import Settings
-from gridshare.demo.community import DemoCommunity, DemoSetupError, is_demo_dir, prepare
+from gridshare.demo.community import DemoCommunity, DemoSetupError, claim, is_demo_dir, prepare
 from gridshare.demo.meters import MeterThread
+from gridshare.demo.options import DemoOptions, option_problems
 from gridshare.runtime import Runtime, StartupError, build_runtime
 from gridshare.sim import Community, MeterSim, SimSettings
 from gridshare.sim.scenarios import NEELUM_START, Scenario, neelum_valley
 
 DAY_STARTS_AT_HOUR = 10  # a fresh demo opens mid-morning, with the sun up
-
-
-@dataclass(frozen=True, slots=True)
-class DemoOptions:
-    """The `gridshare demo` command line."""
-
-    data_dir: Path
-    port: int = 8000
-    meter_base_port: int = 18100
-    speed: float = 60.0
-    fresh: bool = False
+# what set-up may raise, reported as one line (a bug in serving keeps its traceback)
+SETUP_ERRORS = (DemoSetupError, StartupError, KeystoreError, ChainError, EmbeddedChainError,
+                OSError, ValueError)  # ValueError: also pydantic's ValidationError
 
 
 class _Stopped(Exception):
@@ -50,45 +44,51 @@ def _stop(signum: int, frame: object) -> None:
 
 
 def run_demo(options: DemoOptions) -> int:
-    """Run the community until SIGINT/SIGTERM; 0 on a clean stop."""
-    if options.speed <= 0:
-        print("gridshare demo: --speed must be positive", file=sys.stderr)
-        return 2
-    if options.fresh and not _wipe(options.data_dir):
-        return 2
-    for stop_signal in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop_signal, _stop)
-    runtime: Runtime | None = None
-    meters: MeterThread | None = None
+    """Run the community until SIGINT/SIGTERM; 0 on a clean stop, 2 on bad options."""
+    scenario = neelum_valley()
+    problems = option_problems(options, len(scenario.houses))
+    if problems:
+        return _refuse(problems)
     try:
         settings = Settings(
             data_dir=options.data_dir, host="127.0.0.1", port=options.port, chain_url=None,
             market_engine=True,
         )
-        resuming = is_demo_dir(options.data_dir)
-        runtime = build_runtime(settings)
-        scenario = neelum_valley()
-        start = _start_time(runtime, resuming, scenario)
-        sim = _meter_sim(options, scenario, start)
-        clock_s = _sim_seconds(sim, start)
-        assert runtime.chain.embedded is not None
-        runtime.chain.embedded.set_clock(clock_s)
-        pv_houses = {h.house_id for h in scenario.houses if h.pv.kwp > 0}
-        community = prepare(runtime, sim.entries, pv_houses, name=scenario.name)
-        # the market engine (started by the web app) trades with these keys on this clock
-        runtime.key_provider = community.keys
-        runtime.clock_s = clock_s
-        meters = MeterThread(sim)
-        meters.start()
-        runtime.on_close(meters.stop)  # closers run last-in first-out: after the engine
+    except ValidationError as exc:  # GRIDSHARE_* environment variables the demo cannot use
+        return _refuse([_one_line(exc)])
+    if options.fresh and not _may_wipe(options.data_dir):
+        return _refuse([f"--fresh: {options.data_dir} is not a demo data directory; "
+                        "refusing to delete it"])
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _stop)
+    runtime: Runtime | None = None
+    meters: MeterThread | None = None
+    try:
+        try:
+            if options.fresh and options.data_dir.exists():
+                shutil.rmtree(options.data_dir)
+            resuming = claim(options.data_dir, name=scenario.name)
+            runtime = build_runtime(settings)
+            start = _start_time(runtime, resuming, scenario)
+            sim = _meter_sim(options, scenario, start)
+            clock_s = _sim_seconds(sim, start)
+            assert runtime.chain.embedded is not None
+            runtime.chain.embedded.set_clock(clock_s)
+            pv_houses = {h.house_id for h in scenario.houses if h.pv.kwp > 0}
+            community = prepare(runtime, sim.entries, pv_houses, name=scenario.name)
+            # the market engine (started by the web app) trades with these keys on this clock
+            runtime.key_provider = community.keys
+            runtime.clock_s = clock_s
+            meters = MeterThread(sim)
+            runtime.on_close(meters.stop)  # closers run last-in first-out: after the engine
+            meters.start()
+        except SETUP_ERRORS as exc:
+            print(f"gridshare demo: {_one_line(exc)}", file=sys.stderr)
+            return 1
         _announce(runtime, options, scenario, start, community)
         _serve_web(runtime, settings)
     except _Stopped:
         pass
-    except (DemoSetupError, StartupError, KeystoreError, ChainError, EmbeddedChainError,
-            OSError) as exc:
-        print(f"gridshare demo: {exc}", file=sys.stderr)
-        return 1
     finally:
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop_signal, signal.SIG_IGN)  # let the clean-up finish
@@ -100,15 +100,29 @@ def run_demo(options: DemoOptions) -> int:
     return 0
 
 
-def _wipe(data_dir: Path) -> bool:
-    """Delete a previous demo's data directory; refuse anything else that is not empty."""
-    if data_dir.exists():
-        if not is_demo_dir(data_dir) and any(data_dir.iterdir()):
-            print(f"gridshare demo: --fresh: {data_dir} is not a demo data directory; "
-                  "refusing to delete it", file=sys.stderr)
-            return False
-        shutil.rmtree(data_dir)
-    return True
+def _refuse(problems: list[str]) -> int:
+    """Each problem on its own line; 2, the exit code of a bad command line."""
+    for problem in problems:
+        print(f"gridshare demo: {problem}", file=sys.stderr)
+    return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line (a ValidationError names each field)."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'settings'}: {error['msg']}"
+            for error in exc.errors()
+        )
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _may_wipe(data_dir: Path) -> bool:
+    """--fresh deletes a previous demo's data directory, or an empty one; nothing else."""
+    try:
+        return not data_dir.is_dir() or is_demo_dir(data_dir) or not any(data_dir.iterdir())
+    except OSError:  # unreadable: not known to be the demo's
+        return False
 
 
 def _start_time(runtime: Runtime, resuming: bool, scenario: Scenario) -> datetime:
