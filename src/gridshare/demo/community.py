@@ -19,7 +19,7 @@ from eth_account.signers.local import LocalAccount
 from gridshare.chain.keystore import load_keystore, save_keystore
 from gridshare.domain import WEI_PER_COIN
 from gridshare.meters import MeterEntry
-from gridshare.runtime import DATABASE, KEYSTORE, Runtime
+from gridshare.runtime import CHAIN_DIR, DATABASE, KEYSTORE, Runtime
 from gridshare.services.accounts import AccountService
 from gridshare.services.agents import StaticKeys
 from gridshare.services.households import HouseholdService
@@ -29,7 +29,6 @@ from gridshare.storage.users import UserStore
 
 MARKER = "demo.json"
 NOT_STARTED = "not started"  # the marker's stage between claiming a directory and _create
-CHAIN_DIR = "chain"
 KEYS_DIR = "demo-keys"
 KEY_SCRYPT_N = 2**12  # demo keys only: quick to unlock on every start
 TOP_UP_COINS = 500

@@ -208,6 +208,9 @@ def _respond_one(runtime: Runtime, slot: ExecutionSlot, request: Any) -> dict[st
     return answer
 
 
+_decode = ZeroFeePragueVM.get_transaction_builder().decode  # any signed type: gas and sender
+
+
 def _execute(runtime: Runtime, request: dict[str, Any], method: str) -> Any:
     """An EVM-running request within /rpc's limits (see gridshare.web.rpc_limits)."""
     params = request.get("params", [])
@@ -217,9 +220,6 @@ def _execute(runtime: Runtime, request: dict[str, Any], method: str) -> Any:
     if refusal is not None:
         return _error(request.get("id"), SERVER_ERROR, refusal)
     return runtime.chain.handle_rpc(request)
-
-
-_decode = ZeroFeePragueVM.get_transaction_builder().decode
 
 
 def _may_send(runtime: Runtime, sender: str) -> bool:
