@@ -4,9 +4,11 @@ delivery settles pro rata on the last authenticated report (flagged for the oper
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 
 import httpx
+import pytest
 
 from gridshare.config import Settings
 from gridshare.domain import DeliveryStatus, Side
@@ -25,8 +27,9 @@ SILENCE_MS = 3_000  # 0.6 s of wall time at SPEED
 
 
 def test_unreachable_buyer_meter_opens_relay_and_delivery_settles_pro_rata(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="gridshare.services.orchestrator")
     with sim_in_thread(sim_settings(2, SPEED, silence_ms=SILENCE_MS)) as sim:
         runtime = build_runtime(Settings(data_dir=tmp_path, market_engine=False))
         engine = MarketEngine(
@@ -63,6 +66,8 @@ def test_unreachable_buyer_meter_opens_relay_and_delivery_settles_pro_rata(
             last = min(record.buyer_mwh or 0, record.seller_mwh or 0) // 1000
             assert on_chain.delivered_wh == last <= report["delivered_mwh"] // 1000
             assert [r.delivery_id for r in engine.flagged_deliveries()] == [1]
+            settled = f"delivery 1 settled: {on_chain.delivered_wh} of 200 Wh paid (flagged: "
+            assert any(line.startswith(settled) for line in caplog.messages), caplog.messages
         finally:
             engine.stop()
             runtime.close()

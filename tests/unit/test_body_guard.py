@@ -1,11 +1,11 @@
-"""`json_depth` measures nesting as the JSON parser would meet it; `BodyGuard` streams the rest.
+"""`json_depth` measures nesting as the JSON parser would meet it; `BodyGuard` passes the rest.
 
 The depth is checked against the parsed value's real nesting for any JSON value hypothesis
 makes, with brackets, quotes and backslashes inside its strings and keys, in every encoding
 `json.loads` reads; a table pins the edge cases (escapes, unterminated strings, stray
 closers). The middleware, over a stand-in app: a too-deep body never reaches the app, a
-JSON body reaches it as the same bytes, a form streams through message by message, and a
-client that leaves mid-body calls nothing.
+JSON body reaches it as the same bytes, a form as the same messages (held until complete, up
+to the 2 MiB limit), and a client that leaves mid-body calls nothing.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def _run(pieces: list[bytes], path: str = "/api/v1/x") -> tuple[_App, list[Messa
     return app, sent
 
 
-def test_guard_passes_json_whole_streams_forms_and_refuses_deep_bodies() -> None:
+def test_guard_passes_json_whole_and_forms_as_sent_and_refuses_deep_bodies() -> None:
     body = b'\n {"a": ["[[["], "b": {}}'
     app, sent = _run([body[:3], body[3:9], body[9:]])
     assert b"".join(m["body"] for m in app.received) == body
@@ -109,7 +109,7 @@ def test_guard_passes_json_whole_streams_forms_and_refuses_deep_bodies() -> None
 
     form = [b"username=a", b"&password=%5B%5B", b""]
     app, _ = _run(form)
-    assert [m["body"] for m in app.received] == form  # not buffered: the same messages
+    assert [m["body"] for m in app.received] == form  # the same messages, in order
 
     app, sent = _run([b"[" * 40, b"[" * 40, b"]" * 80])
     assert app.received == [] and sent[0]["status"] == 400

@@ -309,6 +309,8 @@ class Orchestrator:
                     self._settle_one(r)
                 continue
             self.deliveries.save_all([r.with_(phase=Phase.SETTLED) for r in batch])
+            for r in batch:
+                _log_settled(r)
 
     def _settle_one(self, r: DeliveryRecord) -> None:
         wh = int(r.settle_wh or 0)
@@ -319,6 +321,7 @@ class Orchestrator:
             self._still_pending(r)
             return
         self.deliveries.save(r.with_(phase=Phase.SETTLED))
+        _log_settled(r)
 
     def _expire(self, r: DeliveryRecord) -> None:
         if not self._still_pending(r):
@@ -336,6 +339,7 @@ class Orchestrator:
             log.warning("delivery %d not expired: %s", r.delivery_id, exc)
             return
         self.deliveries.save(r.with_(phase=Phase.EXPIRED))
+        log.info("delivery %d expired unsettled: the buyer's escrow was refunded", r.delivery_id)
 
     def _still_pending(self, r: DeliveryRecord) -> bool:
         """True if the chain still has the delivery pending; else records its final state."""
@@ -356,3 +360,10 @@ def _start_once(
     except MeterRejected as exc:
         if exc.status != 409 or "full" in exc.message:
             raise
+
+
+def _log_settled(r: DeliveryRecord) -> None:
+    """One line for the operator's log: what a delivery was settled on, and why if flagged."""
+    why = f" (flagged: {r.note or r.flag})" if r.flag else ""
+    log.info("delivery %d settled: %d of %d Wh paid%s", r.delivery_id, r.settle_wh or 0,
+             r.amount_wh, why)  # fmt: skip
