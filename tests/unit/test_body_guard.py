@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.types import Message, Receive, Scope, Send
 
-from gridshare.web.body_guard import MAX_JSON_DEPTH, BodyGuard, json_depth, too_deep
+from gridshare.nesting import json_depth
+from gridshare.web.body_guard import MAX_JSON_DEPTH, BodyGuard, too_deep
 from tests.support.async_run import run_async
 
 TRICKY = st.text(alphabet='[]{}"\\/ aé€\n\u2028', max_size=12)

@@ -14,7 +14,6 @@ for an answer that is not a report the server can read.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
@@ -35,6 +34,7 @@ from gridshare.meters.reports import (
     verify_status_report,
 )
 from gridshare.meters.wire import sign
+from gridshare.nesting import json_depth
 
 
 def seller_cap_wh(target_wh: Wh, loss_percent: int = 10) -> Wh:
@@ -53,42 +53,16 @@ def _wall_ms() -> int:
 MAX_ANSWER_BYTES = 64 * 1024
 MAX_ANSWER_DEPTH = 16  # a status report nests 3 deep (report -> queued -> delivery)
 
-# Outside strings only brackets count; a string (escapes included, maybe unterminated) is skipped.
-_BRACKET_OR_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
-
-
-def nests_deeper_than(text: str, limit: int) -> bool:
-    """True when the JSON in `text` nests arrays and objects more than `limit` deep.
-
-    Counts without parsing (a parser is what a deep document crashes); stops at the first
-    bracket past the limit. Invalid JSON counts as far as a parser would read, or further.
-    """
-    depth = 0
-    for match in _BRACKET_OR_STRING.finditer(text):
-        token = match.group()
-        if token in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif token in "]}":
-            depth -= 1
-    return False
-
-
 def parse_answer(body: bytes) -> Any:
     """The JSON value a meter answered; None if `body` is not UTF-8 JSON.
 
     Raises ReportInvalid for JSON nested deeper than `MAX_ANSWER_DEPTH`, before parsing it.
     """
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if nests_deeper_than(text, MAX_ANSWER_DEPTH):
+    if json_depth(body) > MAX_ANSWER_DEPTH:
         raise ReportInvalid(f"report: meter answered JSON nested deeper than {MAX_ANSWER_DEPTH}")
     try:
-        return json.loads(text)
-    except ValueError:
+        return json.loads(body.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError included
         return None
 
 

@@ -17,14 +17,13 @@ nest deeper than `MAX_JSON_DEPTH`; any other body reaches the app unchanged.
 
 from __future__ import annotations
 
-import json
 from collections import deque
 
 import anyio.to_thread
-import numpy as np
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gridshare.nesting import json_depth
 from gridshare.web.errors import error_body
 
 MAX_BODY_BYTES = 2 * 1024 * 1024  # every request body, every path (/rpc included)
@@ -39,40 +38,7 @@ MAX_PIECES = 256  # messages of a body kept apart; later ones are merged as they
 # Bytes `json.loads` skips before a document's first character: JSON whitespace, the UTF-8,
 # UTF-16 and UTF-32 byte order marks, and the NULs of an ASCII character in UTF-16/32.
 _LEADING = b" \t\r\n\x00\xef\xbb\xbf\xfe\xff"
-_QUOTE, _OPEN_ARRAY, _OPEN_OBJECT, _CLOSE_ARRAY, _CLOSE_OBJECT = b'"[{]}'
-_CHUNK = 1 << 20  # bytes looked at a time: a few MB of numpy arrays, whatever the body size
 _LENGTH_DIGITS = len(str(MAX_BODY_BYTES))  # a Content-Length with more digits is over the limit
-
-
-def json_depth(body: bytes) -> int:
-    """How deep arrays and objects nest in `body`, read as `json.loads` would read it.
-
-    Exact for valid JSON in any encoding `json.loads` accepts. For invalid JSON it counts
-    at least the nesting of the part before the first error, which is all a parser reads.
-    Linear time, in C loops (bytes methods and numpy), never a Python loop over the bytes.
-    """
-    encoding = json.detect_encoding(body)
-    if encoding != "utf-8":  # UTF-16/32 or a BOM: in UTF-8 a quote or bracket byte is that char
-        try:
-            body = body.decode(encoding, "surrogatepass").encode("utf-8", "surrogatepass")
-        except UnicodeError:
-            return 0  # json.loads cannot decode it either, so never parses it
-    # Escapes go first: a run of backslashes pairs off from the left, then a lone one escapes
-    # the quote after it. Every quote left opens or closes a string, so a byte is inside a
-    # string when an odd number of quotes came before it (an unterminated string runs to the
-    # end: a parser stops there). Brackets inside strings are not nesting.
-    data = np.frombuffer(body.replace(b"\\\\", b"").replace(b'\\"', b""), dtype=np.uint8)
-    depth = deepest = in_string = 0
-    for start in range(0, len(data), _CHUNK):
-        part = data[start : start + _CHUNK]
-        inside = np.bitwise_xor.accumulate((part == _QUOTE).view(np.uint8)) ^ in_string
-        opens = (part == _OPEN_ARRAY) | (part == _OPEN_OBJECT)
-        closes = (part == _CLOSE_ARRAY) | (part == _CLOSE_OBJECT)
-        steps = np.where(inside, 0, opens.view(np.int8) - closes.view(np.int8))
-        sums = steps.cumsum(dtype=np.int32)  # a chunk's sums fit; the carry is a Python int
-        deepest = max(deepest, depth + int(sums.max()))
-        depth, in_string = depth + int(sums[-1]), int(inside[-1])
-    return deepest
 
 
 def too_deep(body: bytes) -> bool:
