@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gridshare.commands.paths import directory_problem
 from gridshare.meters.directory import MeterEntry, load_directory, save_directory
 from gridshare.meters.keys import MeterKey
 
@@ -204,9 +205,10 @@ def _checked_ssid(ssid: str) -> str:
 
 
 def _check_stage_dir(stage: Path | None) -> None:
-    """Refuse a --stage-dir that names a file; nothing is created here."""
-    if stage is not None and stage.exists() and not stage.is_dir():
-        raise FlashRefused(f"--stage-dir: {stage} is a file, not a directory")
+    """Refuse a --stage-dir that is a file or cannot be created; nothing is created here."""
+    problem = None if stage is None else directory_problem(stage)
+    if problem is not None:
+        raise FlashRefused(f"--stage-dir {stage}: {problem}")
 
 
 def _make_stage(stage: Path | None) -> Path:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
+
+from gridshare.commands.paths import directory_problem
 
 if TYPE_CHECKING:
     from gridshare.simulation.driver import Progress
@@ -94,24 +95,6 @@ def _progress(quiet: bool, stream: TextIO) -> Progress | None:
     return _bar if stream.isatty() else _lines
 
 
-def _directory_problem(path: Path) -> str | None:
-    """Why `path` cannot be (or become) a directory we write in; None if it can."""
-    if path.exists():
-        if not path.is_dir():
-            return "is a file, not a directory"
-        if not os.access(path, os.W_OK | os.X_OK):
-            return "is not writable"
-        return None
-    parent = path.absolute().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        return f"cannot be created: {parent} is a file, not a directory"
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return f"cannot be created: {parent} is not writable"
-    return None
-
-
 def _size_problem(args: argparse.Namespace, houses: int) -> str | None:
     """The run's size against its limits, naming the options as typed."""
     source = "--houses" if args.scenario is None else f"--scenario {args.scenario}"
@@ -143,7 +126,7 @@ def _step_problem(args: argparse.Namespace) -> str | None:
 
 def _paths_problem(args: argparse.Namespace) -> str | None:
     for option, path in (("--out", args.out), ("--data", args.data)):
-        problem = None if path is None else _directory_problem(path)
+        problem = None if path is None else directory_problem(path)
         if problem is not None:
             return f"{option} {path}: {problem}"
     if args.data is not None and (args.data / "chain").exists():
