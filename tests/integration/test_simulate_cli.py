@@ -128,12 +128,20 @@ def test_a_scenario_file_must_be_json_or_toml_by_its_name(tmp_path: Path) -> Non
         load_scenario(toml)
 
 
+def _as_from_a_terminal() -> None:
+    """Ctrl-C's default action in the child, as in a terminal: a shell without job control (a CI
+    runner starting the suite with `&`) ignores SIGINT, and children inherit that (`simulate`
+    rightly keeps an inherited ignore, as any Unix program started in the background does)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_ends_a_running_simulation_with_one_line_and_code_130(tmp_path: Path) -> None:
     data = tmp_path / "data"
     proc = subprocess.Popen(
         [*GRIDSHARE, "simulate", "--houses", "2", "--days", "3", "--data", str(data),
          "--out", str(tmp_path / "out")],
         stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        preexec_fn=_as_from_a_terminal,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 120
