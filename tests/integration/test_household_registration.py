@@ -210,3 +210,22 @@ def test_a_name_with_invisible_characters_is_refused(operator: Operator, name: s
     assert refused.status_code == 400, refused.text
     assert refused.json()["error"]["field"] == "name"
     assert app.state.web.users.by_username("jamal") is None
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[::1", "http://a:99999", "http://a:8x", "http://[zz]:80", "ftp://meter.local"]
+)
+def test_a_meter_address_no_client_could_use_is_refused_naming_the_field(
+    operator: Operator, url: str
+) -> None:
+    """Each of these passed the old `https?://...` pattern and was stored; the meter page then
+    raised on every view of that house (httpx could not parse it)."""
+    app, client, headers = operator
+    body = {**household(12, "kamal", 0), "meter_url": url}
+    refused = client.post("/api/v1/households", json=body, headers=headers)
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert error["field"] == "meter_url"
+    assert error["message"].startswith("meter_url: must be http://host or http://host:port")
+    assert app.state.web.users.by_username("kamal") is None
+    assert app.state.web.households.repository.get(12) is None

@@ -26,3 +26,13 @@ def test_a_meter_with_the_right_key_reads_and_a_wrong_key_or_silence_is_said_pla
     assert silent.error == (
         "The meter did not answer: check that it has power and is on the village Wi-Fi."
     )
+
+
+def test_an_address_no_client_can_use_is_said_plainly_not_raised() -> None:
+    """A house registered before addresses were checked may hold one httpx cannot parse."""
+    reading = meter_reading(record("http://[::1", "77" * 32))
+    assert not reading.reachable
+    assert reading.error == (
+        "The meter address registered for this house is not a valid URL, so the server "
+        "cannot ask the meter: tell the operator."
+    )

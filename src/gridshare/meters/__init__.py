@@ -2,7 +2,13 @@
 
 from gridshare.meters.client import MeterClient, seller_cap_wh
 from gridshare.meters.directory import MeterEntry, load_directory, save_directory
-from gridshare.meters.errors import MeterError, MeterRejected, MeterUnreachable, ReportInvalid
+from gridshare.meters.errors import (
+    MeterAddressInvalid,
+    MeterError,
+    MeterRejected,
+    MeterUnreachable,
+    ReportInvalid,
+)
 from gridshare.meters.keys import ClockCounter, CommandCounter, FileCounter, MeterKey
 from gridshare.meters.reports import (
     DeliveryReport,
@@ -21,6 +27,7 @@ __all__ = [
     "DeliveryReport",
     "DeliveryState",
     "FileCounter",
+    "MeterAddressInvalid",
     "MeterClient",
     "MeterDelivery",
     "MeterEntry",

@@ -24,7 +24,13 @@ import httpcore
 import httpx
 
 from gridshare.domain.units import Wh
-from gridshare.meters.errors import MeterRejected, MeterUnreachable, ReportInvalid
+from gridshare.meters.address import meter_url_problem
+from gridshare.meters.errors import (
+    MeterAddressInvalid,
+    MeterRejected,
+    MeterUnreachable,
+    ReportInvalid,
+)
 from gridshare.meters.keys import ClockCounter, CommandCounter, MeterKey
 from gridshare.meters.reports import (
     DeliveryReport,
@@ -253,8 +259,10 @@ class MeterClient:
     ) -> None:
         self._signer = _Signer(key, counter, clock_ms)
         self._timeout = timeout
+        # an address recorded before registration checked it fails each request, not here
+        self._address_problem = meter_url_problem(base_url)
         self._http = httpx.Client(
-            base_url=base_url,
+            base_url="" if self._address_problem else base_url,
             timeout=timeout,
             transport=transport or _deadline_transport(),
             headers={"Accept-Encoding": "identity"},
@@ -265,6 +273,7 @@ class MeterClient:
         return self._signer.key.meter_id
 
     def _send(self, method: str, path: str, msg: dict[str, object]) -> Answer:
+        self._check_address()
         if method == "GET":
             return self._fetch(self._http.build_request("GET", path, params=_Signer.query(msg)))
         return self._fetch(self._http.build_request("POST", path, json=msg))
@@ -289,8 +298,13 @@ class MeterClient:
             _DEADLINE.reset(token)
         return Answer(response.status_code, body)
 
+    def _check_address(self) -> None:
+        if self._address_problem:
+            raise MeterAddressInvalid(f"meter {self.meter_id}: address {self._address_problem}")
+
     def get_json(self, path: str) -> Any:
         """An unsigned GET (the simulator's /sim endpoints), read within the same limits."""
+        self._check_address()
         return _Signer.body(self._fetch(self._http.build_request("GET", path)))
 
     def start_delivery(

@@ -12,6 +12,10 @@ class MeterUnreachable(MeterError):
     answer arrived within the client's timeout for the whole request."""
 
 
+class MeterAddressInvalid(MeterUnreachable):
+    """The meter's recorded address is no URL the client can send to (nothing was sent)."""
+
+
 class MeterRejected(MeterError):
     """The meter answered with an error status (bad field, auth failure, unknown delivery)."""
 

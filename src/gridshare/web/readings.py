@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from gridshare.meters import (
+    MeterAddressInvalid,
     MeterClient,
     MeterError,
     MeterRejected,
@@ -25,11 +26,15 @@ OTHER_METER = ("Another meter answered at this meter's address: ask the operator
                "meter address registered for this house.")
 UNREADABLE = ("The meter answered, but not with a report the server can read: ask the operator "
               "to check it.")
+BAD_ADDRESS = ("The meter address registered for this house is not a valid URL, so the server "
+               "cannot ask the meter: tell the operator.")
 SILENT = "The meter did not answer: check that it has power and is on the village Wi-Fi."
 
 
 def meter_trouble(exc: MeterError) -> str:
     """What a resident can do about a meter that gave no reading, in words."""
+    if isinstance(exc, MeterAddressInvalid):
+        return BAD_ADDRESS
     if isinstance(exc, MeterUnreachable):
         return SILENT
     if isinstance(exc, MeterRejected) and exc.status in (401, 403):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from gridshare.domain import Balances, Delivery, Order
+from gridshare.meters.address import meter_url_problem
 from gridshare.services.trading import MAX_AMOUNT_WH, MAX_PRICE_PER_WH
 
 StrictModel = ConfigDict(extra="forbid", strict=True)
@@ -160,10 +162,18 @@ class NewHousehold(BaseModel):
     password: str = Field(min_length=8, max_length=256)
     house_id: int = Field(ge=1, le=10**6)
     meter_id: int = Field(ge=1, le=10**6)
-    meter_url: str = Field(pattern=r"^https?://[^\s]+$", max_length=200)
+    meter_url: str = Field(max_length=200, description="http://host:port the meter answers at")
     meter_key: str = Field(pattern=r"^[0-9a-fA-F]{64}$", description="256-bit key, hex")
     wallet_address: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
     top_up_coins: int = Field(default=0, ge=0, le=10**9)
+
+    @field_validator("meter_url")
+    @classmethod
+    def _meter_url(cls, url: str) -> str:
+        problem = meter_url_problem(url)
+        if problem:
+            raise PydanticCustomError("meter_url", problem)
+        return url
 
 
 class CreatedHousehold(BaseModel):
