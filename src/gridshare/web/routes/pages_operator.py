@@ -47,9 +47,11 @@ def _back(session: Session, message: str) -> RedirectResponse:
 def operator_page(request: Request, ctx: Ctx, session: Operator) -> HTMLResponse:
     market = ctx.runtime.market
     houses = [(r, market.balances(r.account)) for r in ctx.households.all()]
+    house_of = {r.account.lower(): r.house_id for r, _ in houses}  # who sold, who bought
     return render(
         templates, request, "operator.html", session, houses=houses, mechanism=ctx.mechanism,
         mechanisms=MECHANISMS, flagged=queries.flagged(ctx, ctx.engine_flags())[:50],
+        house_of=house_of,
         treasury=ctx.runtime.chain.w3.eth.get_balance(ctx.runtime.operator.address),
     )
 
