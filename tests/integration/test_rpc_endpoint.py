@@ -228,6 +228,29 @@ def test_only_the_operator_and_households_may_send_and_at_most_the_public_gas_ca
     assert runtime.chain.w3.eth.block_number == head  # nothing was mined
 
 
+def test_a_transaction_signed_without_a_chain_id_is_refused_and_not_mined(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """A pre-EIP-155 signature is valid on every chain, so anyone holding it could replay it
+    elsewhere (or here, from elsewhere); geth refuses these over RPC by default too."""
+    operator, head = runtime.operator, runtime.chain.w3.eth.block_number
+    nonce = int(call(client, "eth_getTransactionCount", [operator.address, "pending"])["result"], 16)
+    unprotected = operator.sign_transaction(
+        {"to": operator.address, "value": 0, "gas": 21000, "nonce": nonce, "gasPrice": 0}
+    )
+    raw = "0x" + bytes(unprotected.raw_transaction).hex()
+    error = call(client, "eth_sendRawTransaction", [raw])["error"]
+    assert error["code"] == -32000
+    assert "not replay-protected (EIP-155)" in error["message"]
+    assert runtime.chain.w3.eth.block_number == head
+    protected = operator.sign_transaction(
+        {"to": operator.address, "value": 0, "gas": 21000, "nonce": nonce, "gasPrice": 0,
+         "chainId": 1337}
+    )  # fmt: skip
+    sent = call(client, "eth_sendRawTransaction", ["0x" + bytes(protected.raw_transaction).hex()])
+    assert "result" in sent, sent
+
+
 def test_a_batch_may_hold_ten_calls_and_an_unknown_transaction_type_is_named(
     client: TestClient,
 ) -> None:

@@ -8,8 +8,9 @@ limited):
 
 - `eth_call` and `eth_estimateGas` run with at most `PUBLIC_GAS_CAP`: a larger or missing
   gas is lowered to it, as geth's RPC gas cap does;
-- a raw transaction may ask at most `PUBLIC_GAS_CAP` gas, and only the operator and
-  registered households may send one;
+- a raw transaction may ask at most `PUBLIC_GAS_CAP` gas, must carry the chain id (EIP-155;
+  without it, it could be replayed on any chain), and only the operator and registered
+  households may send one;
 - these three run one at a time (`ExecutionSlot`); a request that waits too long for its turn
   is told to try again;
 - a batch holds at most `MAX_EXECUTING_IN_BATCH` of them.
@@ -92,8 +93,14 @@ def transaction_refusal(
     try:
         transaction = decode(bytes.fromhex(params[0].removeprefix("0x")))
         gas, sender = transaction.gas, "0x" + bytes(transaction.sender).hex()
+        chain_id = transaction.chain_id
     except Exception:  # not hex, not a transaction, a bad signature
         return None
+    if chain_id is None:  # geth refuses these over RPC too: they are valid on every chain
+        return (
+            "invalid transaction: not replay-protected (EIP-155); sign it with this chain's id"
+            " (eth_chainId)"
+        )
     if gas > cap:
         return f"invalid transaction: gas {gas:,} is above {cap:,}, the most /rpc accepts"
     if not may_send(sender):
