@@ -234,7 +234,8 @@ def test_a_transaction_signed_without_a_chain_id_is_refused_and_not_mined(
     """A pre-EIP-155 signature is valid on every chain, so anyone holding it could replay it
     elsewhere (or here, from elsewhere); geth refuses these over RPC by default too."""
     operator, head = runtime.operator, runtime.chain.w3.eth.block_number
-    nonce = int(call(client, "eth_getTransactionCount", [operator.address, "pending"])["result"], 16)
+    count = call(client, "eth_getTransactionCount", [operator.address, "pending"])["result"]
+    nonce = int(count, 16)
     unprotected = operator.sign_transaction(
         {"to": operator.address, "value": 0, "gas": 21000, "nonce": nonce, "gasPrice": 0}
     )
