@@ -25,6 +25,8 @@ from gridshare.meters import (
     load_directory,
     seller_cap_wh,
 )
+from gridshare.meters.address import meter_url_problem
+from gridshare.sim.meter_sim import MeterSim, SimSettings
 from tests.integration.engine.support import free_base_port
 
 HOUSES = 10
@@ -127,3 +129,10 @@ def test_delivery_runs_end_to_end_between_exporting_and_importing_meter(
     assert not buyer_status.relay_closed
     received = _house(buyer_entry)["imported_wh"] - buyer_before
     assert abs(received - target) <= 0.01 * target + 0.05
+
+
+def test_an_ipv6_host_is_written_in_brackets_in_the_meters_urls() -> None:
+    """`--host ::1` used to give http://::1:8100, which no client (nor the server's
+    registration check) can parse."""
+    url = MeterSim(SimSettings(houses=1, host="::1", base_port=8100)).entries[0].url
+    assert url == "http://[::1]:8100" and meter_url_problem(url) is None

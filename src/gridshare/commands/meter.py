@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gridshare.commands.paths import directory_problem
+from gridshare.meters.address import meter_url_problem
 from gridshare.meters.directory import MeterEntry, load_directory, save_directory
 from gridshare.meters.keys import MeterKey
 
@@ -116,7 +117,6 @@ class FlashRefused(Exception):
 # the operator page and POST /api/v1/households register ids in this range
 ID_MIN, ID_MAX = 1, 10**6
 _KEY_HEX = re.compile(r"[0-9a-fA-F]{64}")
-_URL = re.compile(r"https?://\S+")
 
 
 def _checked_id(option: str, value: int) -> int:
@@ -236,8 +236,9 @@ def flash_command(args: argparse.Namespace) -> int:
         house_id = meter_id if args.house_id is None else _checked_id("--house-id",
                                                                       int(args.house_id))
         key = _checked_key(meter_id, args.key)
-        if args.url is not None and not _URL.fullmatch(args.url):
-            raise FlashRefused(f"--url: must start with http:// or https://, got {args.url!r}")
+        url_problem = None if args.url is None else meter_url_problem(args.url)
+        if url_problem is not None:  # the rule the server checks when it is registered
+            raise FlashRefused(f"--url: {url_problem}, got {args.url!r}")
         if args.directory is not None and not args.url:
             raise FlashRefused("--directory needs --url (the meter's address on the village "
                                "network)")

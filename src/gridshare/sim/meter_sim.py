@@ -133,6 +133,7 @@ class MeterSim:
         keys = _keys(settings, known)
         rng = random.Random(settings.seed)
         self.meters: list[SimMeter] = []
+        authority = f"[{settings.host}]" if ":" in settings.host else settings.host  # IPv6
         for i, spec in enumerate(sorted(self.community.specs.values(), key=lambda s: s.house_id)):
             meter_id = i + 1
             port = settings.base_port + i
@@ -147,7 +148,7 @@ class MeterSim:
             hw = SimHardware(cal, self._reader(hid), rng=random.Random(rng.random()))
             app = firmware.create_app(meter, self.clock, f"House {hid}")
             self._add_sim_routes(app, hid)
-            entry = MeterEntry(meter_id, hid, f"http://{settings.host}:{port}", keys[meter_id])
+            entry = MeterEntry(meter_id, hid, f"http://{authority}:{port}", keys[meter_id])
             self.meters.append(SimMeter(entry, meter, hw, cal, app))
         if settings.data_dir is not None:  # meters not run this time keep their keys
             kept = {**known, **{e.meter_id: e for e in self.entries}}

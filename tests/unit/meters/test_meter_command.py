@@ -162,6 +162,19 @@ def test_flash_refuses_a_bad_key_in_one_line(
     assert mpremote_runs == [] and not (tmp_path / "stage").exists()
 
 
+@pytest.mark.parametrize("url", ["http://[::1", "http://10.0.0.23:99999", "10.0.0.23"])
+def test_flash_refuses_a_url_the_server_would_refuse_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], mpremote_runs: list[list[str]], url: str,
+) -> None:
+    """The recorded URL is what the operator registers; the server checks it by the same rule,
+    so a flash that took it would leave a meter the server cannot be told about."""
+    code = main([*BASE, "--url", url, "--directory", str(tmp_path / "meters.json"),
+                 "--stage-dir", str(tmp_path / "stage")])  # fmt: skip
+    assert code == 2
+    assert "must be http://host or http://host:port" in _one_line_error(capsys, "--url")
+    assert mpremote_runs == [] and not (tmp_path / "meters.json").exists()
+
+
 @pytest.mark.parametrize(("content", "rule"), [
     (None, "cannot read"),
     ("{not json", "not JSON"),
