@@ -99,6 +99,15 @@ def test_a_scenario_file_refuses_a_state_of_charge_outside_0_to_1(tmp_path: Path
         load_scenario(path)
 
 
+def test_a_scenario_file_refuses_two_houses_with_one_id(tmp_path: Path) -> None:
+    """The second house (no house_id: its place, 2) shares house 2's id with the first."""
+    path = tmp_path / "village.json"
+    path.write_text(json.dumps({"houses": [{"house_id": 2}, {}]}))
+    already = r"houses\[2\]\.house_id: 2 is already houses\[1\]'s; each house needs its own"
+    with pytest.raises(ScenarioFileError, match=already):
+        load_scenario(path)
+
+
 @pytest.mark.parametrize(
     ("name", "text"),
     [

@@ -82,6 +82,12 @@ def scenario_from_mapping(data: Any, default_name: str = "scenario") -> Scenario
             raise ValueError("start: must be an ISO 8601 date and time") from None
     site = _site(data["site"]) if "site" in data else Site()
     specs = tuple(_house(h, n) for n, h in enumerate(houses, start=1))
+    first: dict[int, int] = {}
+    for n, spec in enumerate(specs, start=1):
+        earlier = first.setdefault(spec.house_id, n)
+        if earlier != n:
+            raise ValueError(f"houses[{n}].house_id: {spec.house_id} is already"
+                             f" houses[{earlier}]'s; each house needs its own")
     return Scenario(str(data.get("name", default_name)), specs, start, site)
 
 
