@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -168,6 +169,37 @@ def test_ctrl_c_ends_a_running_simulation_with_one_line_and_code_130(tmp_path: P
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert err.splitlines()[-1] == "gridshare simulate: interrupted"
     assert err.count("interrupted") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_sigterm_ends_a_simulation_with_one_line_code_143_and_no_temporary_chain_left(
+    tmp_path: Path,
+) -> None:
+    """SIGTERM (`kill`, a service stop) used to kill the process on the spot: no `finally` ran,
+    and the temporary chain of a run without --data stayed in /tmp."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    proc = subprocess.Popen(
+        [*GRIDSHARE, "simulate", "--houses", "2", "--days", "3", "--out", str(tmp_path / "out")],
+        stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "TMPDIR": str(temp)},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not list(temp.glob("gridshare-sim-*/engine.sqlite3")):  # the market is up
+            assert proc.poll() is None and time.monotonic() < deadline, "it never started"
+            time.sleep(0.1)
+        time.sleep(1)
+        proc.terminate()
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == "gridshare simulate: stopped (SIGTERM)"
+    assert list(temp.iterdir()) == []
     assert not (tmp_path / "out").exists()
 
 

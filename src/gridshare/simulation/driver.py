@@ -130,9 +130,10 @@ def run_simulation(config: SimulationConfig, progress: Progress | None = None) -
         return (epoch_ms + sim.clock.now_ms()) / 1000
 
     data_dir = config.data_dir or Path(tempfile.mkdtemp(prefix="gridshare-sim-"))
-    world = build_world(data_dir, ids, sim_s, deposit_coins=config.deposit_coins,
-                        seed=config.seed)
-    try:
+    world: World | None = None
+    try:  # the temporary chain goes even if a stop signal comes while it is being built
+        world = build_world(data_dir, ids, sim_s, deposit_coins=config.deposit_coins,
+                            seed=config.seed)
         clients = {
             m.entry.meter_id: in_process_client(
                 m.entry, m.meter, sim.clock.now_ms, lambda: world.now() * 1000
@@ -182,7 +183,8 @@ def run_simulation(config: SimulationConfig, progress: Progress | None = None) -
         result.wall_s = time.monotonic() - wall0
         return result
     finally:
-        world.close()
+        if world is not None:
+            world.close()
         if config.data_dir is None:
             shutil.rmtree(data_dir, ignore_errors=True)
 
