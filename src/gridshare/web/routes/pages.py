@@ -41,6 +41,7 @@ from gridshare.web.security import (
 
 router = APIRouter(include_in_schema=False)
 templates = make_templates()
+ACCOUNT_ROWS = 50  # newest purchases, sales and orders on My account; the statement has all
 Ctx = Annotated[WebContext, Depends(get_context)]
 
 
@@ -311,12 +312,16 @@ def account_page(request: Request, ctx: Ctx, session: User) -> HTMLResponse:
     assert session.user is not None
     me = session.user.address
     deliveries = queries.my_deliveries(ctx, session.user)
+    lists = {
+        "purchases": [d for d in deliveries if queries.same(d.buyer, me)],
+        "sales": [d for d in deliveries if queries.same(d.seller, me)],
+        "orders": queries.my_orders(ctx, session.user),
+    }  # newest first; a year of 15-minute trading is thousands of rows: too many for a phone
     return render(
         templates, request, "account.html", session,
-        balances=ctx.runtime.market.balances(me), orders=queries.my_orders(ctx, session.user),
-        purchases=[d for d in deliveries if queries.same(d.buyer, me)],
-        sales=[d for d in deliveries if queries.same(d.seller, me)],
-        pending=DeliveryStatus.PENDING,
+        balances=ctx.runtime.market.balances(me), pending=DeliveryStatus.PENDING,
+        totals={name: len(rows) for name, rows in lists.items()},
+        **{name: rows[:ACCOUNT_ROWS] for name, rows in lists.items()},
     )
 
 
