@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Red
 from fastapi.staticfiles import StaticFiles
 
 from gridshare.chain.errors import ChainError
-from gridshare.domain import Delivery, DeliveryStatus, Order, Side
+from gridshare.domain import DeliveryStatus, Side
 from gridshare.runtime import Runtime
 from gridshare.services.sessions import Session
 from gridshare.services.trading import MAX_AMOUNT_WH, TradingError
@@ -312,16 +312,16 @@ def account_page(request: Request, ctx: Ctx, session: User) -> HTMLResponse:
     assert session.user is not None
     me = session.user.address
     deliveries = queries.my_deliveries(ctx, session.user)
-    lists: dict[str, list[Delivery] | list[Order]] = {
-        "purchases": [d for d in deliveries if queries.same(d.buyer, me)],
-        "sales": [d for d in deliveries if queries.same(d.seller, me)],
-        "orders": queries.my_orders(ctx, session.user),
-    }  # newest first; a year of 15-minute trading is thousands of rows: too many for a phone
+    purchases = [d for d in deliveries if queries.same(d.buyer, me)]
+    sales = [d for d in deliveries if queries.same(d.seller, me)]
+    orders = queries.my_orders(ctx, session.user)
+    # newest first; a year of 15-minute trading is thousands of rows: too many for a phone
     return render(
         templates, request, "account.html", session,
         balances=ctx.runtime.market.balances(me), pending=DeliveryStatus.PENDING,
-        totals={name: len(rows) for name, rows in lists.items()},
-        **{name: rows[:ACCOUNT_ROWS] for name, rows in lists.items()},
+        purchases=purchases[:ACCOUNT_ROWS], sales=sales[:ACCOUNT_ROWS],
+        orders=orders[:ACCOUNT_ROWS],
+        totals={"purchases": len(purchases), "sales": len(sales), "orders": len(orders)},
     )
 
 
