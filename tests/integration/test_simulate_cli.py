@@ -145,31 +145,40 @@ def _as_from_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def test_ctrl_c_ends_a_running_simulation_with_one_line_and_code_130(tmp_path: Path) -> None:
-    data = tmp_path / "data"
+def _stopped_mid_run(tmp_path: Path, stop_signal: signal.Signals, *options: str) -> tuple[int, str]:
+    """(exit code, stderr) of a two-house, three-day simulation sent `stop_signal` once its
+    market is up; its temporary files go to tmp_path/tmp, its report to tmp_path/out."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
     proc = subprocess.Popen(
-        [*GRIDSHARE, "simulate", "--houses", "2", "--days", "3", "--data", str(data),
-         "--out", str(tmp_path / "out")],
+        [*GRIDSHARE, "simulate", "--houses", "2", "--days", "3", "--out", str(tmp_path / "out"),
+         *options],
         stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        preexec_fn=_as_from_a_terminal,
+        env={**os.environ, "TMPDIR": str(temp)}, preexec_fn=_as_from_a_terminal,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 120
-        while not (data / "engine.sqlite3").exists():  # the chain is up, the market next
+        while not list(tmp_path.glob("**/engine.sqlite3")):  # the chain is up, the market next
             assert proc.poll() is None and time.monotonic() < deadline, "it never started"
             time.sleep(0.1)
         time.sleep(1)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop_signal)
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    assert proc.returncode == 130, err
+    return proc.returncode, err
+
+
+def test_ctrl_c_ends_a_running_simulation_with_one_line_and_code_130(tmp_path: Path) -> None:
+    code, err = _stopped_mid_run(tmp_path, signal.SIGINT, "--data", str(tmp_path / "data"))
+    assert code == 130, err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert err.splitlines()[-1] == "gridshare simulate: interrupted"
     assert err.count("interrupted") == 1
     assert not (tmp_path / "out").exists()
+    assert (tmp_path / "data" / "engine.sqlite3").exists()  # --data keeps the partial run
 
 
 def test_sigterm_ends_a_simulation_with_one_line_code_143_and_no_temporary_chain_left(
@@ -177,29 +186,11 @@ def test_sigterm_ends_a_simulation_with_one_line_code_143_and_no_temporary_chain
 ) -> None:
     """SIGTERM (`kill`, a service stop) used to kill the process on the spot: no `finally` ran,
     and the temporary chain of a run without --data stayed in /tmp."""
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    proc = subprocess.Popen(
-        [*GRIDSHARE, "simulate", "--houses", "2", "--days", "3", "--out", str(tmp_path / "out")],
-        stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        env={**os.environ, "TMPDIR": str(temp)},
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 120
-        while not list(temp.glob("gridshare-sim-*/engine.sqlite3")):  # the market is up
-            assert proc.poll() is None and time.monotonic() < deadline, "it never started"
-            time.sleep(0.1)
-        time.sleep(1)
-        proc.terminate()
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 143, err
+    code, err = _stopped_mid_run(tmp_path, signal.SIGTERM)
+    assert code == 143, err
     assert "Traceback" not in err
     assert err.splitlines()[-1] == "gridshare simulate: stopped (SIGTERM)"
-    assert list(temp.iterdir()) == []
+    assert list((tmp_path / "tmp").iterdir()) == []
     assert not (tmp_path / "out").exists()
 
 
