@@ -7,7 +7,9 @@ returns None is skipped for that interval (its orders stay as they are) and the 
 kept in `AgentRunner.skipped`.
 
 An agent manages only the orders it placed itself (`storage/agent_orders.py`): an order the
-resident placed by hand is never counted, topped up or cancelled by it.
+resident placed by hand is never counted, topped up or cancelled by it. It sees only live
+orders; its expired buy orders are cancelled, and their coins unlocked, by the engine's
+`ExpiredOrderSweeper` like anyone else's.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The market engine: matcher, delivery orchestrator and trading agents on one background thread.
+"""The market engine: matcher, delivery orchestrator, trading agents and the sweeper of expired
+buy orders on one background thread.
 
     engine = build_engine(runtime)          # or MarketEngine(...) with explicit parts
     engine.start(); ...; engine.stop()
@@ -31,6 +32,7 @@ from gridshare.services.agents import (
 from gridshare.services.chain_clock import ChainClock
 from gridshare.services.matcher import Matcher, MatcherSettings
 from gridshare.services.orchestrator import Orchestrator, OrchestratorSettings
+from gridshare.services.sweeper import ExpiredOrderSweeper
 from gridshare.services.trading import TradingService
 from gridshare.storage.agent_orders import AgentOrders
 from gridshare.storage.database import Database
@@ -81,6 +83,7 @@ class MarketEngine:
         self.deliveries = DeliveryRepository(database)
         self.trading = TradingService(market, self.clock)
         self.matcher, self.orchestrator, self.agents = self._parts(database)
+        self.sweeper = ExpiredOrderSweeper(self.trading, operator)
         self._clients: dict[int, tuple[tuple[str, str], MeterClient]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -148,6 +151,7 @@ class MarketEngine:
             ("matcher", matcher.tick),
             ("orchestrator", orchestrator.tick),
             ("agents", lambda: agents.tick(self.clock.next_block())),
+            ("sweeper", self.sweeper.tick),
         ):
             if self._stop.is_set():
                 return

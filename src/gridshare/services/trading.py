@@ -163,12 +163,24 @@ class TradingService:
             live: list[Order] = []
             for order_id in sorted(self._tracked):
                 order = self._tracked[order_id]
-                if not order.is_live(now):
-                    # closed or expired orders never become live again
-                    del self._tracked[order_id]
-                    continue
-                live.append(order)
+                if order.is_live(now):
+                    live.append(order)
+                elif not order.locked_wei:  # an expired order never becomes live again;
+                    del self._tracked[order_id]  # a buy is kept until cancelled (below)
             return live
+
+    def expired_locking(self, limit: int) -> list[Order]:
+        """Up to `limit` expired buy orders still open on chain, oldest first.
+
+        Expiry alone unlocks nothing: a buy order holds `remaining_wh × price` of its owner's
+        balance as locked until it is filled or cancelled, and anyone may cancel it once it
+        has expired (`ExpiredOrderSweeper` does, for the operator).
+        """
+        now = self.clock()
+        with self._lock:
+            self._sync()
+            expired = (o for _, o in sorted(self._tracked.items()) if not o.is_live(now))
+            return [o for o in expired if o.locked_wei][:limit]
 
     def households(self, accounts: Iterable[str]) -> dict[str, Household | None]:
         """The household registered at each account (None if none), from the cached view."""
