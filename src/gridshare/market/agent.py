@@ -8,9 +8,12 @@ Rules in one picture (SoC in per-mille of the battery capacity):
 Above `sell_above` the household offers the energy above that threshold plus the coming
 interval's surplus at `min_sell_price`; below `buy_below` it bids for the energy missing to
 reach that threshold plus the coming interval's deficit at `max_buy_price`; in between it
-trades nothing. Its open orders count towards that target: expired ones, ones on the other
-side and ones at another price are cancelled, the newest are cancelled while the rest exceed
-the target, and a new order covers what is still missing.
+trades nothing. Energy already sold (or bought) and not yet delivered is taken off that target:
+the battery's state of charge does not show it yet, and counting it again would sell the same
+energy once per interval until the meters could not deliver it all in time. Its open orders
+count towards that target: expired ones, ones on the other side and ones at another price are
+cancelled, the newest are cancelled while the rest exceed the target, and a new order covers
+what is still missing.
 """
 
 from __future__ import annotations
@@ -61,12 +64,18 @@ class HouseState:
     """Forecast surplus (> 0) or deficit (< 0) over the coming interval."""
     open_orders: tuple[Order, ...]
     now: int
+    undelivered_sold_wh: int = 0
+    """Energy this house sold that its meter has not sent yet (pending deliveries)."""
+    undelivered_bought_wh: int = 0
+    """Energy this house bought that its meter has not received yet."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.soc_permille <= PERMILLE:
             raise ValueError("soc_permille must be between 0 and 1000")
         if self.capacity_wh < 0:
             raise ValueError("capacity_wh must be >= 0")
+        if self.undelivered_sold_wh < 0 or self.undelivered_bought_wh < 0:
+            raise ValueError("undelivered energy must be >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +103,11 @@ def target(rules: AgentRules, state: HouseState) -> tuple[Side, Wh, Wei] | None:
     soc, cap = state.soc_permille, state.capacity_wh
     if soc > rules.sell_above_permille:
         wh = (soc - rules.sell_above_permille) * cap // PERMILLE + max(state.net_wh, 0)
+        wh = max(wh - state.undelivered_sold_wh, 0)
         return Side.SELL, Wh(min(wh, MAX_AMOUNT_WH)), rules.min_sell_price
     if soc < rules.buy_below_permille:
         wh = (rules.buy_below_permille - soc) * cap // PERMILLE + max(-state.net_wh, 0)
+        wh = max(wh - state.undelivered_bought_wh, 0)
         return Side.BUY, Wh(min(wh, MAX_AMOUNT_WH)), rules.max_buy_price
     return None
 

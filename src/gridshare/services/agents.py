@@ -15,7 +15,7 @@ orders; its expired buy orders are cancelled, and their coins unlocked, by the e
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,6 +26,7 @@ from gridshare.domain import Address, Wh
 from gridshare.market import CancelOrder, HouseState, PlaceOrder, decide
 from gridshare.services.trading import TradingError, TradingService
 from gridshare.storage.agent_orders import AgentOrders
+from gridshare.storage.deliveries import DeliveryRecord, DeliveryRepository
 from gridshare.storage.households import HouseholdRecord, HouseholdRepository
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,23 @@ def reading_from_sim(data: dict[str, float], interval_s: int) -> HouseReading:
     return HouseReading(round(soc * 1000), int(capacity), int(net_w * interval_s / 3600))
 
 
+Undelivered = Mapping[str, tuple[int, int]]
+"""Per account (lower case): Wh sold and Wh bought in deliveries not yet final."""
+
+
+def undelivered(open_deliveries: Iterable[DeliveryRecord]) -> dict[str, tuple[int, int]]:
+    """What each account has traded and its meters have not moved yet (sold, bought)."""
+    totals: dict[str, tuple[int, int]] = {}
+    for d in open_deliveries:
+        left = max(d.amount_wh - d.delivered_wh, 0)
+        seller, buyer = d.seller.lower(), d.buyer.lower()
+        sold, bought = totals.get(seller, (0, 0))
+        totals[seller] = (sold + left, bought)
+        sold, bought = totals.get(buyer, (0, 0))
+        totals[buyer] = (sold, bought + left)
+    return totals
+
+
 class AgentRunner:
     """Runs every opted-in household's rules once per `interval_s` of chain time."""
 
@@ -97,10 +115,12 @@ class AgentRunner:
         read_house: HouseReader,
         interval_s: int,
         placed: AgentOrders,
+        deliveries: DeliveryRepository,
     ) -> None:
         self.trading = trading
         self.households = households
         self.placed = placed
+        self.deliveries = deliveries
         self.keys = keys
         self.read_house = read_house
         self.interval_s = interval_s
@@ -112,10 +132,12 @@ class AgentRunner:
         if self._last is not None and now < self._last + self.interval_s:
             return 0
         self._last = now
-        return sum(self.run_house(h, now) for h in self.households.auto_trading())
+        pending = undelivered(self.deliveries.open())
+        return sum(self.run_house(h, now, pending) for h in self.households.auto_trading())
 
-    def run_house(self, house: HouseholdRecord, now: int) -> int:
-        """Apply one household's rules now; returns the actions taken."""
+    def run_house(self, house: HouseholdRecord, now: int, pending: Undelivered) -> int:
+        """Apply one household's rules now (`pending`: see `undelivered`); returns the
+        actions taken."""
         rules = house.auto_trading
         signer = self.keys.key_for(house.account)
         if rules is None or signer is None:
@@ -139,6 +161,8 @@ class AgentRunner:
             net_wh=reading.net_wh,
             open_orders=mine,
             now=now,
+            undelivered_sold_wh=pending.get(house.account.lower(), (0, 0))[0],
+            undelivered_bought_wh=pending.get(house.account.lower(), (0, 0))[1],
         )
         done = 0
         for action in decide(rules, state):

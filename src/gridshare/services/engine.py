@@ -99,19 +99,20 @@ class MarketEngine:
         """Matcher, orchestrator and agents working through `database`."""
         s = self.settings
         households = HouseholdRepository(database)
+        deliveries = DeliveryRepository(database)
         matcher = Matcher(
             self.market, self.operator, self.trading, self.clock,
             MatcherSettings(s.mechanism, s.auction_interval_s, s.match_margin_s),
         )  # fmt: skip
         orchestrator = Orchestrator(
-            self.market, self.operator, DeliveryRepository(database), households,
+            self.market, self.operator, deliveries, households,
             self.meter_client, self.clock, self.clock_ms,
             OrchestratorSettings(s.loss_tolerance_percent, s.seller_allowance_percent,
                                  s.silent_wait_s),
         )  # fmt: skip
         agents = AgentRunner(
             self.trading, households, self._keys, self._read_house, s.agent_interval_s,
-            AgentOrders(database),
+            AgentOrders(database), deliveries,
         )
         return matcher, orchestrator, agents
 

@@ -55,6 +55,21 @@ def test_excess_newest_wrong_side_stale_price_and_expired_orders_are_cancelled()
     )
 
 
+def test_energy_sold_or_bought_and_not_yet_delivered_is_taken_off_the_target() -> None:
+    """The battery does not show a pending sale yet: without this, a full house sold the same
+    700 Wh again each interval, and its meter could not deliver them all before the deadlines."""
+    full = HouseState(owner=ME, soc_permille=900, capacity_wh=Wh(5000), net_wh=200,
+                      open_orders=(), now=1000, undelivered_sold_wh=500)  # fmt: skip
+    assert decide(RULES, full) == (PlaceOrder(Side.SELL, Wh(200), Wei(12), 1900),)
+    resting = make_order(7, ME, False, 300, 12, 5000)
+    sold_out = HouseState(owner=ME, soc_permille=900, capacity_wh=Wh(5000), net_wh=200,
+                          open_orders=(resting,), now=1000, undelivered_sold_wh=800)  # fmt: skip
+    assert decide(RULES, sold_out) == (CancelOrder(7),)  # all of it is already sold
+    empty = HouseState(owner=ME, soc_permille=100, capacity_wh=Wh(5000), net_wh=-50,
+                       open_orders=(), now=1000, undelivered_bought_wh=1000)  # fmt: skip
+    assert decide(RULES, empty) == (PlaceOrder(Side.BUY, Wh(50), Wei(9), 1900),)
+
+
 def test_rules_are_validated_with_clear_messages() -> None:
     with pytest.raises(ValueError, match="buy_below_permille <= sell_above_permille"):
         AgentRules(300, Wei(1), 800, Wei(1))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from gridshare.domain import MatchProposal, Wei, Wh
 from gridshare.market import AgentRules
-from gridshare.services.agents import StaticKeys, reading_from_sim
+from gridshare.services.agents import StaticKeys, reading_from_sim, undelivered
 from gridshare.services.matcher import batch_key, chunks
+from gridshare.storage.deliveries import DeliveryRecord, Phase
 from gridshare.storage.households import rules_from_json, rules_to_json
 
 
@@ -50,3 +53,17 @@ def test_static_keys_find_accounts_case_insensitively() -> None:
     keys = StaticKeys([account])
     assert keys.key_for(account.address.lower()) is account
     assert keys.key_for("0x" + "00" * 20) is None
+
+
+def test_undelivered_energy_is_what_each_side_traded_less_what_the_buyer_metered() -> None:
+    def record(i: int, seller: str, buyer: str, amount: int, buyer_mwh: int | None) -> Any:
+        return DeliveryRecord(i, buyer, seller, amount, 7, 0, 1, 2, Phase.RUNNING,
+                              buyer_mwh=buyer_mwh)  # fmt: skip
+
+    a, b, c = "0xAA", "0xBB", "0xCC"
+    totals = undelivered([
+        record(1, a, b, 500, None),  # not started: all 500 Wh to come
+        record(2, a, c, 300, 120_500),  # 120 whole Wh arrived
+        record(3, c, a, 50, 90_000),  # more metered than traded: nothing left, never negative
+    ])
+    assert totals == {"0xaa": (680, 0), "0xbb": (0, 500), "0xcc": (0, 180)}
