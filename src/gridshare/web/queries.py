@@ -109,14 +109,26 @@ def placed_by_agent(ctx: WebContext, user: User) -> set[int]:
     return ctx.agent_orders.of(record.house_id) if record is not None else set()
 
 
+def counted_wh(delivery: Delivery) -> int:
+    """The energy a delivery stands for: what was paid for once settled, what was agreed while
+    it is pending, nothing once it expired (the buyer was refunded)."""
+    if delivery.status is DeliveryStatus.SETTLED:
+        return delivery.delivered_wh
+    return 0 if delivery.status is DeliveryStatus.EXPIRED else delivery.amount_wh
+
+
 def community(ctx: WebContext, *, with_meters: bool = True) -> Community:
-    """Every house's readings, energy traded today and its average price."""
+    """Every house's readings, energy traded today (chain time, UTC days; expired deliveries
+    left out) and its average price."""
     records = ctx.households.all() if with_meters else []
     houses = ctx.readings.many(records)
-    midnight = int(time.time()) // 86400 * 86400
-    today = [d for d in ctx.history.deliveries() if ctx.created_at(d) >= midnight]
-    wh = sum(d.amount_wh for d in today)
-    paid = sum(d.amount_wh * d.price_per_wh for d in today)
+    midnight = ctx.now() // 86400 * 86400  # chain time: a demo's runs ahead of the wall clock
+    today = [
+        d for d in ctx.history.deliveries()
+        if ctx.created_at(d) >= midnight and d.status is not DeliveryStatus.EXPIRED
+    ]
+    wh = sum(counted_wh(d) for d in today)
+    paid = sum(counted_wh(d) * d.price_per_wh for d in today)
     return Community(
         houses=houses, traded_today_wh=wh, trades_today=len(today),
         average_price_per_wh=paid // wh if wh else None,
@@ -143,9 +155,7 @@ def statement_csv(ctx: WebContext, user: User, symbol: str) -> str:
     )
     for d in reversed(my_deliveries(ctx, user)):
         buying = same(d.buyer, user.address)
-        wh: int = d.delivered_wh if d.status is DeliveryStatus.SETTLED else d.amount_wh
-        if d.status is DeliveryStatus.EXPIRED:
-            wh = 0
+        wh = counted_wh(d)
         amount = wh * d.price_per_wh * (-1 if buying else 1)
         writer.writerow([
             time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ctx.created_at(d))),
