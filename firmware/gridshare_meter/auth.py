@@ -2,6 +2,7 @@
 
 from gridshare_meter.canon import signing_bytes
 from gridshare_meter.hmac256 import equal, hexlify, hmac_sha256, unhexlify
+from gridshare_meter.store import StateUnreadable
 
 # Report counters are reserved in blocks so flash is written once per block, not per report;
 # after a reboot the meter starts at the end of the last reserved block, so its counter
@@ -27,6 +28,17 @@ def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _counters(state):
+    """(last command counter, report counter) from saved state; StateUnreadable if wrong."""
+    counters = []
+    for field in ("cmd", "rpt"):
+        value = state.get(field, 0)
+        if not _is_int(value) or value < 0:
+            raise StateUnreadable(field + " must be a whole number >= 0")
+        counters.append(value)
+    return counters[0], counters[1]
+
+
 class Guard:
     """Accepts only fresh commands signed for this meter, and signs this meter's reports."""
 
@@ -36,9 +48,15 @@ class Guard:
         self.meter_id = meter_id
         self._key = key
         self._store = store
-        state = store.load()
-        self.last_command = state.get("cmd", 0)
-        self.report_counter = state.get("rpt", 0)
+        self.locked = None
+        """Why no command is obeyed (the saved counters are unknown), or None."""
+        try:
+            self.last_command, self.report_counter = _counters(store.load())
+        except StateUnreadable as e:
+            self.locked = str(e)
+            self.last_command, self.report_counter = 0, 0
+            self._reserved = REPORT_BLOCK  # nothing is written over the unreadable file
+            return
         self._reserved = self.report_counter
         self._reserve()
 
@@ -47,7 +65,8 @@ class Guard:
         self._save(self._reserved)
 
     def _save(self, reserved):
-        self._store.save({"cmd": self.last_command, "rpt": reserved})
+        if self.locked is None:
+            self._store.save({"cmd": self.last_command, "rpt": reserved})
 
     def check(self, msg):
         """Raise AuthError unless msg is a signed, fresh command for this meter; then record it."""
@@ -70,6 +89,10 @@ class Guard:
             raise AuthError(401, "sig: signature does not match")
         if msg["meter"] != self.meter_id:
             raise AuthError(403, "meter: command is for another meter")
+        if self.locked is not None:
+            raise AuthError(503, "state: " + self.locked + "; the counters are unknown, so no"
+                            " command is obeyed (docs/meters.md, 'A meter that refuses every"
+                            " command')")
         if msg["counter"] <= self.last_command:
             raise AuthError(401, "counter: replayed or out of order")
         self.last_command = msg["counter"]

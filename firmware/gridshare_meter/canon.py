@@ -7,6 +7,7 @@ or backslash. Floats are refused: energy, power and time are integers in every m
 """
 
 PREFIX = b"gridshare-meter/1\n"
+MAX_DEPTH = 8  # commands are flat and reports three levels deep; deeper would exhaust the stack
 
 
 def _text(s):
@@ -17,7 +18,9 @@ def _text(s):
     return '"' + s + '"'
 
 
-def _encode(obj, out):
+def _encode(obj, out, depth=0):
+    if depth > MAX_DEPTH:
+        raise ValueError("nested deeper than " + str(MAX_DEPTH) + " levels")
     if obj is None:
         out.append("null")
     elif obj is True:
@@ -35,7 +38,7 @@ def _encode(obj, out):
             if not first:
                 out.append(",")
             first = False
-            _encode(item, out)
+            _encode(item, out, depth + 1)
         out.append("]")
     elif isinstance(obj, dict):
         out.append("{")
@@ -48,7 +51,7 @@ def _encode(obj, out):
             first = False
             out.append(_text(key))
             out.append(":")
-            _encode(obj[key], out)
+            _encode(obj[key], out, depth + 1)
         out.append("}")
     else:
         raise ValueError("cannot sign a value of this type")

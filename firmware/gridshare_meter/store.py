@@ -19,20 +19,55 @@ class MemoryStore:
         self.writes += 1
 
 
+class StateUnreadable(Exception):
+    """A state file is there but cannot be read: the counters in it are unknown."""
+
+
+def _listed(path):
+    """Whether a file is there, from its folder's listing (an error opening it is not taken for
+    a missing file: the WebAssembly port's errno for that differs from errno.ENOENT)."""
+    folder, _, name = path.rpartition("/")
+    try:
+        return name in os.listdir(folder or ".")
+    except OSError:
+        raise StateUnreadable(path + ": its folder cannot be listed") from None
+
+
 class FileStore:
-    """State in a JSON file, replaced atomically (write a temporary file, then rename)."""
+    """State in a JSON file, replaced atomically (write a temporary file, then rename).
+
+    FAT cannot rename over a file, so there the old file is removed first: a power cut
+    between the two steps leaves only the temporary file, which `load` then reads. A file that
+    is there but unreadable raises StateUnreadable: counters read as zero would let every
+    command the meter ever obeyed be replayed.
+    """
 
     def __init__(self, path):
         self.path = path
         self.writes = 0
 
     def load(self):
+        """The saved state; {} on a board that never saved one."""
+        tmp = self._read(self.path + ".tmp")  # complete only if the last save was cut short
+        if tmp is not None:
+            return tmp  # newer than the file it was about to replace
+        data = self._read(self.path)
+        return {} if data is None else data
+
+    def _read(self, path):
+        """The dict in `path`, None if there is no such file; StateUnreadable otherwise."""
+        if not _listed(path):
+            return None
         try:
-            with open(self.path) as f:
+            with open(path) as f:
                 data = json.load(f)
         except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+            if path.endswith(".tmp"):
+                return None  # cut short while being written: the file it replaces still holds
+            raise StateUnreadable(path + ": cannot be read as JSON") from None
+        if not isinstance(data, dict):
+            raise StateUnreadable(path + ": not a JSON object")
+        return data
 
     def save(self, data):
         tmp = self.path + ".tmp"

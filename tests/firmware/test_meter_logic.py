@@ -12,6 +12,7 @@ from gridshare_meter.energy import NJ_PER_MWH, NJ_PER_WH, Integrator
 from gridshare_meter.hmac256 import equal, hexlify, hmac_sha256, unhexlify
 from gridshare_meter.meter import Meter
 from gridshare_meter.page import render
+from gridshare_meter.runtime import step
 from gridshare_meter.sensors import Calibration, SensorFault, convert, pin_uv
 from gridshare_meter.store import FileStore, MemoryStore
 
@@ -356,6 +357,103 @@ def test_file_store_keeps_counters_across_instances():
     m2 = _meter(FileStore(path))
     assert m2.command(_cmd(KEY, 3, 10**6, "ping"), "ping", 0)[0] == 401
     assert m2.guard.last_command == 3
+
+
+def _write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def _read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def test_a_save_cut_short_between_remove_and_rename_is_read_back():
+    """FAT cannot rename over a file: a power cut after removing the old one leaves only the
+    temporary file; reading nothing there reset the counters to zero (replays accepted)."""
+    path = _tmpdir() + "/cut.json"
+    m = _meter(FileStore(path))
+    assert m.command(_cmd(KEY, 9, 10**6, "ping"), "ping", 0)[0] == 200
+    _write(path + ".tmp", _read(path))
+    os.remove(path)  # the power went here
+    m2 = _meter(FileStore(path))
+    assert m2.command(_cmd(KEY, 9, 10**6, "ping"), "ping", 0)[0] == 401
+    assert m2.command(_cmd(KEY, 10, 10**6, "ping"), "ping", 0)[0] == 200
+
+
+def test_a_temporary_file_cut_short_while_written_is_ignored():
+    path = _tmpdir() + "/partial.json"
+    m = _meter(FileStore(path))
+    assert m.command(_cmd(KEY, 4, 10**6, "ping"), "ping", 0)[0] == 200
+    _write(path + ".tmp", '{"cmd": 5, "rp')  # the power went while writing the next state
+    m2 = _meter(FileStore(path))
+    assert m2.command(_cmd(KEY, 4, 10**6, "ping"), "ping", 0)[0] == 401
+    assert m2.guard.locked is None and m2.guard.last_command == 4
+
+
+def test_an_unreadable_state_file_refuses_every_command_and_is_left_as_it_is():
+    """Counters read as zero from a broken file let every command the meter ever obeyed be
+    replayed; the meter refuses commands instead (503, the relay stays open)."""
+    for name, text in (("garbage", "\x00\x17 not json"), ("empty", ""), ("list", "[1, 2]"),
+                       ("null", '{"cmd": null, "rpt": 3}'), ("text", '{"cmd": 1, "rpt": "7"}'),
+                       ("negative", '{"cmd": 1, "rpt": -5}')):
+        path = _tmpdir() + "/broken-" + name + ".json"
+        _write(path, text)
+        m = _meter(FileStore(path))
+        code, body = _start(m, 1, 0)
+        assert code == 503, (name, code, body)
+        assert body["error"].startswith("state: "), body
+        assert not m.relay_closed
+        assert _read(path) == text, name  # nothing written over it
+        code, _ = m.command(_cmd(KEY, 1, 10**6, "ping", meter=8), "ping", 0)
+        assert code == 403  # a stranger's wrong command is still told what is wrong with it
+
+
+def test_a_driver_error_while_sampling_opens_the_relay_and_sampling_goes_on():
+    """Only SensorFault was caught: an OSError from the ADC driver (or a MemoryError) ended the
+    board's sampling loop with the relay closed and no fail-safe left."""
+    cal = Calibration({})
+
+    class Hardware:
+        def __init__(self):
+            self.fail = False
+            self.relay = None
+
+        def read(self):
+            if self.fail:
+                raise OSError(116)
+            return pin_uv(cal, 48000, 1000)
+
+        def set_relay(self, closed, exporting):
+            self.relay = closed
+
+    m = _meter()
+    hw = Hardware()
+    _start(m, 1, 0, target_wh=1000)
+    assert step(m, hw, cal, 100) and hw.relay
+    hw.fail = True
+    assert not step(m, hw, cal, 200) and hw.relay is False
+    assert m.fault == "error: OSError"
+    assert m.delivery_report(1)["reason"] == "sensor_fault"
+    hw.fail = False
+    step(m, hw, cal, 300)
+    assert m.fault is None
+
+
+def test_nesting_deeper_than_eight_levels_is_refused_before_signing():
+    """MicroPython's stack ran out encoding a 200-deep list in an unsigned command: a 500 and a
+    traceback on the board instead of a refusal."""
+    deep = []
+    for _ in range(200):
+        deep = [deep]
+    try:
+        canon.encode(deep)
+        raise AssertionError("a 200-deep list was encoded")
+    except ValueError as e:
+        assert "nested deeper than 8" in str(e)
+    msg = {"type": "cmd", "meter": 7, "counter": 1, "time": 1, "x": deep, "sig": "00" * 32}
+    assert _meter().command(msg, "ping", 0) == (401, {"error": "sig: not a valid signature"})
 
 
 def test_status_page_shows_readings():

@@ -91,6 +91,21 @@ def test_unauthenticated_post_deliveries_gets_401(meter_sim: list[MeterEntry]) -
     assert stop.status_code == 401
 
 
+def test_unsigned_reads_are_unsigned_and_spend_no_report_counter(
+    meter_sim: list[MeterEntry],
+) -> None:
+    """Each unsigned GET used to be answered with a signed report, spending a counter: anyone
+    on the Wi-Fi could make the meter rewrite its counter file (flash) many times a second."""
+    entry = meter_sim[2]
+    with MeterClient(entry.url, entry.key) as client:
+        before = client.status().counter
+        for _ in range(100):
+            anonymous = httpx.get(entry.url + "/status", timeout=5).json()
+            assert "sig" not in anonymous and "counter" not in anonymous
+            assert anonymous["kind"] == "status"
+        assert client.status().counter == before + 1
+
+
 def _house(entry: MeterEntry) -> dict[str, float]:
     data: dict[str, float] = httpx.get(entry.url + "/sim/house", timeout=5).json()
     return data
