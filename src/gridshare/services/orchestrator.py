@@ -41,6 +41,16 @@ log = logging.getLogger(__name__)
 
 CURSOR = "delivery_created"
 MAX_BATCH = 50
+NOT_FOUND = 404
+
+
+class Forgotten:
+    """A meter answered 404 for a delivery it was given: it restarted (its deliveries live in
+    RAM), so no report of it will ever come."""
+
+
+FORGOTTEN = Forgotten()
+Report = DeliveryReport | Forgotten | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,15 +226,22 @@ class Orchestrator:
         assert buyer_meter is not None and seller_meter is not None
         before = r
         # a meter left alone after failing to answer counts as not answering this tick
-        buyer_report = self._report(self._client(buyer_meter), r.delivery_id)
-        if buyer_report is not None:
+        buyer_client = self._client(buyer_meter)
+        buyer_report = self._report(buyer_client, r.delivery_id)
+        if isinstance(buyer_report, DeliveryReport):
             r = r.with_(buyer_mwh=buyer_report.delivery.delivered_mwh,
                         buyer_final=buyer_report.final)
         seller_client = self._client(seller_meter)
         seller_report = self._report(seller_client, r.delivery_id)
-        if r.buyer_final and seller_report is not None and not seller_report.final:
-            seller_report = self._stop(seller_client, r.delivery_id) or seller_report
-        if seller_report is not None:
+        if FORGOTTEN in (buyer_report, seller_report):
+            r = self._after_restart(r, (buyer_client, buyer_report), (seller_client, seller_report))
+            self.deliveries.save(r)
+            return r
+        if (r.buyer_final and isinstance(seller_report, DeliveryReport)
+                and not seller_report.final):
+            stopped = self._stop(seller_client, r.delivery_id)
+            seller_report = stopped if isinstance(stopped, DeliveryReport) else seller_report
+        if isinstance(seller_report, DeliveryReport):
             r = r.with_(seller_mwh=seller_report.delivery.delivered_mwh,
                         seller_final=seller_report.final)
         if r.buyer_final and (r.seller_final or now > r.deadline):
@@ -244,6 +261,29 @@ class Orchestrator:
         if r != before:
             self.deliveries.save(r)
         return r
+
+    def _after_restart(
+        self,
+        r: DeliveryRecord,
+        buyer: tuple[MeterClient | None, Report],
+        seller: tuple[MeterClient | None, Report],
+    ) -> DeliveryRecord:
+        """A meter restarted and forgot the delivery: stop it on the other meter and settle now
+        on the last verified figures (as after silence; 0 Wh, a full refund, if no energy was
+        ever reported), instead of holding both meters until the deadline."""
+        figures = {}
+        for side, (client, report) in (("buyer", buyer), ("seller", seller)):
+            if isinstance(report, DeliveryReport) and not report.final:
+                stopped = self._stop(client, r.delivery_id)
+                report = stopped if isinstance(stopped, DeliveryReport) else report
+            if isinstance(report, DeliveryReport):
+                figures[f"{side}_mwh"] = report.delivery.delivered_mwh
+        r = r.with_(**figures)
+        decision = settle_after_silence(r.amount_wh, r.buyer_mwh, r.seller_mwh)
+        settle_wh = 0 if decision is None else decision.delivered_wh
+        log.warning("delivery %d: a meter restarted and forgot it; settling on the last"
+                    " reports: %d of %d Wh", r.delivery_id, settle_wh, r.amount_wh)
+        return r.with_(phase=Phase.READY, settle_wh=settle_wh, flag="meter_restarted")
 
     def _client(self, meter_id: int) -> MeterClient | None:
         """The meter's client; None if unknown, or while a meter that failed is left alone."""
@@ -266,20 +306,28 @@ class Orchestrator:
         house = next((h for h in self.households.all() if h.meter_id == meter_id), None)
         return "no household" if house is None else f"house {house.house_id} ({house.name})"
 
-    def _report(self, client: MeterClient | None, delivery_id: int) -> DeliveryReport | None:
-        """The meter's verified report on a delivery, or None if it cannot give one now."""
+    def _report(self, client: MeterClient | None, delivery_id: int) -> Report:
+        """The meter's verified report on a delivery; FORGOTTEN if the meter does not know it
+        (it answered, so it is not left alone); None if it cannot give one now."""
         if client is None:
             return None
         try:
             report = client.delivery(delivery_id)
+        except MeterRejected as exc:
+            if exc.status != NOT_FOUND:
+                self._failed(client, exc, f"delivery {delivery_id}: no report")
+                return None
+            self.backoff.answered(client.meter_id)
+            return FORGOTTEN
         except MeterError as exc:
             self._failed(client, exc, f"delivery {delivery_id}: no report")
             return None
         self.backoff.answered(client.meter_id)
         return report
 
-    def _stop(self, client: MeterClient | None, delivery_id: int) -> DeliveryReport | None:
-        """Stop a delivery on a meter; its final report, or None if the meter cannot answer."""
+    def _stop(self, client: MeterClient | None, delivery_id: int) -> Report:
+        """Stop a delivery on a meter; its final report, FORGOTTEN if the meter does not know
+        it (nothing to stop), or None if the meter cannot answer."""
         if client is None:
             return None
         try:

@@ -57,6 +57,7 @@ FLAG_LABELS = {
     "loss_above_tolerance": "Seller sent more than the buyer received (beyond line losses)",
     "import_above_export": "Buyer received more than the seller sent",
     "meter_silent": "A meter fell silent; settled on its last report",
+    "meter_restarted": "A meter restarted and forgot it; settled on the last reports",
     "seller_report_missing": "No final report from the seller's meter",
     "expired": "Expired: the buyer was refunded",
     "short": "Settled for less than was traded",

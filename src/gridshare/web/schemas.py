@@ -98,8 +98,9 @@ class DeliveryView(BaseModel):
 class FlaggedView(DeliveryView):
     reason: str = Field(
         description="meters disagreed (loss_above_tolerance, import_above_export), a meter fell "
-        "silent (meter_silent), seller_report_missing, expired, short (settled below the "
-        "traded amount) or late (pending past its deadline)"
+        "silent (meter_silent), a meter restarted mid-delivery (meter_restarted), "
+        "seller_report_missing, expired, short (settled below the traded amount) or late "
+        "(pending past its deadline)"
     )
 
 
