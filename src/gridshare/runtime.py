@@ -11,7 +11,7 @@ from web3 import Web3
 
 from gridshare.chain import CompiledContract, EnergyMarket, Transactor, compile_contract
 from gridshare.chain.connection import ChainConnection, connect_rpc, open_embedded
-from gridshare.chain.deployment import Deployment
+from gridshare.chain.deployment import Deployment, DeploymentUnreadable
 from gridshare.chain.keystore import OPERATOR_SCRYPT_N, load_or_create_keystore
 from gridshare.chain.outbox import Outbox
 from gridshare.config import Settings
@@ -88,15 +88,58 @@ def build_runtime(settings: Settings) -> Runtime:
         compiled = compile_contract()
         transactor = Transactor(chain.w3)
         market = _deployed_market(settings, chain.w3, compiled, transactor, operator)
+        sent = int(chain.w3.eth.get_transaction_count(operator.address))
+        if sent > 1 and not (settings.data_dir / DATABASE).exists():
+            raise StartupError(_records_lost(settings, sent))
+        database = Database(settings.data_dir / DATABASE)
     except BaseException:
         chain.close()
         raise
-    database = Database(settings.data_dir / DATABASE)
-    # every server-sent transaction is recorded before broadcast; finish what a crash left open
-    outbox = Outbox(database, transactor)
-    outbox.recover()
+    try:
+        # every server-sent transaction is recorded before broadcast; finish what a crash
+        # left open
+        outbox = Outbox(database, transactor)
+        _check_records_match_chain(settings, chain.w3, database, operator.address, sent)
+        outbox.recover()
+    except BaseException:
+        database.close()
+        chain.close()
+        raise
     market = market.with_sender(outbox)
     return Runtime(settings, chain, compiled, transactor, market, operator, database, outbox)
+
+
+def _records_lost(settings: Settings, sent: int) -> str:
+    return (
+        f"{DATABASE} in {settings.data_dir} is missing or holds none of the {sent} transactions"
+        " the operator has sent on this chain (logins, households and meters would be gone):"
+        " restore it from the backup"
+    )
+
+
+def _check_records_match_chain(
+    settings: Settings, w3: Web3, database: Database, operator: str, sent: int
+) -> None:
+    """The database and the chain must come from the same moment: the chain holds every
+    block the database saw mined, and the database knows the operator's transactions.
+
+    A chain cut short (a crash with part of its write-ahead log lost, an older copy) would
+    silently take back confirmed trades; a database that lost its write-ahead log looks like
+    a new village, with the chain's households and balances still there.
+    """
+    recorded, top = database.connection().execute(
+        "SELECT COUNT(*), MAX(block_number) FROM chain_outbox WHERE chain_id = ?",
+        (settings.chain_id,),
+    ).fetchone()
+    if sent > 1 and recorded == 0:  # the deployment is sent before the database is made
+        raise StartupError(_records_lost(settings, sent))
+    head = int(w3.eth.block_number)
+    if top is not None and int(top) > head:
+        raise StartupError(
+            f"the chain ends at block {head}, but {DATABASE} records transactions mined up to"
+            f" block {top}: the chain's files are older than the database (cut short, or from"
+            " another backup). Restore the whole data directory from one backup"
+        )
 
 
 def _chain_id(settings: Settings, chain: ChainConnection) -> int:
@@ -147,7 +190,10 @@ def _deployed_market(
     operator: LocalAccount,
 ) -> EnergyMarket:
     path = settings.data_dir / f"deployment-{settings.chain_id}.json"
-    saved = Deployment.load(path)
+    try:
+        saved = Deployment.load(path)
+    except DeploymentUnreadable as exc:
+        raise StartupError(f"{exc}: restore it from the backup") from exc
     if saved is not None and w3.eth.get_code(Web3.to_checksum_address(saved.address)):
         return EnergyMarket(w3, saved.address, compiled, transactor)
     if saved is not None and (settings.data_dir / DATABASE).exists():

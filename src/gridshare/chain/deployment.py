@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 
@@ -28,7 +29,30 @@ class Deployment:
 
     @classmethod
     def load(cls, path: Path) -> Deployment | None:
-        """The saved deployment, or None before the first one."""
+        """The saved deployment, or None before the first one; DeploymentUnreadable names the
+        file and what is wrong with it."""
         if not path.exists():
             return None
-        return cls(**json.loads(path.read_text(encoding="utf-8")))
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+            raise DeploymentUnreadable(f"{path.name}: cannot be read ({exc})") from exc
+        if not isinstance(data, dict) or set(data) != {f.name for f in fields(cls)}:
+            raise DeploymentUnreadable(
+                f"{path.name}: must be an object with chain_id, address, source_hash and block"
+            )
+        checks = (
+            ("chain_id", isinstance(data["chain_id"], int) and data["chain_id"] > 0),
+            ("address", isinstance(data["address"], str)
+             and re.fullmatch(r"0x[0-9a-fA-F]{40}", data["address"]) is not None),
+            ("source_hash", isinstance(data["source_hash"], str)),
+            ("block", isinstance(data["block"], int) and data["block"] >= 0),
+        )
+        for name, ok in checks:
+            if not ok or isinstance(data[name], bool):
+                raise DeploymentUnreadable(f"{path.name}: {name} is not valid")
+        return cls(**data)
+
+
+class DeploymentUnreadable(ValueError):
+    """The deployment file is there but damaged."""
