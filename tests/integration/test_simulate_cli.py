@@ -5,6 +5,7 @@ the report shows ratios as percentages, money in coins, and no `None`."""
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import signal
@@ -219,6 +220,10 @@ def test_the_report_shows_percentages_coins_and_no_none(tmp_path: Path) -> None:
     assert "<th>bill (coins)</th>" in html and "paid to sellers (coins)" in html
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert set(summary["deliveries"]) <= {"settled", "expired"}  # as docs/simulation.md says
+    with (tmp_path / "out" / "trades.csv").open() as trades:  # the lowest and highest paid
+        paid = sorted(int(row["price_per_wh"]) / 10**15 for row in csv.DictReader(trades))
+    prices = summary["prices_per_kwh"]
+    assert paid and (prices["min"], prices["max"]) == (paid[0], paid[-1])
     # stderr is a pipe here: progress is a line every tenth of the run, not one per interval
     progress = [line for line in result.stderr.splitlines() if "/96 intervals" in line]
     assert 5 <= len(progress) <= 11 and progress[-1].startswith("96/96 intervals")

@@ -117,7 +117,7 @@ def welfare(result: SimulationResult) -> dict[str, Any]:
 def summary(result: SimulationResult) -> dict[str, Any]:
     """The whole summary.json."""
     trades = result.trades
-    prices = [p for _, p, _ in result.clearing if p is not None]
+    prices = [t.price_per_wh for t in trades]  # what was paid, not per-interval averages
     sim_s = result.config.days * 86_400
     return {
         "scenario": result.scenario.name,
