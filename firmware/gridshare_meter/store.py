@@ -26,9 +26,9 @@ class StateUnreadable(Exception):
 def _listed(path):
     """Whether a file is there, from its folder's listing (an error opening it is not taken for
     a missing file: the WebAssembly port's errno for that differs from errno.ENOENT)."""
-    folder, _, name = path.rpartition("/")
+    folder, slash, name = path.rpartition("/")
     try:
-        return name in os.listdir(folder or ".")
+        return name in os.listdir(folder or slash or ".")  # "/meter_state.json": the root
     except OSError:
         raise StateUnreadable(path + ": its folder cannot be listed") from None
 
