@@ -49,8 +49,10 @@ class FileStore:
     def load(self):
         """The saved state; {} on a board that never saved one."""
         tmp = self._read(self.path + ".tmp")  # complete only if the last save was cut short
-        if tmp is not None:
-            return tmp  # newer than the file it was about to replace
+        if tmp is not None:  # newer than the file it was about to replace
+            if not _listed(self.path):  # cut between remove and rename: finish the rename,
+                os.rename(self.path + ".tmp", self.path)  # or the next save would truncate
+            return tmp  # the only copy
         data = self._read(self.path)
         return {} if data is None else data
 

@@ -87,9 +87,10 @@ def build_runtime(settings: Settings) -> Runtime:
             )
         compiled = compile_contract()
         transactor = Transactor(chain.w3)
-        market = _deployed_market(settings, chain.w3, compiled, transactor, operator)
+        market, deployed = _deployed_market(settings, chain.w3, compiled, transactor, operator)
         sent = int(chain.w3.eth.get_transaction_count(operator.address))
-        if sent > 1 and not (settings.data_dir / DATABASE).exists():
+        after_deployment = sent > deployed.operator_nonce  # the server sent more since
+        if after_deployment and not (settings.data_dir / DATABASE).exists():
             raise StartupError(_records_lost(settings, sent))
         database = Database(settings.data_dir / DATABASE)
     except BaseException:
@@ -99,7 +100,7 @@ def build_runtime(settings: Settings) -> Runtime:
         # every server-sent transaction is recorded before broadcast; finish what a crash
         # left open
         outbox = Outbox(database, transactor)
-        _check_records_match_chain(settings, chain.w3, database, operator.address, sent)
+        _check_records_match_chain(settings, chain.w3, database, sent, after_deployment)
         outbox.recover()
     except BaseException:
         database.close()
@@ -118,7 +119,7 @@ def _records_lost(settings: Settings, sent: int) -> str:
 
 
 def _check_records_match_chain(
-    settings: Settings, w3: Web3, database: Database, operator: str, sent: int
+    settings: Settings, w3: Web3, database: Database, sent: int, after_deployment: bool
 ) -> None:
     """The database and the chain must come from the same moment: the chain holds every
     block the database saw mined, and the database knows the operator's transactions.
@@ -131,15 +132,22 @@ def _check_records_match_chain(
         "SELECT COUNT(*), MAX(block_number) FROM chain_outbox WHERE chain_id = ?",
         (settings.chain_id,),
     ).fetchone()
-    if sent > 1 and recorded == 0:  # the deployment is sent before the database is made
+    if after_deployment and recorded == 0:  # the deployment is sent before it is made
         raise StartupError(_records_lost(settings, sent))
     head = int(w3.eth.block_number)
-    if top is not None and int(top) > head:
+    if top is None or int(top) <= head:
+        return
+    if settings.chain_url is not None:  # a node may be catching up after a restart
         raise StartupError(
-            f"the chain ends at block {head}, but {DATABASE} records transactions mined up to"
-            f" block {top}: the chain's files are older than the database (cut short, or from"
-            " another backup). Restore the whole data directory from one backup"
+            f"the node at {settings.chain_url} is at block {head}, but {DATABASE} records"
+            f" transactions mined up to block {top}: wait for the node to catch up (or check"
+            " that --chain is the right node), then start again"
         )
+    raise StartupError(
+        f"the chain ends at block {head}, but {DATABASE} records transactions mined up to"
+        f" block {top}: the chain's files are older than the database (cut short, or from"
+        " another backup). Restore the whole data directory from one backup"
+    )
 
 
 def _chain_id(settings: Settings, chain: ChainConnection) -> int:
@@ -188,14 +196,14 @@ def _deployed_market(
     compiled: CompiledContract,
     transactor: Transactor,
     operator: LocalAccount,
-) -> EnergyMarket:
+) -> tuple[EnergyMarket, Deployment]:
     path = settings.data_dir / f"deployment-{settings.chain_id}.json"
     try:
         saved = Deployment.load(path)
     except DeploymentUnreadable as exc:
         raise StartupError(f"{exc}: restore it from the backup") from exc
     if saved is not None and w3.eth.get_code(Web3.to_checksum_address(saved.address)):
-        return EnergyMarket(w3, saved.address, compiled, transactor)
+        return EnergyMarket(w3, saved.address, compiled, transactor), saved
     if saved is not None and (settings.data_dir / DATABASE).exists():
         raise StartupError(
             f"the market {saved.address} in {path.name} is not on this chain: restore the "
@@ -215,10 +223,12 @@ def _deployed_market(
         delivery_window=settings.delivery_window_s,
         settle_grace=settings.settle_grace_s,
     )
-    Deployment(
+    deployment = Deployment(
         chain_id=settings.chain_id,
         address=market.address,
         source_hash=compiled.source_hash,
         block=int(w3.eth.block_number),
-    ).save(path)
-    return market
+        operator_nonce=int(w3.eth.get_transaction_count(operator.address)),
+    )
+    deployment.save(path)
+    return market, deployment

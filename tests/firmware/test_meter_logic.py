@@ -377,6 +377,9 @@ def test_a_save_cut_short_between_remove_and_rename_is_read_back():
     assert m.command(_cmd(KEY, 9, 10**6, "ping"), "ping", 0)[0] == 200
     _write(path + ".tmp", _read(path))
     os.remove(path)  # the power went here
+    store = FileStore(path)
+    store.save = lambda data: _write(path + ".tmp", '{"cm')  # a second cut, in the next save
+    _meter(store)  # the boot after the first cut
     m2 = _meter(FileStore(path))
     assert m2.command(_cmd(KEY, 9, 10**6, "ping"), "ping", 0)[0] == 401
     assert m2.command(_cmd(KEY, 10, 10**6, "ping"), "ping", 0)[0] == 200

@@ -67,3 +67,34 @@ class _Missing:
 def _record(engine: MarketEngine, delivery_id: int) -> Any:
     record = engine.delivery(delivery_id)
     return _Missing() if record is None else record
+
+
+def test_a_delivery_is_settled_only_once_the_other_meter_has_stopped_it(
+    tmp_path: Path,
+) -> None:
+    """The buyer's meter is being left alone (a Wi-Fi blip) when the seller's forgets the
+    delivery: settling then would leave the buyer's relay closed on a paid delivery."""
+    with sim_in_thread(sim_settings(2, 5.0)) as sim:
+        runtime = build_runtime(Settings(data_dir=tmp_path, market_engine=False))
+        engine = MarketEngine(
+            runtime.market, runtime.operator, runtime.database,
+            EngineSettings(tick_s=0.05, meter_timeout_s=0.5),
+        )  # fmt: skip
+        try:
+            accounts = register_community(runtime, sim.entries)
+            by_soc = sorted(range(2), key=lambda i: sim.house(i + 1).soc)
+            buyer, seller = accounts[by_soc[0]], accounts[by_soc[1]]
+            engine.trading.place_order(seller, Side.SELL, 200, 1000, 600)
+            engine.trading.place_order(buyer, Side.BUY, 200, 1000, 600)
+            engine.start()
+            wait_until(lambda: (_record(engine, 1).buyer_mwh or 0) >= 1500, 20)
+            buyer_meter = sim.meters[by_soc[0]]
+            for _ in range(6):  # left alone for several seconds
+                engine.orchestrator.backoff.failed(buyer_meter.entry.meter_id)
+            sim.meters[by_soc[1]].meter.book = Book(8)  # the seller's meter rebooted
+            wait_until(lambda: _record(engine, 1).phase is Phase.SETTLED, 30)
+            assert buyer_meter.meter.book.active is None  # stopped before it was settled
+            assert _record(engine, 1).flag == "meter_restarted"
+        finally:
+            engine.stop()
+            runtime.close()

@@ -140,10 +140,12 @@ def test_a_scenario_file_must_be_json_or_toml_by_its_name(tmp_path: Path) -> Non
 
 
 def _as_from_a_terminal() -> None:
-    """Ctrl-C's default action in the child, as in a terminal: a shell without job control (a CI
-    runner starting the suite with `&`) ignores SIGINT, and children inherit that (`simulate`
-    rightly keeps an inherited ignore, as any Unix program started in the background does)."""
+    """The stop signals' default actions in the child, as in a terminal: a shell without job
+    control (a CI runner starting the suite with `&`) ignores SIGINT, and children inherit
+    that (`simulate` rightly keeps an inherited ignore, as any Unix program started in the
+    background does); a runner might ignore SIGTERM too."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _stopped_mid_run(tmp_path: Path, stop_signal: signal.Signals, *options: str) -> tuple[int, str]:

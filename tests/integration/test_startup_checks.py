@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from gridshare.chain.deployment import Deployment
 from gridshare.config import Settings
 from gridshare.runtime import DATABASE, StartupError, build_runtime
 
@@ -60,3 +61,23 @@ def test_a_chain_older_than_the_database_is_refused(tmp_path: Path) -> None:
     shutil.copytree(older, data / "chain")
     with pytest.raises(StartupError, match="the chain's files are older than the database"):
         build_runtime(Settings(data_dir=data, market_engine=False))
+
+
+def test_a_first_start_cut_short_after_deploying_starts_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed after the market was deployed but before it was recorded, the next start deploys
+    again (the operator has then sent 2 transactions and no database exists yet): that is a
+    new village still, not a lost database."""
+
+    def killed(self: Deployment, path: Path) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Deployment, "save", killed)
+        with pytest.raises(KeyboardInterrupt):
+            build_runtime(Settings(data_dir=tmp_path, market_engine=False))
+    assert not (tmp_path / DEPLOYMENT).exists() and not (tmp_path / DATABASE).exists()
+    _start_and_stop(tmp_path, operator_transactions=1)
+    _start_and_stop(tmp_path)  # and every start after it
+    assert json.loads((tmp_path / DEPLOYMENT).read_text())["operator_nonce"] == 2

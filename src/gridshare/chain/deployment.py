@@ -17,6 +17,9 @@ class Deployment:
     address: str
     source_hash: str
     block: int
+    operator_nonce: int = 1
+    """The operator's transaction count right after the deployment (a first start cut short
+    may have deployed more than once); 1 in records written before it was kept."""
 
     def save(self, path: Path) -> None:
         """Write atomically (a crash never leaves half a file)."""
@@ -37,7 +40,8 @@ class Deployment:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
             raise DeploymentUnreadable(f"{path.name}: cannot be read ({exc})") from exc
-        if not isinstance(data, dict) or set(data) != {f.name for f in fields(cls)}:
+        names = {f.name for f in fields(cls)}
+        if not isinstance(data, dict) or not names - {"operator_nonce"} <= set(data) <= names:
             raise DeploymentUnreadable(
                 f"{path.name}: must be an object with chain_id, address, source_hash and block"
             )
@@ -47,9 +51,11 @@ class Deployment:
              and re.fullmatch(r"0x[0-9a-fA-F]{40}", data["address"]) is not None),
             ("source_hash", isinstance(data["source_hash"], str)),
             ("block", isinstance(data["block"], int) and data["block"] >= 0),
+            ("operator_nonce", isinstance(data.get("operator_nonce", 1), int)
+             and data.get("operator_nonce", 1) >= 1),
         )
         for name, ok in checks:
-            if not ok or isinstance(data[name], bool):
+            if not ok or isinstance(data.get(name), bool):
                 raise DeploymentUnreadable(f"{path.name}: {name} is not valid")
         return cls(**data)
 

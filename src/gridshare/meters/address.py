@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-# a host name (letters, digits, dots, hyphens), or an IPv4 address; IPv6 comes in brackets
-_HOST_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+# a host name (letters, digits, dots, hyphens; underscores too, as container and some local
+# names have them and the client sends to them), or an IPv4 address; IPv6 comes in brackets
+_HOST_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?")
 RULE = "must be http://host or http://host:port (port 1-65535), with no user, query or fragment"
 
 

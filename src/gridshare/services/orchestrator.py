@@ -234,7 +234,9 @@ class Orchestrator:
         seller_client = self._client(seller_meter)
         seller_report = self._report(seller_client, r.delivery_id)
         if FORGOTTEN in (buyer_report, seller_report):
-            r = self._after_restart(r, (buyer_client, buyer_report), (seller_client, seller_report))
+            r = self._after_restart(
+                r, now, (buyer_client, buyer_report), (seller_client, seller_report)
+            )
             self.deliveries.save(r)
             return r
         if (r.buyer_final and isinstance(seller_report, DeliveryReport)
@@ -265,20 +267,33 @@ class Orchestrator:
     def _after_restart(
         self,
         r: DeliveryRecord,
+        now: int,
         buyer: tuple[MeterClient | None, Report],
         seller: tuple[MeterClient | None, Report],
     ) -> DeliveryRecord:
         """A meter restarted and forgot the delivery: stop it on the other meter and settle now
         on the last verified figures (as after silence; 0 Wh, a full refund, if no energy was
-        ever reported), instead of holding both meters until the deadline."""
-        figures = {}
+        ever reported), instead of holding both meters until the deadline.
+
+        Only once the other meter has stopped it too (a final report, or it forgot it as well)
+        or the deadline has passed (the meter stops itself then): until then the delivery stays
+        running and the stop is tried again next round, so a meter does not go on moving energy
+        for a delivery already paid for.
+        """
+        figures: dict[str, object] = {}
+        stopped_everywhere = True
         for side, (client, report) in (("buyer", buyer), ("seller", seller)):
             if isinstance(report, DeliveryReport) and not report.final:
                 stopped = self._stop(client, r.delivery_id)
-                report = stopped if isinstance(stopped, DeliveryReport) else report
+                report = stopped if stopped is not None else report
             if isinstance(report, DeliveryReport):
                 figures[f"{side}_mwh"] = report.delivery.delivered_mwh
+            stopped_everywhere &= report is FORGOTTEN or (
+                isinstance(report, DeliveryReport) and report.final
+            )
         r = r.with_(**figures)
+        if not stopped_everywhere and now <= r.deadline:
+            return r.with_(note="a meter restarted and forgot it; stopping it on the other")
         decision = settle_after_silence(r.amount_wh, r.buyer_mwh, r.seller_mwh)
         settle_wh = 0 if decision is None else decision.delivered_wh
         log.warning("delivery %d: a meter restarted and forgot it; settling on the last"

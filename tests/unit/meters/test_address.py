@@ -10,7 +10,7 @@ from gridshare.meters.address import RULE, meter_url_problem
 @pytest.mark.parametrize(
     "url",
     ["http://192.168.4.21", "http://meter-3.local:8080/", "https://m.example:443/base",
-     "http://[::1]:8001", "http://127.0.0.1:65535"],
+     "http://[::1]:8001", "http://127.0.0.1:65535", "http://meter_1:8100"],
 )  # fmt: skip
 def test_an_http_address_of_a_host_and_port_is_accepted(url: str) -> None:
     assert meter_url_problem(url) is None
