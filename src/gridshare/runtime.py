@@ -132,7 +132,7 @@ def _check_records_match_chain(
         "SELECT COUNT(*), MAX(block_number) FROM chain_outbox WHERE chain_id = ?",
         (settings.chain_id,),
     ).fetchone()
-    if after_deployment and recorded == 0:  # the deployment is sent before it is made
+    if after_deployment and recorded == 0:  # (the deployment is sent before the database exists)
         raise StartupError(_records_lost(settings, sent))
     head = int(w3.eth.block_number)
     if top is None or int(top) <= head:
