@@ -7,44 +7,28 @@ whole test takes a few wall-clock seconds.
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from eth_account import Account
 
 from gridshare.config import Settings
-from gridshare.domain import WEI_PER_COIN, DeliveryStatus, Side
-from gridshare.meters import MeterEntry, MeterKey
+from gridshare.domain import DeliveryStatus, Side
 from gridshare.runtime import build_runtime
 from gridshare.services.engine import EngineSettings, MarketEngine
-from gridshare.services.households import HouseholdService
 from gridshare.services.trading import TradingError
 from gridshare.storage.deliveries import Phase
-from gridshare.storage.households import HouseholdRepository
-from tests.integration.engine.support import market_events, wait_until
+from tests.integration.engine.support import (
+    SimulatedClock,
+    market_events,
+    register_community,
+    unmetered,
+    wait_until,
+)
 
 WINDOW_S = 3600
 GRACE_S = 600
 PRICE = 10**12
-UNREACHABLE = "http://127.0.0.1:9"  # no meter answers: a delivery can only expire
-
-
-class SimulatedClock:
-    """Seconds that move only when told to (thread-safe reads)."""
-
-    def __init__(self, start: float) -> None:
-        self._now = start
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self._now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += seconds
 
 
 def test_order_expiry_and_delivery_deadlines_follow_the_simulated_clock(tmp_path: Path) -> None:
@@ -63,14 +47,7 @@ def test_order_expiry_and_delivery_deadlines_follow_the_simulated_clock(tmp_path
     )  # fmt: skip
     try:
         market = runtime.market
-        households = HouseholdService(
-            market, runtime.operator, HouseholdRepository(runtime.database)
-        )
-        seller, buyer = Account.create(), Account.create()
-        for house_id, account in ((1, seller), (2, buyer)):
-            meter = MeterEntry(house_id, house_id, UNREACHABLE, MeterKey.generate(house_id))
-            households.register(f"house-{house_id}", account.address, house_id, meter)
-            households.deposit_for(account.address, 10 * WEI_PER_COIN)
+        seller, buyer = register_community(runtime, unmetered(2), coins_each=10)
         # blocks carry simulated time (each block at least 1 s after its parent, hence the 10)
         assert int(sim()) <= engine.clock.latest() <= int(sim()) + 10
 

@@ -10,20 +10,18 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from eth_account import Account
-
 from gridshare.config import Settings
 from gridshare.domain import WEI_PER_COIN, OrderStatus, Side
-from gridshare.meters import MeterEntry, MeterKey
 from gridshare.runtime import build_runtime
 from gridshare.services.engine import EngineSettings, MarketEngine
-from gridshare.services.households import HouseholdService
-from gridshare.storage.households import HouseholdRepository
-from tests.integration.engine.support import market_events
-from tests.integration.test_engine_clock import SimulatedClock
+from tests.integration.engine.support import (
+    SimulatedClock,
+    market_events,
+    register_community,
+    unmetered,
+)
 
 PRICE = 10**12
-UNREACHABLE = "http://127.0.0.1:9"  # no meter is needed: nothing is delivered
 
 
 def test_the_engine_gives_back_the_coins_of_an_expired_buy_order(tmp_path: Path) -> None:
@@ -35,14 +33,7 @@ def test_the_engine_gives_back_the_coins_of_an_expired_buy_order(tmp_path: Path)
                           EngineSettings(meter_timeout_s=0.2), clock_s=sim)  # fmt: skip
     try:
         market = runtime.market
-        households = HouseholdService(
-            market, runtime.operator, HouseholdRepository(runtime.database)
-        )
-        buyer, seller = Account.create(), Account.create()
-        for house_id, account in ((1, buyer), (2, seller)):
-            meter = MeterEntry(house_id, house_id, UNREACHABLE, MeterKey.generate(house_id))
-            households.register(f"house-{house_id}", account.address, house_id, meter)
-        households.deposit_for(buyer.address, 10 * WEI_PER_COIN)
+        buyer, seller = register_community(runtime, unmetered(2), coins_each=10)
         bid = engine.trading.place_order(buyer, Side.BUY, 5, PRICE, 600)
         offer = engine.trading.place_order(seller, Side.SELL, 5, 2 * PRICE, 600)  # no match
         engine.tick()

@@ -23,7 +23,7 @@ from web3.types import EventData, TxReceipt
 
 from gridshare.chain.market import EnergyMarket
 from gridshare.domain import WEI_PER_COIN
-from gridshare.meters import MeterEntry
+from gridshare.meters import MeterEntry, MeterKey
 from gridshare.runtime import Runtime
 from gridshare.services.households import HouseholdService
 from gridshare.sim.meter_sim import MeterSim, SimSettings
@@ -154,6 +154,30 @@ def sim_settings(
         houses=houses, base_port=free_base_port(houses), speed=speed, silence_ms=silence_ms,
         sample_ms=sample_ms, start=EVENING,
     )  # fmt: skip
+
+
+UNREACHABLE = "http://127.0.0.1:9"  # no meter answers there: a delivery can only expire
+
+
+class SimulatedClock:
+    """Seconds that move only when told to (thread-safe reads)."""
+
+    def __init__(self, start: float) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
+
+
+def unmetered(houses: int) -> list[MeterEntry]:
+    """Meter entries for houses 1..houses at an address no meter answers at."""
+    return [MeterEntry(h, h, UNREACHABLE, MeterKey.generate(h)) for h in range(1, houses + 1)]
 
 
 def register_community(
