@@ -86,11 +86,22 @@ class Indexer:
 
 
 class BackgroundIndexer:
-    """Runs an Indexer in a daemon thread until stopped; chain errors are logged and retried."""
+    """Runs an Indexer in a daemon thread until stopped; chain errors are logged and retried.
 
-    def __init__(self, indexer: Indexer, interval: float = 0.5) -> None:
+    It indexes in bursts of at most `burst` blocks with a `pause` between them while more are
+    waiting. The thread shares the interpreter with the server's requests: one long batch
+    (a few hundred blocks after a restart, or the blocks of the last `interval` on a busy
+    chain) would hold a resident's order up for as long as it runs; a burst is a few
+    milliseconds.
+    """
+
+    def __init__(
+        self, indexer: Indexer, interval: float = 0.5, *, burst: int = 8, pause: float = 0.02
+    ) -> None:
+        if burst < 1:
+            raise ValueError("burst must be at least 1 block")
         self.indexer = indexer
-        self.interval = interval
+        self.interval, self.burst, self.pause = interval, burst, pause
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="explorer-indexer", daemon=True)
         self.errors = 0
@@ -108,12 +119,11 @@ class BackgroundIndexer:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                added = self.indexer.sync(max_blocks=200)
+                added = self.indexer.sync(max_blocks=self.burst)
             except Exception:  # node down, database busy: keep the explorer up, try again
                 self.errors += 1
                 log.exception("explorer indexer: sync failed, retrying")
                 added = 0
             if added and self.on_block is not None:
                 self.on_block()
-            if not added:
-                self._stop.wait(self.interval)
+            self._stop.wait(self.pause if added >= self.burst else self.interval)

@@ -15,6 +15,7 @@ from gridshare.chain.market import EnergyMarket, OrderEvent
 from gridshare.domain import Delivery, DeliveryStatus, Order, OrderStatus, Wh
 from gridshare.runtime import Runtime
 from gridshare.services.accounts import AccountService
+from gridshare.services.chain_clock import ChainClock
 from gridshare.services.engine import MarketEngine
 from gridshare.services.households import HouseholdService
 from gridshare.services.sessions import SessionStore
@@ -108,12 +109,15 @@ class WebContext:
     readings: ReadingCache = field(default_factory=ReadingCache)
     on_mechanism: Callable[[str], None] | None = None
     engine: MarketEngine | None = None
+    clock: ChainClock = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.clock = ChainClock(self.runtime.chain.w3, lambda: self.runtime.clock_s())
 
     def now(self) -> int:
         """Chain time in seconds: the next block's, by the runtime's clock (the simulated
         one in a demo, which runs ahead of the last block) and never before the last block."""
-        latest = self.runtime.chain.w3.eth.get_block("latest")
-        return max(int(latest["timestamp"]), int(self.runtime.clock_s()))
+        return self.clock.next_block()
 
     def set_mechanism(self, mechanism: str) -> None:
         """Record the operator's choice of matching mechanism (the engine reads `mechanism`)."""

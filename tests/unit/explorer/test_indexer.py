@@ -1,10 +1,19 @@
-"""The indexer over an in-memory chain: resumes, and re-indexes from the fork point."""
+"""The indexer over an in-memory chain: resumes, re-indexes from the fork point, and indexes
+a backlog in short bursts."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from gridshare.explorer import BlockRecord, ExplorerStore, Indexer, MarketAbi, TxRecord
+from gridshare.explorer import (
+    BackgroundIndexer,
+    BlockRecord,
+    ExplorerStore,
+    Indexer,
+    MarketAbi,
+    TxRecord,
+)  # fmt: skip
 
 
 class FakeChain:
@@ -85,3 +94,36 @@ def test_a_shorter_fork_drops_the_orphaned_blocks(tmp_path: Path) -> None:
     assert _stored_hashes(store) == [b.hash for b, _ in chain.blocks]
     assert store.transaction(orphan) is None
     assert store.address_transaction_count("0x" + "11" * 20) == 7
+
+
+class CountingIndexer(Indexer):
+    """An Indexer that keeps how many blocks each of its syncs indexed."""
+
+    def __init__(self, store: ExplorerStore, chain: FakeChain) -> None:
+        super().__init__(store, chain, MarketAbi([]), "0x" + "99" * 20)
+        self.runs: list[int] = []
+
+    def sync(self, max_blocks: int | None = None) -> int:
+        added = super().sync(max_blocks)
+        self.runs.append(added)
+        return added
+
+
+def test_the_background_indexer_works_through_a_backlog_in_short_bursts(tmp_path: Path) -> None:
+    """A server's requests share the interpreter with this thread: a backlog is indexed a few
+    blocks at a time, with a short pause between bursts (not the idle interval)."""
+    chain = FakeChain()
+    chain.grow(50, "a")
+    store = ExplorerStore(tmp_path / "explorer.sqlite")
+    indexer = CountingIndexer(store, chain)
+    background = BackgroundIndexer(indexer, interval=30, burst=8, pause=0.01)
+    background.start()
+    try:
+        deadline = time.monotonic() + 10
+        while store.transaction_count() < 50 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        background.stop()
+    assert _stored_hashes(store) == [b.hash for b, _ in chain.blocks]
+    assert max(indexer.runs) == 8
+    assert sum(indexer.runs) == 50
