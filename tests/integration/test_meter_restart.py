@@ -15,13 +15,13 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from gridshare_meter.deliveries import Book
 
-from gridshare.config import Settings
 from gridshare.domain import DeliveryStatus, Side
-from gridshare.runtime import Runtime, build_runtime
-from gridshare.services.engine import EngineSettings, MarketEngine
+from gridshare.runtime import Runtime
+from gridshare.services.engine import MarketEngine
 from gridshare.sim.meter_sim import MeterSim, SimMeter
 from gridshare.storage.deliveries import Phase
 from tests.integration.engine.support import (
+    fast_engine,
     register_community,
     sim_in_thread,
     sim_settings,
@@ -44,24 +44,15 @@ class Trade:
 
 @contextmanager
 def delivery_running(tmp_path: Path) -> Iterator[Trade]:
-    with sim_in_thread(sim_settings(2, 5.0)) as sim:
-        runtime = build_runtime(Settings(data_dir=tmp_path, market_engine=False))
-        engine = MarketEngine(
-            runtime.market, runtime.operator, runtime.database,
-            EngineSettings(tick_s=0.05, meter_timeout_s=0.5),
-        )  # fmt: skip
-        try:
-            accounts = register_community(runtime, sim.entries)
-            b, s = sorted(range(2), key=lambda i: sim.house(i + 1).soc)  # emptier one buys
-            engine.trading.place_order(accounts[s], Side.SELL, 200, 1000, 600)
-            engine.trading.place_order(accounts[b], Side.BUY, 200, 1000, 600)
-            engine.start()
-            wait_until(lambda: (_record(engine, 1).buyer_mwh or 0) >= 1500, 20)
-            yield Trade(sim, runtime, engine, accounts[b], accounts[s], sim.meters[b],
-                        sim.meters[s])  # fmt: skip
-        finally:
-            engine.stop()
-            runtime.close()
+    with sim_in_thread(sim_settings(2, 5.0)) as sim, fast_engine(tmp_path) as (runtime, engine):
+        accounts = register_community(runtime, sim.entries)
+        b, s = sorted(range(2), key=lambda i: sim.house(i + 1).soc)  # emptier one buys
+        engine.trading.place_order(accounts[s], Side.SELL, 200, 1000, 600)
+        engine.trading.place_order(accounts[b], Side.BUY, 200, 1000, 600)
+        engine.start()
+        wait_until(lambda: (_record(engine, 1).buyer_mwh or 0) >= 1500, 20)
+        yield Trade(sim, runtime, engine, accounts[b], accounts[s], sim.meters[b],
+                    sim.meters[s])  # fmt: skip
 
 
 def test_a_delivery_a_meter_forgot_is_settled_on_its_last_reports_and_frees_the_meters(

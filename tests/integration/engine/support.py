@@ -22,9 +22,11 @@ from eth_account.signers.local import LocalAccount
 from web3.types import EventData, TxReceipt
 
 from gridshare.chain.market import EnergyMarket
+from gridshare.config import Settings
 from gridshare.domain import WEI_PER_COIN
 from gridshare.meters import MeterEntry, MeterKey
-from gridshare.runtime import Runtime
+from gridshare.runtime import Runtime, build_runtime
+from gridshare.services.engine import EngineSettings, MarketEngine
 from gridshare.services.households import HouseholdService
 from gridshare.sim.meter_sim import MeterSim, SimSettings
 from gridshare.storage.households import HouseholdRepository
@@ -144,6 +146,22 @@ def sim_in_thread(settings: SimSettings) -> Iterator[MeterSim]:
     finally:
         loop.call_soon_threadsafe(sim.stop)
         thread.join(timeout=15)
+
+
+@contextlib.contextmanager
+def fast_engine(data_dir: Path) -> Iterator[tuple[Runtime, MarketEngine]]:
+    """A runtime over `data_dir` and a market engine (not started) that ticks every 50 ms and
+    gives up on a meter after 0.5 s; both are stopped and closed on the way out."""
+    runtime = build_runtime(Settings(data_dir=data_dir, market_engine=False))
+    engine = MarketEngine(
+        runtime.market, runtime.operator, runtime.database,
+        EngineSettings(tick_s=0.05, meter_timeout_s=0.5),
+    )  # fmt: skip
+    try:
+        yield runtime, engine
+    finally:
+        engine.stop()
+        runtime.close()
 
 
 def sim_settings(
