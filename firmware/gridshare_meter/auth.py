@@ -2,12 +2,15 @@
 
 from gridshare_meter.canon import signing_bytes
 from gridshare_meter.hmac256 import equal, hexlify, hmac_sha256, unhexlify
-from gridshare_meter.store import StateUnreadable
 
 # Report counters are reserved in blocks so flash is written once per block, not per report;
 # after a reboot the meter starts at the end of the last reserved block, so its counter
 # never repeats or goes backwards.
 REPORT_BLOCK = 64
+
+
+class StateUnreadable(Exception):
+    """A state file is there but cannot be read: the counters in it are unknown."""
 
 
 class AuthError(Exception):

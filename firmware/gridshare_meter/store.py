@@ -3,6 +3,8 @@
 import json
 import os
 
+from gridshare_meter.auth import StateUnreadable
+
 
 class MemoryStore:
     """State kept in RAM; `reboot` is simulated by building a new meter on the same store."""
@@ -17,10 +19,6 @@ class MemoryStore:
     def save(self, data):
         self.data = dict(data)
         self.writes += 1
-
-
-class StateUnreadable(Exception):
-    """A state file is there but cannot be read: the counters in it are unknown."""
 
 
 def _listed(path):
