@@ -237,7 +237,8 @@ class Orchestrator:
             r = self._after_restart(
                 r, now, (buyer_client, buyer_report), (seller_client, seller_report)
             )
-            self.deliveries.save(r)
+            if r != before:  # unchanged while the other meter is still being stopped
+                self.deliveries.save(r)
             return r
         if (r.buyer_final and isinstance(seller_report, DeliveryReport)
                 and not seller_report.final):
