@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gridshare.local_time import village_zone
 
 Mechanism = Literal["bulletin", "continuous", "auction"]
 
@@ -43,12 +46,19 @@ class Settings(BaseSettings):
 
     # web
     secure_cookies: bool = False
+    timezone: str = Field(default="UTC", description="the village's IANA time zone for pages")
 
     @field_validator("chain_url")
     @classmethod
     def _chain_url_is_http(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("chain_url must start with http:// or https://")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone_is_known(cls, value: str) -> str:
+        village_zone(value)  # raises ValueError naming it
         return value
 
     @field_validator("operator_password", mode="before")
@@ -64,6 +74,11 @@ class Settings(BaseSettings):
                 "operator_password is required in production (GRIDSHARE_OPERATOR_PASSWORD)"
             )
         return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The village's time zone, which pages show times in."""
+        return village_zone(self.timezone)
 
     @property
     def development_password(self) -> str:

@@ -19,11 +19,13 @@ from tests.integration.engine.support import sim_in_thread
 from tests.integration.web_support import PASSWORD, web_app
 from tests.support.live_server import serve_in_thread
 
+from gridshare.local_time import time_of_day, village_zone
 from gridshare.sim import SimSettings
 
 PHONE = {"width": 360, "height": 640}
 PAGES = ("/market", "/account", "/meter", "/community", "/account/export")
-CLOCK = re.compile(r"^\d\d:\d\d:\d\d UTC$")
+ZONE = "Asia/Karachi"  # the village's clock: pages show PKT, UTC+5
+CLOCK = re.compile(r"^\d\d:\d\d:\d\d PKT$")
 
 # relative luminance and contrast ratio (WCAG 2), computed in the page from computed styles
 CONTRAST_JS = """el => {
@@ -44,21 +46,34 @@ CONTRAST_JS = """el => {
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A live server with amina registered on the one simulated meter."""
-    settings = SimSettings(houses=1, base_port=free_port(), speed=20.0,
-                           data_dir=tmp_path_factory.mktemp("ui-meters"))
-    with sim_in_thread(settings) as sim, web_app(tmp_path_factory.mktemp("ui-server")) as (
-        _runtime, _settings, app
-    ), serve_in_thread(app) as base:
+    settings = SimSettings(
+        houses=1, base_port=free_port(), speed=20.0, data_dir=tmp_path_factory.mktemp("ui-meters")
+    )
+    with (
+        sim_in_thread(settings) as sim,
+        web_app(tmp_path_factory.mktemp("ui-server"), timezone=ZONE) as (_runtime, _settings, app),
+        serve_in_thread(app) as base,
+    ):
         entry = sim.entries[0]
         with httpx.Client(base_url=base) as operator:
-            login = operator.post("/api/v1/session",
-                                  json={"username": "operator", "password": OPERATOR_PASSWORD})
+            login = operator.post(
+                "/api/v1/session", json={"username": "operator", "password": OPERATOR_PASSWORD}
+            )
             assert login.status_code == 200, login.text
-            made = operator.post("/api/v1/households", headers={
-                "X-CSRF-Token": login.json()["csrf_token"]}, json={
-                "name": "House 1", "username": "amina", "password": PASSWORD,
-                "house_id": entry.house_id, "meter_id": entry.meter_id, "meter_url": entry.url,
-                "meter_key": entry.key.hex, "top_up_coins": 100})
+            made = operator.post(
+                "/api/v1/households",
+                headers={"X-CSRF-Token": login.json()["csrf_token"]},
+                json={
+                    "name": "House 1",
+                    "username": "amina",
+                    "password": PASSWORD,
+                    "house_id": entry.house_id,
+                    "meter_id": entry.meter_id,
+                    "meter_url": entry.url,
+                    "meter_key": entry.key.hex,
+                    "top_up_coins": 100,
+                },
+            )
             assert made.status_code == 201, made.text
         yield base
 
@@ -109,5 +124,7 @@ def test_meter_last_contact_stays_a_time_of_day_when_updated_live(phone: Page, u
     first = contact.inner_text()
     assert CLOCK.match(first), first
     expect(contact).not_to_have_text(first, timeout=15_000)  # app.js updated it from the SSE
-    assert CLOCK.match(contact.inner_text()), contact.inner_text()
+    epoch = contact.get_attribute("data-epoch")
+    assert epoch is not None
+    assert contact.inner_text() == time_of_day(int(epoch), village_zone(ZONE))  # as the server
     assert "None" not in phone.locator(".readings").inner_text()

@@ -24,7 +24,10 @@ def test_development_uses_a_fixed_default_only_when_no_password_is_given() -> No
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("chain_url", "ftp://node"), ("port", 0), ("market_mechanism", "lottery"), ("chain_id", 0)],
+    [
+        ("chain_url", "ftp://node"), ("port", 0), ("market_mechanism", "lottery"),
+        ("chain_id", 0), ("timezone", "Mars/Olympus"), ("timezone", "../../etc/passwd"),
+    ],
 )
 def test_bad_settings_name_the_field(field: str, value: object) -> None:
     with pytest.raises(ValidationError) as caught:
@@ -36,3 +39,10 @@ def test_settings_are_immutable() -> None:
     settings = Settings()
     with pytest.raises(ValidationError):
         settings.port = 9000  # type: ignore[misc]
+
+
+def test_the_village_time_zone_is_utc_unless_one_is_named() -> None:
+    assert Settings().zone.key == "UTC"
+    assert Settings(timezone="Asia/Karachi").zone.key == "Asia/Karachi"
+    with pytest.raises(ValidationError, match="unknown time zone 'Asia/Karachl'"):
+        Settings(timezone="Asia/Karachl")

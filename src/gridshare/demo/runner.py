@@ -52,7 +52,7 @@ def run_demo(options: DemoOptions) -> int:
     try:
         settings = Settings(
             data_dir=options.data_dir, host="127.0.0.1", port=options.port, chain_url=None,
-            market_engine=True,
+            market_engine=True, timezone=str(scenario.start.tzinfo),  # the valley's clock
         )
     except ValidationError as exc:  # GRIDSHARE_* environment variables the demo cannot use
         return _refuse([_one_line(exc)])

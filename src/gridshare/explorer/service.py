@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Protocol
@@ -12,6 +13,7 @@ from gridshare.explorer.records import BlockRecord, Event, TxRecord
 from gridshare.explorer.search import Candidate, search
 from gridshare.explorer.store import ExplorerStore
 from gridshare.explorer.words import Context, describe, describe_call, house_name
+from gridshare.local_time import UTC
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 25
@@ -87,9 +89,9 @@ class Explorer:
 
     def __init__(
         self, store: ExplorerStore, live: LiveChain, *, market: str, operator: str | None,
-        symbol: str, house_namer: HouseNamer = house_name,
+        symbol: str, house_namer: HouseNamer = house_name, zone: dt.tzinfo = UTC,
     ) -> None:
-        self.store, self.live, self.symbol = store, live, symbol
+        self.store, self.live, self.symbol, self.zone = store, live, symbol, zone
         self.market, self.operator = market.lower(), operator
         self.house_namer = house_namer
 
@@ -102,7 +104,7 @@ class Explorer:
         def amount(delivery_id: int) -> int | None:
             found = fold_delivery(delivery_id, self.store.delivery_events([delivery_id]), 0)
             return None if found is None else found.amount_wh
-        return Context(self.symbol, names or self.names(), amount)
+        return Context(self.symbol, names or self.names(), amount, self.zone)
 
     def now(self) -> int:
         last = self.store.last_block()

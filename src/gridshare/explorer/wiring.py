@@ -34,6 +34,7 @@ def build_explorer(runtime: Runtime, *, interval: float = 0.5) -> ExplorerParts:
     explorer = Explorer(
         store, Web3LiveChain(runtime.chain.w3, runtime.market), market=address,
         operator=runtime.operator.address, symbol=runtime.settings.coin_symbol,
+        zone=runtime.settings.zone,
     )
     return ExplorerParts(store, indexer, BackgroundIndexer(indexer, interval), explorer)
 

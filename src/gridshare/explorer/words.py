@@ -12,6 +12,7 @@ from typing import Any
 
 from gridshare.domain import format_coins
 from gridshare.explorer.records import Call, Event
+from gridshare.local_time import UTC, date_and_time
 
 
 def coins(wei: int, symbol: str) -> str:
@@ -27,12 +28,6 @@ def short_address(address: str) -> str:
     return f"{address[:6]}…{address[-4:]}" if len(address) == 42 else address
 
 
-def utc_time(timestamp: int) -> str:
-    """A block timestamp as 'YYYY-MM-DD HH:MM UTC'."""
-    moment = dt.datetime.fromtimestamp(timestamp, dt.UTC)
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
 def house_name(house_id: int) -> str:
     """The default household name: house-03."""
     return f"house-{house_id:02d}"
@@ -45,6 +40,7 @@ class Context:
     symbol: str = "PKR"
     name_of: Callable[[str], str] = short_address
     delivery_amount: Callable[[int], int | None] = lambda _id: None
+    zone: dt.tzinfo = UTC
 
 
 def _wh(amount: int) -> str:
@@ -71,7 +67,7 @@ def _deposited(a: dict[str, Any], ctx: Context) -> str:
 
 def _placed(a: dict[str, Any], ctx: Context) -> str:
     who, amount, price = ctx.name_of(a["owner"]), _wh(a["amount_wh"]), a["price_per_wh"]
-    until = utc_time(a["expires_at"])
+    until = date_and_time(a["expires_at"], ctx.zone)
     if a["is_buy"]:
         return (
             f"{who} asked for {amount} at up to {_price(price, ctx)} "
@@ -108,7 +104,7 @@ def _created(a: dict[str, Any], ctx: Context) -> str:
     return (
         f"delivery {a['delivery_id']} created: {ctx.name_of(a['seller'])} sends "
         f"{_wh(a['amount_wh'])} to {ctx.name_of(a['buyer'])} at {_price(a['price_per_wh'], ctx)}, "
-        f"{cost} in escrow until {utc_time(a['deadline'])}"
+        f"{cost} in escrow until {date_and_time(a['deadline'], ctx.zone)}"
         + (f" ({', '.join(orders)})" if orders else "")
     )
 
@@ -181,7 +177,7 @@ def describe_call(call: Call, context: Context, value: int = 0) -> str:
         side = "buy" if a["is_buy"] else "sell"
         return (
             f"place_order: {side} {_wh(a['amount_wh'])} at {_price(a['price_per_wh'], context)}"
-            f" until {utc_time(a['expires_at'])}"
+            f" until {date_and_time(a['expires_at'], context.zone)}"
         )
     if call.function in ("deposit", "deposit_for"):
         target = f" for {context.name_of(a['account'])}" if "account" in a else ""

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import cast
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 
@@ -118,6 +119,11 @@ class WebContext:
         """Chain time in seconds: the next block's, by the runtime's clock (the simulated
         one in a demo, which runs ahead of the last block) and never before the last block."""
         return self.clock.next_block()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The village's time zone (pages show times and count days in it)."""
+        return self.runtime.settings.zone
 
     def set_mechanism(self, mechanism: str) -> None:
         """Record the operator's choice of matching mechanism (the engine reads `mechanism`)."""

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 from gridshare.domain import Delivery, DeliveryStatus, Order, OrderStatus, format_coins
+from gridshare.local_time import day_start
 from gridshare.storage.households import HouseholdRecord
 from gridshare.storage.users import User
 from gridshare.web.context import WebContext
@@ -119,11 +120,12 @@ def counted_wh(delivery: Delivery) -> int:
 
 
 def community(ctx: WebContext, *, with_meters: bool = True) -> Community:
-    """Every house's readings, energy traded today (chain time, UTC days; expired deliveries
-    left out) and its average price."""
+    """Every house's readings, energy traded today (chain time, the village's days; expired
+    deliveries left out) and its average price."""
     records = ctx.households.all() if with_meters else []
     houses = ctx.readings.many(records)
-    midnight = ctx.now() // 86400 * 86400  # chain time: a demo's runs ahead of the wall clock
+    # chain time: a demo's runs ahead of the wall clock
+    midnight = day_start(ctx.now(), ctx.zone)
     today = [
         d for d in ctx.history.deliveries()
         if ctx.created_at(d) >= midnight and d.status is not DeliveryStatus.EXPIRED

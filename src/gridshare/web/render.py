@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+import time
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from gridshare.domain import format_coins
+from gridshare.local_time import UTC, abbreviation, offset_s, time_of_day
 from gridshare.services.sessions import Session
 from gridshare.web import i18n
 
@@ -53,12 +55,12 @@ def measure(value: int | None, scale: int = 1, places: int = 1) -> str:
     return str(value) if scale == 1 else str(round(value / scale, places))
 
 
-def clock(epoch: int | None) -> str:
-    """A Unix time as the time of day, "14:05:09 UTC" (the settings name no village time
-    zone, and app.js formats live updates the same way); "—" if there is none."""
+def clock(epoch: int | None, zone: tzinfo = UTC) -> str:
+    """A Unix time as the village's time of day, "14:05:09 PKT" (app.js formats live updates
+    the same way, from the page's `data-zone-offset` and `data-zone`); "—" if there is none."""
     if epoch is None:
         return MISSING
-    return datetime.fromtimestamp(int(epoch), UTC).strftime("%H:%M:%S UTC")
+    return time_of_day(epoch, zone)
 
 
 def parse_coins(text: str) -> int | None:
@@ -103,6 +105,7 @@ def render(
     if session is not None:
         flash, session.flash = session.flash, None
     settings = request.app.state.settings
+    zone, now = settings.zone, int(time.time())
     response = templates.TemplateResponse(
         request,
         name,
@@ -116,6 +119,9 @@ def render(
             "csrf": session.csrf if session else "",
             "flash": flash,
             "symbol": settings.coin_symbol,
+            "zone": zone,
+            "zone_offset": offset_s(now, zone),
+            "zone_name": abbreviation(now, zone),
             "path": request.url.path,
             **values,
         },

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from gridshare.domain import WEI_PER_COIN
 from gridshare.explorer import Call, Context, Event, coins, describe, describe_call
+from gridshare.local_time import village_zone
 
 SELLER, BUYER = "0x" + "03" * 20, "0x" + "07" * 20
 NAMES = {SELLER: "house-03", BUYER: "house-07"}
@@ -61,3 +64,12 @@ def test_calls_read_as_actions() -> None:
     assert describe_call(take, CTX) == "take: 5 Wh of order 4"
     deposit = Call("deposit_for", {"account": BUYER})
     assert describe_call(deposit, CTX, 10 * WEI_PER_COIN) == "deposit_for: 10 PKR for house-07"
+
+
+def test_times_in_sentences_are_on_the_villages_clock() -> None:
+    placed = Event("OrderPlaced", {"order_id": 4, "owner": SELLER, "is_buy": False,
+                                   "amount_wh": 5, "price_per_wh": 8 * WEI_PER_COIN,
+                                   "expires_at": 1796027523})  # 2026-11-30 08:32:03 UTC
+    assert describe(placed, CTX).endswith("until 2026-11-30 08:32 UTC)")
+    karachi = replace(CTX, zone=village_zone("Asia/Karachi"))
+    assert describe(placed, karachi).endswith("until 2026-11-30 13:32 PKT)")

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from gridshare.domain import Address, Delivery, DeliveryStatus, Wei, Wh
+from gridshare.local_time import UTC, village_zone
 from gridshare.web.queries import community
 
 DAY = 86_400
@@ -39,6 +41,7 @@ class Ctx:
     history: History
     made: dict[int, int]
     readings: NoMeters
+    zone: ZoneInfo = UTC
 
     def now(self) -> int:
         return NOW
@@ -59,3 +62,15 @@ def test_today_counts_settled_and_pending_deliveries_of_the_chain_day_only() -> 
     today = community(ctx, with_meters=False)
     assert (today.trades_today, today.traded_today_wh) == (2, 130)
     assert today.average_price_per_wh == (80 * 10 + 50 * 16) // 130
+
+
+def test_today_begins_at_the_villages_midnight_not_utcs() -> None:
+    """NOW is 13:53 UTC, 18:53 in Karachi: the village's day began at 19:00 UTC the day
+    before, so a trade at 21:13 UTC yesterday (02:13 today in Karachi) counts as today's
+    there and not in UTC."""
+    items = [delivery(1, DeliveryStatus.SETTLED, 100, 100, 10)]
+    made = {1: NOW - 60_000}
+    utc = community(cast(Any, Ctx(History(items), made, NoMeters())), with_meters=False)
+    karachi = cast(Any, Ctx(History(items), made, NoMeters(), village_zone("Asia/Karachi")))
+    assert utc.trades_today == 0
+    assert community(karachi, with_meters=False).trades_today == 1

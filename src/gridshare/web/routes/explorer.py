@@ -16,7 +16,8 @@ from web3 import Web3
 from gridshare.explorer import Explorer, coins
 from gridshare.explorer import jsonable as js
 from gridshare.explorer.wiring import build_explorer, stop_explorer
-from gridshare.explorer.words import short_address, utc_time
+from gridshare.explorer.words import short_address
+from gridshare.local_time import date_and_time
 from gridshare.runtime import Runtime
 from gridshare.web.errors import ApiError
 
@@ -54,7 +55,7 @@ def _templates() -> Jinja2Templates:
     env = templates.env
     env.filters["checksum"] = lambda a: Web3.to_checksum_address(a) if a else ""
     env.filters["short"] = lambda h: short_address(h) if len(h) == 42 else f"{h[:10]}…{h[-6:]}"
-    env.filters["utc"] = utc_time
+    env.filters["when"] = date_and_time
     env.filters["thousands"] = lambda n: f"{n:,}"
     return templates
 
@@ -69,7 +70,7 @@ def _render(request: Request, explorer: Explorer, name: str, status: int = 200,
     return TEMPLATES.TemplateResponse(
         request, f"explorer/{name}",
         {"name_of": names, "coins": lambda wei: coins(int(wei), symbol), "symbol": symbol,
-         **context},
+         "zone": explorer.zone, **context},
         status_code=status,
     )
 

@@ -6,8 +6,11 @@
   const $ = (s, el) => (el || document).querySelector(s);
   const getJSON = (url) => fetch(url, { credentials: "same-origin" }).then((r) => (r.ok ? r.json() : Promise.reject(r.status)));
   const width = (el) => Math.max(280, el.clientWidth - 8);
-  // as render.py's `clock` and `measure` filters: "14:05:09 UTC", and "—" for a missing value
-  const clock = (epoch) => new Date(epoch * 1000).toISOString().slice(11, 19) + " UTC";
+  // as render.py's `clock` and `measure` filters: "14:05:09 PKT" in the village's time zone
+  // (its offset and name when the page was made), and "—" for a missing value
+  const zoneOffset = Number(document.body.dataset.zoneOffset || 0);
+  const zoneName = document.body.dataset.zone || "UTC";
+  const clock = (epoch) => new Date((epoch + zoneOffset) * 1000).toISOString().slice(11, 19) + " " + zoneName;
   const MISSING = "—";
 
   const priceChart = $("#price-chart");
