@@ -112,6 +112,10 @@ def trade(seller: Page, buyer: Page, server: Server, wh: int) -> None:
     row = buyer.locator(f"tr[data-delivery='{delivery_id}']")  # updated live by app.js
     expect(row).to_have_attribute("data-status", "settled", timeout=15_000)
     expect(row.locator(".wh")).to_have_text(str(settled.delivered_wh))
+    # in the page's own words ("Purchased", "خرید لیا"), not the API's "settled"
+    word = row.get_attribute("data-label-settled") or ""
+    assert word in ("Purchased", "خرید لیا"), word
+    expect(row.locator(".status")).to_have_text(word)
 
 
 def shoot_login(browser: Browser, server: Server, lang: str) -> None:

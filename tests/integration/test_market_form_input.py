@@ -194,12 +194,41 @@ def test_a_form_with_no_token_at_all_is_the_same_message(world: dict[str, Any]) 
     assert counts(world, bilal) == before
 
 
-def test_a_form_from_a_logged_out_browser_goes_to_login(world: dict[str, Any]) -> None:
+def test_a_form_from_a_logged_out_browser_goes_to_login_which_says_so_and_comes_back(
+    world: dict[str, Any],
+) -> None:
+    """After a restart or a long idle time the session is gone: the order was not placed, the
+    login page says so (it used to be a silent redirect), and logging in returns to /market."""
+    bilal: Resident = world["bilal"]
+    before = counts(world, bilal)
     stranger = TestClient(world["app"])
     answer = stranger.post("/market/orders", data={"csrf_token": "old", "side": "buy"},
                            follow_redirects=False)  # fmt: skip
     assert answer.status_code == 303
-    assert answer.headers["location"] == "/login"
+    assert answer.headers["location"] == "/login?next=%2Fmarket&unsent=1"
+    page = stranger.get(answer.headers["location"]).text
+    assert "so what you sent was not done. Log in and try again." in page
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert csrf is not None and 'name="next_page" value="/market"' in page
+    logged_in = stranger.post("/login", data={"username": " bilal ", "password": PASSWORD,
+                                              "csrf_token": csrf.group(1),
+                                              "next_page": "/market"}, follow_redirects=False)
+    assert (logged_in.status_code, logged_in.headers["location"]) == (303, "/market")
+    assert stranger.get("/api/v1/me").json()["user"]["username"] == "bilal"
+    assert counts(world, bilal) == before  # and nothing was placed
+
+
+def test_a_login_goes_back_only_to_our_own_pages(world: dict[str, Any]) -> None:
+    for asked in ("https://evil.example/", "//evil.example", "/operator", "/market/orders"):
+        stranger = TestClient(world["app"])
+        page = stranger.get("/login", params={"next": asked}).text
+        assert "next_page" not in page or asked == "/operator", asked
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert csrf is not None
+        answer = stranger.post("/login", data={"username": "bilal", "password": PASSWORD,
+                                               "csrf_token": csrf.group(1), "next_page": asked},
+                               follow_redirects=False)  # fmt: skip
+        assert answer.headers["location"] == "/market", asked  # a resident's home
 
 
 # ------------------------------------------------------- 3. refusals in coins, not wei
@@ -303,3 +332,22 @@ def test_my_open_orders_mark_the_ones_my_auto_trading_agent_placed(
     row = {o: mine[mine.index(f'<tr data-order="{o}">'):].split("</tr>")[0]
            for o in (by_hand.id, by_agent.id)}  # fmt: skip
     assert "data-by-agent" in row[by_agent.id] and "data-by-agent" not in row[by_hand.id]
+
+
+def test_my_open_orders_say_which_are_bids_and_which_are_offers_at_their_exact_price(
+    world: dict[str, Any],
+) -> None:
+    """Two of a resident's own orders used to read alike (#, Wh, price, Cancel), and a bid at
+    0.00009 a Wh read 0.0000."""
+    amina: Resident = world["amina"]
+    ctx = world["app"].state.web
+    signer = ctx.accounts.login("amina", PASSWORD).signer
+    bid = ctx.trading.place_order(signer, Side.BUY, 100, COIN * 9 // 100_000, 3600)
+    offer = ctx.trading.place_order(signer, Side.SELL, 7, COIN * 19 // 2, 3600)
+    page = amina.client.get("/market").text
+    mine = page[page.index('id="mine"'):]
+    row = {o: mine[mine.index(f'<tr data-order="{o}">'):].split("</tr>")[0]
+           for o in (bid.id, offer.id)}  # fmt: skip
+    assert '<td class="side" data-side="buy">Buy</td>' in row[bid.id]
+    assert '<td class="side" data-side="sell">Sell</td>' in row[offer.id]
+    assert "<td>0.00009</td>" in row[bid.id] and "<td>9.5000</td>" in row[offer.id]

@@ -37,7 +37,11 @@ def node_modules() -> Path | None:
 
 
 def coins(wei: int, places: int = 2) -> str:
-    return format_coins(int(wei), places)
+    """Wei as coins with at least `places` decimals and as many more as the amount has: exact,
+    never cut (a bid at 0.00009 is not shown as 0.0000, nor 0.009 locked as 0.00)."""
+    whole, _, frac = format_coins(int(wei), decimals=18).partition(".")
+    frac = frac.rstrip("0").ljust(places, "0")
+    return f"{whole}.{frac}" if frac else whole
 
 
 def _digits(text: str) -> bool:

@@ -87,6 +87,7 @@ def log_in(ctx: WebContext, request: Request, username: str, password: str) -> S
     (an error on the way keeps it counted), so concurrent wrong passwords cannot all be
     checked before one is counted.
     """
+    username = username.strip()  # a phone keyboard's trailing space (no username has one)
     keys = login_keys(client_address(request), username)
     attempt = reserve_attempt(ctx.limiter, "failed logins", *keys)
     login = ctx.accounts.login(username, password)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, cast
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -52,11 +53,35 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
 
+LOGGED_OUT = (
+    "You were logged out (the server restarted, or you were away a long time), so what you"
+    " sent was not done. Log in and try again."
+)
+
+
 def page_user(request: Request) -> Session:
+    """The logged-in visitor; anyone else goes to the login page, which brings them back.
+
+    A form sent after the session ended (a restart, twelve idle hours) did nothing: the login
+    page says so, instead of a silent redirect that looks as if the order went through."""
     session = current_session(request)
     if session is None or session.user is None:
-        raise HTTPException(303, "Log in first.", headers={"Location": "/login"})
+        page = "/" + request.url.path.split("/")[1]  # the page a form was on: /market/orders
+        query = {"next": page} | ({"unsent": "1"} if request.method == "POST" else {})
+        location = f"/login?{urlencode(query)}"
+        raise HTTPException(303, "Log in first.", headers={"Location": location})
     return session
+
+
+RESIDENT_PAGES = ("/market", "/account", "/meter", "/community")
+OPERATOR_PAGES = ("/operator", "/community")
+
+
+def after_login(next_page: str | None, session: Session) -> str:
+    """Where a login goes: back to the page that asked for it, if the user may see it."""
+    if session.is_operator:
+        return next_page if next_page in OPERATOR_PAGES else "/operator"
+    return next_page if next_page in RESIDENT_PAGES else "/market"
 
 
 User = Annotated[Session, Depends(page_user)]
@@ -78,9 +103,16 @@ def home(request: Request) -> RedirectResponse:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, ctx: Ctx) -> HTMLResponse:
+def login_page(
+    request: Request, ctx: Ctx,
+    page: Annotated[str | None, Query(alias="next", max_length=64)] = None,
+    unsent: Annotated[str | None, Query(max_length=8)] = None,
+) -> HTMLResponse:
     session = current_session(request) or ctx.sessions.new()
-    response = render(templates, request, "login.html", session)
+    if unsent and session.flash is None:
+        session.flash = LOGGED_OUT
+    known = page in RESIDENT_PAGES or page in OPERATOR_PAGES
+    response = render(templates, request, "login.html", session, next_page=page if known else None)
     set_session_cookie(request, response, session)
     return response
 
@@ -90,6 +122,7 @@ def login(
     request: Request, ctx: Ctx, username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
     csrf_token: Annotated[str, Form(max_length=128)] = "",
+    next_page: Annotated[str | None, Form(max_length=64)] = None,
 ) -> Response:
     anonymous = current_session(request)
     if anonymous is None or not anonymous.csrf_ok(csrf_token):
@@ -102,8 +135,10 @@ def login(
         session = log_in(ctx, request, username, password)
     except ApiError as exc:
         anonymous.flash = exc.message if exc.status == 429 else "Wrong username or password."
-        return render(templates, request, "login.html", anonymous, status=exc.status)
-    response = back("/operator" if session.is_operator else "/market")
+        return render(
+            templates, request, "login.html", anonymous, status=exc.status, next_page=next_page
+        )
+    response = back(after_login(next_page, session))
     set_session_cookie(request, response, session)
     return response
 

@@ -31,7 +31,7 @@
       if (!r || !r.reachable) return;
       meter.querySelectorAll("[data-field]").forEach((el) => {
         const v = r[el.dataset.field];
-        if (el.dataset.field === "relay_closed") return;
+        if (el.dataset.field === "relay_closed") { if (typeof v === "boolean") el.textContent = v ? el.dataset.closed : el.dataset.open; return; }
         if (v === null || v === undefined) el.textContent = MISSING;
         else if (el.dataset.epoch !== undefined) { el.dataset.epoch = String(v); el.textContent = clock(v); }
         else el.textContent = el.dataset.scale ? (v / Number(el.dataset.scale)).toFixed(1) : String(v);
@@ -52,7 +52,8 @@
       const d = byId.get(row.dataset.delivery);
       if (!d) return;
       row.dataset.status = d.status;
-      $(".status", row).textContent = d.status;
+      // the page's own words for it (translated, and "Purchased"/"Sold" once settled)
+      $(".status", row).textContent = row.getAttribute("data-label-" + d.status) || d.status;
       $("progress", row).value = d.delivered_wh;
       $(".wh", row).textContent = d.delivered_wh;
     });

@@ -1,0 +1,28 @@
+"""Money on the pages is shown exactly: at least the page's decimals, more when the amount has
+them (a bid at 0.00009 used to read 0.0000, and 0.009 locked in orders 0.00)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gridshare.domain import WEI_PER_COIN
+from gridshare.web.render import coins
+
+
+@pytest.mark.parametrize(
+    ("wei", "places", "shown"),
+    [
+        (WEI_PER_COIN * 9 // 100_000, 4, "0.00009"),
+        (WEI_PER_COIN * 9 // 1000, 2, "0.009"),
+        (WEI_PER_COIN * 1999 // 100_000, 4, "0.01999"),
+        (WEI_PER_COIN * 368 // 10, 2, "36.80"),
+        (WEI_PER_COIN * 5, 4, "5.0000"),
+        (1, 2, "0.000000000000000001"),
+        (0, 2, "0.00"),
+        (-WEI_PER_COIN * 3 // 2, 2, "-1.50"),
+    ],
+)
+def test_coins_are_shown_exactly_with_at_least_the_pages_decimals(
+    wei: int, places: int, shown: str
+) -> None:
+    assert coins(wei, places) == shown
