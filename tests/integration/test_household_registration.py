@@ -229,3 +229,23 @@ def test_a_meter_address_no_client_could_use_is_refused_naming_the_field(
     assert error["message"].startswith("meter_url: must be http://host or http://host:port")
     assert app.state.web.users.by_username("kamal") is None
     assert app.state.web.households.repository.get(12) is None
+
+
+def test_a_meter_already_a_households_is_refused_and_nothing_changes(
+    operator: Operator,
+) -> None:
+    """Two houses on one meter id: the server finds a house's meter by its id, so the first
+    house's relay moved the second house's sale while the second house was paid. Now 409
+    naming meter_id, and no login is made."""
+    app, client, headers = operator
+    first = client.post("/api/v1/households", json=household(4, "kiran", 0), headers=headers)
+    assert first.status_code == 201, first.text
+    again = {**household(5, "laila", 0), "meter_id": 4}
+    refused = client.post("/api/v1/households", json=again, headers=headers)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"] == {
+        "code": "meter_taken", "message": "Meter 4 is house 4's meter.", "field": "meter_id",
+    }  # fmt: skip
+    assert app.state.web.users.by_username("laila") is None
+    listed = {h["house_id"] for h in client.get("/api/v1/households", headers=headers).json()}
+    assert listed == {4}

@@ -60,6 +60,7 @@ class HouseholdService:
         other = self.repository.by_name(name)
         if other is not None and other.house_id != house_id:
             raise TradingError("name_taken", f"{name!r} is house {other.house_id}.", "name")
+        self._check_meter_free(house_id, meter)
         record = HouseholdRecord(
             house_id=house_id,
             name=name,
@@ -79,6 +80,17 @@ class HouseholdService:
             raise
         self.repository.save(record)
         return record
+
+    def _check_meter_free(self, house_id: int, meter: MeterEntry) -> None:
+        """One meter id, one household: the orchestrator finds a house's meter by its id, so a
+        second house on it would have the first house's relay move its energy. (A second
+        house at another's meter address is refused by that meter: commands name the meter.)"""
+        for other in self.repository.all():
+            if other.house_id != house_id and other.meter_id == meter.meter_id:
+                raise TradingError(
+                    "meter_taken", f"Meter {meter.meter_id} is house {other.house_id}'s meter.",
+                    "meter_id",
+                )
 
     def deposit_for(self, account: str, wei: int) -> None:
         """Top up a household's market balance from the operator's treasury."""

@@ -2,8 +2,9 @@
 
 State lives in the `deliveries` table and every step is idempotent, so a restart resumes
 from the table, the chain and the meters: a start the meter already has answers 409 and is
-taken as done; a settlement or expiry already on chain is read back instead of re-sent (and
-the outbox's idempotency keys stop a half-sent transaction from being applied twice).
+taken as done (once its role, target and deadline show it is the same delivery); a
+settlement or expiry already on chain is read back instead of re-sent (and the outbox's
+idempotency keys stop a half-sent transaction from being applied twice).
 
 Time: chain deadlines are chain seconds; a meter gets `deadline_ms` on the server's clock
 (`clock_ms`, the meters' reference), mapped as now_ms + (deadline - chain_now) * 1000.
@@ -213,6 +214,12 @@ class Orchestrator:
                                      (buyer, Role.IMPORT, r.amount_wh)):  # fmt: skip
             try:
                 _start_once(client, r.delivery_id, role, target, deadline_ms)
+            except MeterHoldsAnother as exc:
+                self._failed(client, exc, f"delivery {r.delivery_id}: not started")
+                flagged = r.with_(flag="meter_conflict", note=f"meter {client.meter_id}: {exc}")
+                if flagged != r:
+                    self.deliveries.save(flagged)
+                return flagged
             except MeterError as exc:
                 self._failed(client, exc, f"delivery {r.delivery_id}: not started yet")
                 return r
@@ -415,15 +422,37 @@ class Orchestrator:
         return False
 
 
+# how far apart two deadlines of one start may be: the chain deadline is mapped to the meters'
+# clock again on every try (now_ms + seconds left), so a retried start's differs a little
+SAME_START_MS = 120_000
+
+
+class MeterHoldsAnother(MeterError):
+    """The meter already has a delivery under this id that is not this one: one from before
+    the server's records were restored from a backup (the chain numbers deliveries again)."""
+
+
 def _start_once(
     client: MeterClient, delivery_id: int, role: Role, target_wh: int, deadline_ms: int
 ) -> None:
-    """Start a delivery on a meter; one it already has (409 duplicate) counts as started."""
+    """Start a delivery on a meter. One it already has under this id (409 duplicate) counts as
+    started if it is this one (an earlier try whose answer was lost): same role, same target,
+    deadlines within SAME_START_MS; any other raises MeterHoldsAnother, so its old figures are
+    never taken for this delivery's."""
     try:
         client.start_delivery(delivery_id, role, target_wh, deadline_ms)
     except MeterRejected as exc:
         if exc.status != 409 or "full" in exc.message:
             raise
+        held = client.delivery(delivery_id).delivery
+        if (held.role, held.target_wh) != (role, target_wh) or abs(
+            held.deadline_ms - deadline_ms
+        ) > SAME_START_MS:
+            raise MeterHoldsAnother(
+                f"it already holds another delivery {delivery_id} ({held.role.value}"
+                f" {held.target_wh} Wh, {held.state.value}), from before a restore:"
+                " restart that meter so it forgets it"
+            ) from exc
 
 
 def _log_settled(r: DeliveryRecord) -> None:

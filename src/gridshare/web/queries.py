@@ -59,6 +59,8 @@ FLAG_LABELS = {
     "import_above_export": "Buyer received more than the seller sent",
     "meter_silent": "A meter fell silent; settled on its last report",
     "meter_restarted": "A meter restarted and forgot it; settled on the last reports",
+    "meter_conflict": "A meter holds an older delivery with this number (from before a"
+    " restore): restart that meter",
     "seller_report_missing": "No final report from the seller's meter",
     "expired": "Expired: the buyer was refunded",
     "short": "Settled for less than was traded",

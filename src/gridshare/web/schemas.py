@@ -98,7 +98,8 @@ class DeliveryView(BaseModel):
 class FlaggedView(DeliveryView):
     reason: str = Field(
         description="meters disagreed (loss_above_tolerance, import_above_export), a meter fell "
-        "silent (meter_silent), a meter restarted mid-delivery (meter_restarted), "
+        "silent (meter_silent), a meter restarted mid-delivery (meter_restarted), a meter holds "
+        "an older delivery of this number from before a restore (meter_conflict), "
         "seller_report_missing, expired, short (settled below the traded amount) or late "
         "(pending past its deadline)"
     )
