@@ -128,3 +128,16 @@ def test_meter_last_contact_stays_a_time_of_day_when_updated_live(phone: Page, u
     assert epoch is not None
     assert contact.inner_text() == time_of_day(int(epoch), village_zone(ZONE))  # as the server
     assert "None" not in phone.locator(".readings").inner_text()
+
+
+def test_a_phone_without_a_wallet_does_not_download_the_wallet_library(
+    phone: Page, url: str
+) -> None:
+    """ethers is 0.5 MB, most of /market's weight on a cheap phone's slow Wi-Fi, and only a
+    browser with a wallet (MetaMask) uses it."""
+    fetched: list[str] = []
+    phone.on("request", lambda request: fetched.append(request.url))
+    phone.goto(url + "/market")
+    phone.wait_for_load_state("networkidle")
+    assert any(u.endswith("/static/wallet.js") for u in fetched), fetched
+    assert not any("ethers" in u for u in fetched), fetched

@@ -5,6 +5,7 @@ trades today has a label."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -110,3 +111,35 @@ def test_community_shows_a_dash_for_missing_values_and_labels_todays_trades(
     assert "None" not in page
     assert re.search(r'Trades today: <b id="trades-today">0</b>', page), page
     assert re.search(r"Wh \(\d+\)", page) is None
+
+
+PAGE = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}  # what a browser asks for
+
+
+def test_a_browser_gets_a_page_for_an_error_and_the_api_keeps_its_json(
+    world: dict[str, Any],
+) -> None:
+    """A resident met raw JSON for a mistyped address, GET /logout, the operator page, and a
+    logout from a page that was out of date (logged in again in another tab)."""
+    amina: TestClient = world["amina"]
+    cases = [
+        ("GET", "/nope", {}, 404, "There is no page at this address."),
+        ("GET", "/logout", {}, 405, "This address is for a form on a page; nothing was done."),
+        ("GET", "/operator", {}, 403, None),
+        ("POST", "/logout", {"csrf_token": "from-an-old-tab"}, 403,
+         "This page was out of date, so nothing was done. Go back, reload it and try again."),
+    ]  # fmt: skip
+    for method, path, form, status, words in cases:
+        shown = amina.request(method, path, data=form or None, headers=PAGE)
+        assert shown.status_code == status, (path, shown.text[:200])
+        assert shown.headers["content-type"].startswith("text/html"), path
+        message = re.search(r'<p id="error-message">([^<]*)</p>', shown.text)
+        assert message is not None, (path, shown.text[:300])
+        if words is not None:
+            assert message.group(1) == html.escape(words, quote=True), path
+        assert '<a href="/market">' in shown.text  # a way back
+        api = amina.request(method, path, data=form or None)  # no text/html: the API's JSON
+        assert api.status_code == status and api.json()["error"]["code"], path
+    assert amina.get("/api/v1/me").status_code == 200  # the stale logout did not log out
+    missing = amina.get("/api/v1/nope", headers=PAGE)  # the API answers JSON to anyone
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"

@@ -13,6 +13,7 @@ from gridshare import __version__
 from gridshare.config import Settings
 from gridshare.runtime import Runtime, build_runtime
 from gridshare.web.body_guard import BodyGuard
+from gridshare.web.error_pages import error_page
 from gridshare.web.errors import install_error_handlers
 from gridshare.web.security import SecurityHeaders
 
@@ -72,7 +73,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(BodyGuard)  # over-deep JSON would crash the JSON parser: refused first
     app.add_middleware(SecurityHeaders)  # added last, so outermost: on the guard's answers too
-    install_error_handlers(app)
+    install_error_handlers(app, page=error_page)
     for module in modules:
         app.include_router(module.router)
     return app

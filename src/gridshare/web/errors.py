@@ -1,14 +1,15 @@
-"""One error shape for the whole API: {"error": {"code", "message", "field"}}."""
+"""One error shape for the whole API: {"error": {"code", "message", "field"}}; a browser
+opening a page (not the API) gets the same message as a page instead (`ErrorPage`)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gridshare.chain.errors import ChainError, ContractRevert, TransactionTimeout
@@ -61,48 +62,64 @@ def invalid_field(error: Mapping[str, Any]) -> str | None:
     return ".".join(names) or (loc[0] if loc else None)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Turn every failure into the error shape: validation, reverts, HTTP errors, crashes."""
+ErrorPage = Callable[[Request, int, str, str], Response]
+"""(request, status, code, message) -> the page a browser shows for an error."""
+
+NOT_PAGES = ("/api/", "/rpc", "/static/", "/vendor/", "/explorer/static/")
+
+
+def wants_page(request: Request) -> bool:
+    """A browser opening one of the pages (not the API, a script or a wallet's RPC)."""
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and not request.url.path.startswith(NOT_PAGES)
+
+
+def install_error_handlers(app: FastAPI, page: ErrorPage | None = None) -> None:
+    """Turn every failure into the error shape: validation, reverts, HTTP errors, crashes;
+    into `page` for a browser opening a page, if given."""
+
+    def answer(
+        request: Request, status: int, code: str, message: str, field: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        if page is not None and status >= 400 and wants_page(request):
+            return page(request, status, code, message)
+        return JSONResponse(error_body(code, message, field), status_code=status, headers=headers)
 
     @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.field), status_code=exc.status)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        return answer(request, exc.status, exc.code, exc.message, exc.field)
 
     @app.exception_handler(ContractRevert)
-    async def _revert(_: Request, exc: ContractRevert) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.info.message, exc.field), status_code=409)
+    async def _revert(request: Request, exc: ContractRevert) -> Response:
+        return answer(request, 409, exc.code, exc.info.message, exc.field)
 
     @app.exception_handler(ChainError)
-    async def _chain(_: Request, exc: ChainError) -> JSONResponse:
+    async def _chain(request: Request, exc: ChainError) -> Response:
         log.warning("chain failure: %s", exc)
         status, code, message = chain_trouble(exc)
-        return JSONResponse(error_body(code, message), status_code=status)
+        return answer(request, status, code, message)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         field = invalid_field(first)
         message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
-        return JSONResponse(error_body("invalid", message, field), status_code=422)
+        return answer(request, 422, "invalid", message, field)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400 and exc.detail == BODY_PARSE_ERROR:
-            return JSONResponse(
-                error_body("invalid", "body: the request body is not UTF-8 JSON.", "body"),
-                status_code=400,
-            )
+            message = "body: the request body is not UTF-8 JSON."
+            return answer(request, 400, "invalid", message, "body")
         code = {401: "unauthorised", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
-        return JSONResponse(
-            error_body(code.get(exc.status_code, "http_error"), str(exc.detail)),
-            status_code=exc.status_code,
+        return answer(
+            request, exc.status_code, code.get(exc.status_code, "http_error"), str(exc.detail),
             headers=getattr(exc, "headers", None),
         )
 
     @app.exception_handler(Exception)
-    async def _crash(_: Request, exc: Exception) -> JSONResponse:
+    async def _crash(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error")
-        return JSONResponse(
-            error_body("internal", "Something went wrong on the server; nothing was changed."),
-            status_code=500,
-        )
+        message = "Something went wrong on the server; nothing was changed."
+        return answer(request, 500, "internal", message)
