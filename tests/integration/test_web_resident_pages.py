@@ -143,3 +143,13 @@ def test_a_browser_gets_a_page_for_an_error_and_the_api_keeps_its_json(
     assert amina.get("/api/v1/me").status_code == 200  # the stale logout did not log out
     missing = amina.get("/api/v1/nope", headers=PAGE)  # the API answers JSON to anyone
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_pages_and_scripts_are_gzipped_for_the_village_wifi(world: dict[str, Any]) -> None:
+    amina: TestClient = world["amina"]
+    for path in ("/market", "/static/app.js", "/vendor/uPlot.iife.min.js"):
+        shown = amina.get(path, headers={"accept-encoding": "gzip"})
+        assert shown.status_code == 200, path
+        assert shown.headers.get("content-encoding") == "gzip", path
+        wire = int(shown.headers.get("content-length", "0"))
+        assert 0 < wire < len(shown.content) / 2, (path, wire, len(shown.content))
