@@ -136,8 +136,11 @@ def test_a_phone_without_a_wallet_does_not_download_the_wallet_library(
     """ethers is 0.5 MB, most of /market's weight on a cheap phone's slow Wi-Fi, and only a
     browser with a wallet (MetaMask) uses it."""
     fetched: list[str] = []
+    failed: list[str] = []
     phone.on("request", lambda request: fetched.append(request.url))
+    phone.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
     phone.goto(url + "/market")
     phone.wait_for_load_state("networkidle")
     assert any(u.endswith("/static/wallet.js") for u in fetched), fetched
     assert not any("ethers" in u for u in fetched), fetched
+    assert failed == []  # not even /favicon.ico

@@ -351,3 +351,10 @@ def test_my_open_orders_say_which_are_bids_and_which_are_offers_at_their_exact_p
     assert '<td class="side" data-side="buy">Buy</td>' in row[bid.id]
     assert '<td class="side" data-side="sell">Sell</td>' in row[offer.id]
     assert "<td>0.00009</td>" in row[bid.id] and "<td>9.5000</td>" in row[offer.id]
+
+
+def test_the_login_page_sends_a_logged_in_resident_on(world: dict[str, Any]) -> None:
+    bilal: Resident = world["bilal"]
+    for asked, to in (({}, "/market"), ({"next": "/account"}, "/account")):
+        shown = bilal.client.get("/login", params=asked, follow_redirects=False)
+        assert (shown.status_code, shown.headers["location"]) == (303, to)

@@ -107,8 +107,10 @@ def login_page(
     request: Request, ctx: Ctx,
     page: Annotated[str | None, Query(alias="next", max_length=64)] = None,
     unsent: Annotated[str | None, Query(max_length=8)] = None,
-) -> HTMLResponse:
+) -> Response:
     session = current_session(request) or ctx.sessions.new()
+    if session.user is not None:  # already logged in: the login form would only confuse
+        return back(after_login(page, session))
     if unsent and session.flash is None:
         session.flash = LOGGED_OUT
     known = page in RESIDENT_PAGES or page in OPERATOR_PAGES
