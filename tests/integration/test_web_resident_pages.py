@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -153,3 +155,31 @@ def test_pages_and_scripts_are_gzipped_for_the_village_wifi(world: dict[str, Any
         assert shown.headers.get("content-encoding") == "gzip", path
         wire = int(shown.headers.get("content-length", "0"))
         assert 0 < wire < len(shown.content) / 2, (path, wire, len(shown.content))
+
+
+def test_a_full_disk_is_said_plainly_and_a_low_one_is_shown_to_the_operator(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk used to be a bare 500 ("Something went wrong"), with health still "ok"."""
+    app, amina, operator = world["app"], world["amina"], world["operator"]
+    healthy = amina.get("/api/v1/health").json()
+    assert healthy["status"] == "ok" and healthy["disk_free_bytes"] > 0
+    assert 'id="disk-low"' not in operator.get("/operator").text
+
+    def full(*_: object, **__: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(app.state.web.trading, "place_order", full)
+    phone = TestClient(app, raise_server_exceptions=False)  # the answer a phone gets
+    csrf = phone.post("/api/v1/session", json={"username": "amina", "password": PASSWORD})
+    refused = phone.post("/api/v1/orders", headers={"X-CSRF-Token": csrf.json()["csrf_token"]},
+                         json={"side": "sell", "amount_wh": 5, "price_per_wh": 10**15})
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["error"] == {"code": "disk_full", "field": None, "message": (
+        "The server's disk is full, so nothing was changed. Tell the operator.")}  # fmt: skip
+
+    # what the file system answers when 50 MB are left
+    usage = shutil.disk_usage("/")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage._replace(free=50 * 2**20))
+    assert amina.get("/api/v1/health").json()["status"] == "disk_low"
+    assert "The data disk has only 50 MB free." in operator.get("/operator").text

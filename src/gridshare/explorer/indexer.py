@@ -117,12 +117,18 @@ class BackgroundIndexer:
             self._thread.join(timeout=30)
 
     def _run(self) -> None:
+        failing = 0
         while not self._stop.is_set():
             try:
                 added = self.indexer.sync(max_blocks=self.burst)
-            except Exception:  # node down, database busy: keep the explorer up, try again
+                failing = 0
+            except Exception as exc:  # node down, disk full: keep the explorer up, retry
                 self.errors += 1
-                log.exception("explorer indexer: sync failed, retrying")
+                failing += 1
+                if failing in (1, 10) or failing % 1000 == 0:  # not twice a second for hours
+                    log.exception("explorer indexer: sync failed (%d in a row), retrying", failing)
+                else:
+                    log.debug("explorer indexer: sync failed again: %s", exc)
                 added = 0
             if added and self.on_block is not None:
                 self.on_block()

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gridshare.chain.errors import ChainError, ContractRevert, TransactionTimeout
 from gridshare.chain.outbox import TransactionRefused
+from gridshare.storage.disk import DISK_FULL, is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,9 @@ def install_error_handlers(app: FastAPI, page: ErrorPage | None = None) -> None:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
+        if is_disk_full(exc):
+            log.error("the disk is full: %s", exc)
+            return answer(request, 503, "disk_full", DISK_FULL)
         log.exception("unhandled error")
         message = "Something went wrong on the server; nothing was changed."
         return answer(request, 500, "internal", message)

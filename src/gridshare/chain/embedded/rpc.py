@@ -55,6 +55,7 @@ from gridshare.chain.embedded.params import (
     parse_topics,
     parse_word,
 )
+from gridshare.storage.disk import is_disk_full
 
 logger = logging.getLogger(__name__)
 
@@ -199,6 +200,9 @@ class RpcDispatcher:
         except ValueError as exc:
             raise RpcError(SERVER_ERROR, str(exc)) from exc
         except Exception as exc:
+            if is_disk_full(exc):  # said plainly: the operator has to free space
+                logger.error("JSON-RPC handler failed: the disk is full (%s)", exc)
+                raise RpcError(INTERNAL_ERROR, "internal error: the disk is full") from exc
             logger.exception("JSON-RPC handler failed")
             raise RpcError(INTERNAL_ERROR, f"internal error: {type(exc).__name__}") from exc
 

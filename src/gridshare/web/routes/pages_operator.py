@@ -12,6 +12,7 @@ from gridshare.chain.errors import ChainError
 from gridshare.domain import coins_to_wei
 from gridshare.services.sessions import Session
 from gridshare.services.trading import TradingError
+from gridshare.storage.disk import LOW_DISK_BYTES, free_bytes
 from gridshare.web import queries
 from gridshare.web.context import WebContext, get_context
 from gridshare.web.errors import ApiError, chain_trouble
@@ -48,11 +49,13 @@ def operator_page(request: Request, ctx: Ctx, session: Operator) -> HTMLResponse
     market = ctx.runtime.market
     houses = [(r, market.balances(r.account)) for r in ctx.households.all()]
     house_of = {r.account.lower(): r.house_id for r, _ in houses}  # who sold, who bought
+    free_mb = free_bytes(ctx.runtime.settings.data_dir) // 2**20
     return render(
         templates, request, "operator.html", session, houses=houses, mechanism=ctx.mechanism,
         mechanisms=MECHANISMS, flagged=queries.flagged(ctx, ctx.engine_flags())[:50],
         house_of=house_of,
         treasury=ctx.runtime.chain.w3.eth.get_balance(ctx.runtime.operator.address),
+        disk_free_mb=free_mb if free_mb < LOW_DISK_BYTES // 2**20 else None,  # a warning
     )
 
 
