@@ -25,7 +25,7 @@ def test_a_full_disk_is_recognised_directly_and_through_the_errors_it_caused() -
     assert is_disk_full(full)
     assert is_disk_full(OSError(errno.ENOSPC, "No space left on device"))
     assert is_disk_full(_raised_from(full, RuntimeError("sending failed")))
-    sent = RpcFailure("gridshare_sendRawTransaction", {"message": "internal error: the disk is full"})
+    sent = RpcFailure("eth_sendRawTransaction", {"message": "internal error: the disk is full"})
     assert is_disk_full(sent)
 
 
