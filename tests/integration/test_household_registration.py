@@ -10,6 +10,7 @@ place a real server would see it; everything else is the real app, chain and dat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -249,3 +250,44 @@ def test_a_meter_already_a_households_is_refused_and_nothing_changes(
     assert app.state.web.users.by_username("laila") is None
     listed = {h["house_id"] for h in client.get("/api/v1/households", headers=headers).json()}
     assert listed == {4}
+
+
+def test_the_operator_can_point_a_house_at_its_meters_new_address_and_a_new_boards_key(
+    operator: Operator,
+) -> None:
+    """A meter at a new address, or a replaced board, used to leave the house unable to trade:
+    nothing could change a household's meter URL or key after registration."""
+    app, client, headers = operator
+    made = client.post("/api/v1/households", json=household(6, "mehr", 0), headers=headers)
+    assert made.status_code == 201, made.text
+    repository = app.state.web.households.repository
+    moved = client.put("/api/v1/households/6/meter", headers=headers,
+                       json={"meter_url": "http://192.168.1.46:8080"})
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["meter_url"], moved.json()["meter_id"]) == ("http://192.168.1.46:8080", 6)
+    assert repository.get(6).meter_key_hex == "44" * 32  # the key stays unless given
+    replaced = client.put("/api/v1/households/6/meter", headers=headers,
+                          json={"meter_url": "http://192.168.1.47", "meter_key": "AB" * 32})
+    assert replaced.status_code == 200, replaced.text
+    assert (repository.get(6).meter_url, repository.get(6).meter_key_hex) == (
+        "http://192.168.1.47", "ab" * 32)  # fmt: skip
+    for body, status, field in (
+        ({"meter_url": "http://[::1"}, 422, "meter_url"),
+        ({"meter_url": "http://192.168.1.48", "meter_key": "12"}, 422, "meter_key"),
+    ):
+        refused = client.put("/api/v1/households/6/meter", headers=headers, json=body)
+        assert refused.status_code == status and refused.json()["error"]["field"] == field
+    missing = client.put("/api/v1/households/99/meter", headers=headers,
+                         json={"meter_url": "http://192.168.1.48"})
+    assert missing.status_code == 404 and missing.json()["error"]["field"] == "house_id"
+    assert repository.get(6).meter_url == "http://192.168.1.47"  # refusals changed nothing
+    # the same from the operator page's form
+    page = client.get("/operator").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert csrf is not None and 'id="meter-form"' in page
+    sent = client.post("/operator/meter", data={"csrf_token": csrf.group(1), "house_id": "6",
+                                                "meter_url": "http://192.168.1.49"},
+                       follow_redirects=False)  # fmt: skip
+    assert sent.status_code == 303
+    assert repository.get(6).meter_url == "http://192.168.1.49"
+    assert "House 6&#39;s meter is now at http://192.168.1.49." in client.get("/operator").text

@@ -178,6 +178,25 @@ class NewHousehold(BaseModel):
         return url
 
 
+class MeterChange(BaseModel):
+    """A household's meter moved (a new address) or was replaced (a new board, a new key)."""
+
+    model_config = StrictModel
+    meter_url: str = Field(max_length=200, description="http://host:port the meter answers at")
+    meter_key: str | None = Field(
+        default=None, pattern=r"^[0-9a-fA-F]{64}$",
+        description="the new board's 256-bit key, hex (left out: the key stays)",
+    )
+
+    @field_validator("meter_url")
+    @classmethod
+    def _meter_url(cls, url: str) -> str:
+        problem = meter_url_problem(url)
+        if problem:
+            raise PydanticCustomError("meter_url", problem)
+        return url
+
+
 class CreatedHousehold(BaseModel):
     house_id: int
     username: str

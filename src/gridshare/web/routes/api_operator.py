@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
@@ -12,6 +13,7 @@ from gridshare.meters import MeterEntry, MeterKey
 from gridshare.services.accounts import AccountError
 from gridshare.services.sessions import Session
 from gridshare.services.trading import TradingError
+from gridshare.storage.households import HouseholdRecord
 from gridshare.web import queries
 from gridshare.web.context import WebContext, get_context
 from gridshare.web.errors import ApiError
@@ -21,6 +23,7 @@ from gridshare.web.schemas import (
     DeliveryView,
     FlaggedView,
     MechanismChoice,
+    MeterChange,
     NewHousehold,
     TopUp,
 )
@@ -102,6 +105,17 @@ def register_household(ctx: WebContext, body: NewHousehold) -> CreatedHousehold:
                             top_up_refused=top_up_refused)
 
 
+def change_meter_of(ctx: WebContext, house_id: int, body: MeterChange) -> HouseholdRecord:
+    """Save a household's new meter address (and a replaced board's key); ApiError 404."""
+    record = ctx.households.repository.get(house_id) if 0 < house_id < 2**63 else None
+    if record is None:
+        raise ApiError(404, "no_household", f"There is no house {house_id}.", "house_id")
+    changed = replace(record, meter_url=body.meter_url,
+                      meter_key_hex=(body.meter_key or record.meter_key_hex).lower())
+    ctx.households.repository.save(changed)
+    return changed
+
+
 @router.get("/households", response_model=list[HouseholdOut], responses=DENIED)
 def households(_: OperatorRead, ctx: Ctx) -> list[HouseholdOut]:
     """Every registered household with its meter and balances."""
@@ -137,6 +151,19 @@ def top_up(house_id: int, body: TopUp, _: Operator, ctx: Ctx) -> None:
         ctx.households.deposit_for(record.account, coins_to_wei(body.coins))
     except TradingError as exc:
         raise refused(exc) from exc
+
+
+@router.put("/households/{house_id}/meter", response_model=HouseholdOut,
+            responses={**DENIED, 404: {"description": "no such house"}})
+def change_meter(house_id: int, body: MeterChange, _: Operator, ctx: Ctx) -> HouseholdOut:
+    """Point a household at its meter's new address, and at a replaced board's key.
+
+    The meter id stays (it is on chain); a replaced board is flashed with the same id
+    (`gridshare meter flash --meter-id`) and its new key given here."""
+    changed = change_meter_of(ctx, house_id, body)
+    return HouseholdOut(house_id=changed.house_id, name=changed.name, account=changed.account,
+                        meter_id=changed.meter_id, meter_url=changed.meter_url,
+                        balances=BalancesView.of(ctx.runtime.market.balances(changed.account)))
 
 
 @router.put("/market/mechanism", response_model=MechanismChoice, responses=DENIED)

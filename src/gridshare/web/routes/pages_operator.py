@@ -17,8 +17,8 @@ from gridshare.web import queries
 from gridshare.web.context import WebContext, get_context
 from gridshare.web.errors import ApiError, chain_trouble
 from gridshare.web.render import make_templates, render
-from gridshare.web.routes.api_operator import register_household
-from gridshare.web.schemas import NewHousehold
+from gridshare.web.routes.api_operator import change_meter_of, register_household
+from gridshare.web.schemas import MeterChange, NewHousehold
 from gridshare.web.security import check_form_csrf, current_session
 
 router = APIRouter(include_in_schema=False)
@@ -105,6 +105,25 @@ def top_up(
     except ChainError as exc:
         return _back(session, chain_trouble(exc)[2])
     return _back(session, "Done.")
+
+
+@router.post("/operator/meter")
+def change_meter(
+    ctx: Ctx, session: Operator, house_id: Annotated[int, Form()],
+    meter_url: Annotated[str, Form(max_length=200)],
+    meter_key: Annotated[str, Form(max_length=64)] = "", csrf_token: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    check_form_csrf(session, csrf_token)
+    try:
+        record = change_meter_of(
+            ctx, house_id, MeterChange(meter_url=meter_url.strip(), meter_key=meter_key or None)
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        return _back(session, f"{'.'.join(map(str, first['loc']))}: {first['msg']}")
+    except ApiError as exc:
+        return _back(session, exc.message)
+    return _back(session, f"House {record.house_id}'s meter is now at {record.meter_url}.")
 
 
 @router.post("/operator/mechanism")
