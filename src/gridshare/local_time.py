@@ -38,6 +38,11 @@ def date_and_time(epoch: int, zone: dt.tzinfo = UTC) -> str:
     return _moment(epoch, zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def day_and_time(epoch: int, zone: dt.tzinfo = UTC) -> str:
+    """"30 Nov 13:32": a row's time in a list of this year's trades."""
+    return _moment(epoch, zone).strftime("%d %b %H:%M")
+
+
 def offset_s(epoch: int, zone: dt.tzinfo = UTC) -> int:
     """The zone's offset from UTC at `epoch`, in seconds (18000 for PKT)."""
     offset = _moment(epoch, zone).utcoffset()

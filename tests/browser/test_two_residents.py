@@ -7,6 +7,7 @@ Screenshots of every page at 360 px and 1280 px go to test-artifacts/web/.
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -113,6 +114,7 @@ def trade(seller: Page, buyer: Page, server: Server, wh: int) -> None:
     expect(row).to_have_attribute("data-status", "settled", timeout=15_000)
     expect(row.locator(".wh")).to_have_text(str(settled.delivered_wh))
     # in the page's own words ("Purchased", "خرید لیا"), not the API's "settled"
+    expect(row.locator(".when")).to_have_text(re.compile(r"^\d\d [A-Z][a-z]{2} \d\d:\d\d$"))
     word = row.get_attribute("data-label-settled") or ""
     assert word in ("Purchased", "خرید لیا"), word
     expect(row.locator(".status")).to_have_text(word)

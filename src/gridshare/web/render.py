@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from gridshare.domain import format_coins
-from gridshare.local_time import UTC, abbreviation, offset_s, time_of_day
+from gridshare.local_time import UTC, abbreviation, day_and_time, offset_s, time_of_day
 from gridshare.services.sessions import Session
 from gridshare.web import i18n
 
@@ -88,6 +88,7 @@ def make_templates() -> Jinja2Templates:
     templates.env.filters["coins"] = coins
     templates.env.filters["measure"] = measure
     templates.env.filters["clock"] = clock
+    templates.env.filters["day_and_time"] = day_and_time
     templates.env.globals["request_key"] = new_request_key
     return templates
 

@@ -357,7 +357,7 @@ def account_page(request: Request, ctx: Ctx, session: User) -> HTMLResponse:
         templates, request, "account.html", session,
         balances=ctx.runtime.market.balances(me), pending=DeliveryStatus.PENDING,
         purchases=purchases[:ACCOUNT_ROWS], sales=sales[:ACCOUNT_ROWS],
-        orders=orders[:ACCOUNT_ROWS],
+        orders=orders[:ACCOUNT_ROWS], made=ctx.created_at,
         totals={"purchases": len(purchases), "sales": len(sales), "orders": len(orders)},
     )
 
