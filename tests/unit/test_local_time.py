@@ -10,6 +10,7 @@ import pytest
 from gridshare.local_time import (
     abbreviation,
     date_and_time,
+    day_and_time,
     day_start,
     offset_s,
     time_of_day,
@@ -25,6 +26,7 @@ def test_times_are_shown_on_the_villages_clock_with_its_abbreviation() -> None:
     assert time_of_day(EPOCH) == "08:32:03 UTC"
     assert time_of_day(EPOCH, KARACHI) == "13:32:03 PKT"
     assert date_and_time(EPOCH, KARACHI) == "2026-11-30 13:32 PKT"
+    assert day_and_time(EPOCH, KARACHI) == "30 Nov 13:32"
     assert date_and_time(EPOCH - 9 * 3600, KARACHI) == "2026-11-30 04:32 PKT"
     assert (offset_s(EPOCH, KARACHI), abbreviation(EPOCH, KARACHI)) == (18000, "PKT")
 
