@@ -10,8 +10,8 @@ from gridshare.domain import Side
 from tests.integration.web_support import OPERATOR_PASSWORD, PASSWORD, log_in, register, web_app
 
 
-def first_update(client: TestClient) -> dict[str, object]:
-    with client.stream("GET", "/api/v1/me/events") as response:
+def first_update(client: TestClient, query: str = "") -> dict[str, object]:
+    with client.stream("GET", "/api/v1/me/events" + query) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         event = None
@@ -53,5 +53,9 @@ def test_events_stream_my_deliveries_and_not_my_neighbours() -> None:
         meter = update["meter"]  # bilal's meter is registered but not running here
         assert isinstance(meter, dict) and meter["reachable"] is False
         assert first_update(chand)["deliveries"] == []  # a third household sees nothing of it
+        # a page that shows one of them gets only that (the meter page: no 50 deliveries)
+        assert set(first_update(bilal, "?only=meter")) == {"meter"}
+        assert first_update(bilal, "?only=deliveries") == {"deliveries": update["deliveries"]}
+        assert bilal.get("/api/v1/me/events?only=price").status_code == 422
         anonymous = TestClient(app)
         assert anonymous.get("/api/v1/me/events").status_code == 401

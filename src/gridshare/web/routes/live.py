@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -22,10 +22,24 @@ router = APIRouter(prefix="/api/v1")
 
 INTERVAL_S = 2.0
 UPDATES_PER_STREAM = 150  # ~5 minutes; EventSource reconnects, so no stream lives forever
+PARTS = frozenset({"meter", "deliveries"})
 
 
-def snapshot(ctx: WebContext, engine: MarketEngine | None, user: User) -> dict[str, Any]:
-    """What my pages show live: each delivery with its metered progress, and my meter."""
+def snapshot(
+    ctx: WebContext, engine: MarketEngine | None, user: User, parts: frozenset[str] = PARTS
+) -> dict[str, Any]:
+    """What my pages show live: each delivery with its metered progress, and my meter (only
+    the `parts` a page asked for: the meter page has no use for 50 deliveries every 2 s)."""
+    data: dict[str, Any] = {}
+    if "deliveries" in parts:
+        data["deliveries"] = _deliveries(ctx, engine, user)
+    if "meter" in parts:
+        household = queries.household_of(ctx, user)
+        data["meter"] = ctx.readings.get(household).model_dump(mode="json") if household else None
+    return data
+
+
+def _deliveries(ctx: WebContext, engine: MarketEngine | None, user: User) -> list[Any]:
     deliveries = []
     for delivery in queries.my_deliveries(ctx, user)[:50]:
         view = DeliveryView.of(delivery).model_dump(mode="json")
@@ -33,16 +47,19 @@ def snapshot(ctx: WebContext, engine: MarketEngine | None, user: User) -> dict[s
         if record is not None and delivery.status.name == "PENDING":
             view["delivered_wh"] = record.delivered_wh  # metered so far, by the buyer's meter
         deliveries.append(view)
-    household = queries.household_of(ctx, user)
-    meter = ctx.readings.get(household).model_dump(mode="json") if household else None
-    return {"deliveries": deliveries, "meter": meter}
+    return deliveries
 
 
 # Not in the OpenAPI schema: a stream, not a request/response call. The same data is at
 # GET /api/v1/me/deliveries and GET /api/v1/me/meter.
 @router.get("/me/events", include_in_schema=False)
-async def my_events(request: Request, session: Reader, ctx: Ctx) -> StreamingResponse:
-    """`update` events every 2 s with my deliveries' progress and my meter's readings."""
+async def my_events(
+    request: Request, session: Reader, ctx: Ctx,
+    only: Annotated[Literal["meter", "deliveries"] | None, Query()] = None,
+) -> StreamingResponse:
+    """`update` events every 2 s with my deliveries' progress and my meter's readings (`only`
+    one of them, for a page that shows only that)."""
+    parts = PARTS if only is None else frozenset({only})
     user = session.user
     assert user is not None
     engine = getattr(request.app.state, "market_engine", None)
@@ -52,7 +69,7 @@ async def my_events(request: Request, session: Reader, ctx: Ctx) -> StreamingRes
         for _ in range(UPDATES_PER_STREAM):
             if await request.is_disconnected():
                 return
-            data = await run_in_threadpool(snapshot, ctx, engine, user)
+            data = await run_in_threadpool(snapshot, ctx, engine, user, parts)
             yield f"event: update\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
             await asyncio.sleep(INTERVAL_S)
 

@@ -61,11 +61,13 @@
 
   if (!showMeter && !showDeliveries) return;
   if (window.EventSource) {
-    const events = new EventSource("/api/v1/me/events");
+    // only what this page shows: the meter page has no use for the deliveries, nor the other way
+    const only = showMeter && showDeliveries ? "" : showMeter ? "?only=meter" : "?only=deliveries";
+    const events = new EventSource("/api/v1/me/events" + only);
     events.addEventListener("update", (e) => {
       const data = JSON.parse(e.data);
-      if (showMeter) showMeter(data.meter);
-      if (showDeliveries) showDeliveries(data.deliveries);
+      if (showMeter && "meter" in data) showMeter(data.meter);
+      if (showDeliveries && data.deliveries) showDeliveries(data.deliveries);
     });
   } else {
     const poll = () => {
