@@ -234,14 +234,14 @@ def test_a_login_goes_back_only_to_our_own_pages(world: dict[str, Any]) -> None:
 # ------------------------------------------------------- 3. refusals in coins, not wei
 
 
-def test_a_buy_beyond_the_balance_is_told_in_coins(world: dict[str, Any]) -> None:
+def test_a_buy_beyond_the_balance_is_told_in_the_villages_coin(world: dict[str, Any]) -> None:
     bilal: Resident = world["bilal"]
     available = world["runtime"].market.balances(bilal.address).available
     form = place_form(bilal, side="buy", amount_wh="10", price="5000")
     shown = posted(bilal, "/market/orders", form)
     have = f"{available // COIN:,}"
     assert flash(shown) == (
-        f"A buy of 10 Wh at 5,000 coins/Wh needs 50,000 coins available; you have {have} coins."
+        f"A buy of 10 Wh at 5,000 PKR/Wh needs 50,000 PKR available; you have {have} PKR."
     )
     assert "wei" not in flash(shown)
 
@@ -253,17 +253,17 @@ def test_taking_beyond_the_balance_is_told_in_coins(world: dict[str, Any]) -> No
     shown = posted(bilal, f"/market/orders/{order_id}/take",
                    {"csrf_token": bilal.csrf, "amount_wh": "20"})  # fmt: skip
     assert flash(shown) == (
-        f"Taking 20 Wh costs 2,005 coins; you have {available // COIN:,} coins available."
+        f"Taking 20 Wh costs 2,005 PKR; you have {available // COIN:,} PKR available."
     )
 
 
-def test_the_service_names_the_price_limit_in_coins(world: dict[str, Any]) -> None:
+def test_the_service_names_the_price_limit_in_the_villages_coin(world: dict[str, Any]) -> None:
     """The CLI and agents see this one (the API's schema and the form check first)."""
     trading = world["app"].state.web.trading
     with pytest.raises(TradingError) as refused:
         trading.place_order(Account.create(), Side.SELL, 1, 10**24 + 1, 60)
     assert (refused.value.code, refused.value.field) == ("bad_price", "price_per_wh")
-    assert refused.value.message == "Price per Wh must be above 0 and at most 1,000,000 coins."
+    assert refused.value.message == "Price per Wh must be above 0 and at most 1,000,000 PKR."
 
 
 # ------------------------------------------------------- 5. the typed values come back

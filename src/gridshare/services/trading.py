@@ -39,11 +39,15 @@ class TradingError(Exception):
 
 
 class TradingService:
-    """Trading use cases over one market; `clock` gives chain time in seconds."""
+    """Trading use cases over one market; `clock` gives chain time in seconds; refusals name
+    amounts in `symbol` (the village's coin, as the pages show it)."""
 
-    def __init__(self, market: EnergyMarket, clock: Callable[[], int]) -> None:
+    def __init__(
+        self, market: EnergyMarket, clock: Callable[[], int], symbol: str = "coins"
+    ) -> None:
         self.market = market
         self.clock = clock
+        self.symbol = symbol
         self._lock = threading.Lock()
         self._tracked: dict[int, Order] = {}
         self._households: dict[str, Household | None] = {}
@@ -82,7 +86,7 @@ class TradingService:
         self, signer: LocalAccount, side: Side, amount_wh: int, price_per_wh: int, ttl_s: int
     ) -> None:
         _check_amount(amount_wh)
-        _check_price(price_per_wh)
+        _check_price(price_per_wh, self.symbol)
         if ttl_s <= 0:
             raise TradingError("bad_ttl", "Time to live must be at least one second.", "ttl_s")
         self._check_active(signer.address)
@@ -92,8 +96,9 @@ class TradingService:
             if available < cost:
                 raise TradingError(
                     "insufficient_balance",
-                    f"A buy of {amount_wh:,} Wh at {_coins(price_per_wh)} coins/Wh needs "
-                    f"{_coins(cost)} coins available; you have {_coins(available)} coins.",
+                    f"A buy of {amount_wh:,} Wh at {_coins(price_per_wh)} {self.symbol}/Wh needs "
+                    f"{_coins(cost)} {self.symbol} available; you have {_coins(available)}"
+                    f" {self.symbol}.",
                     "amount_wh",
                 )
 
@@ -122,8 +127,8 @@ class TradingService:
             if available < cost:
                 raise TradingError(
                     "insufficient_balance",
-                    f"Taking {amount_wh:,} Wh costs {_coins(cost)} coins; "
-                    f"you have {_coins(available)} coins available.",
+                    f"Taking {amount_wh:,} Wh costs {_coins(cost)} {self.symbol}; "
+                    f"you have {_coins(available)} {self.symbol} available.",
                     "amount_wh",
                 )
 
@@ -257,11 +262,11 @@ def _check_amount(amount_wh: int) -> None:
         )
 
 
-def _check_price(price_per_wh: int) -> None:
+def _check_price(price_per_wh: int, symbol: str) -> None:
     if not 0 < price_per_wh <= MAX_PRICE_PER_WH:
         raise TradingError(
             "bad_price",
-            f"Price per Wh must be above 0 and at most {_coins(MAX_PRICE_PER_WH)} coins.",
+            f"Price per Wh must be above 0 and at most {_coins(MAX_PRICE_PER_WH)} {symbol}.",
             "price_per_wh",
         )
 

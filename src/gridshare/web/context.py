@@ -158,7 +158,7 @@ def build_context(runtime: Runtime) -> WebContext:
         accounts=accounts,
         sessions=SessionStore(),
         limiter=LoginLimiter(),
-        trading=TradingService(runtime.market, lambda: 0),
+        trading=TradingService(runtime.market, lambda: 0, settings.coin_symbol),
         households=HouseholdService(
             runtime.market, runtime.operator, HouseholdRepository(runtime.database)
         ),
