@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     @classmethod
     def _chain_url_is_http(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("chain_url must start with http:// or https://")
+            raise ValueError("must start with http:// or https://")
         return value
 
     @field_validator("timezone")
@@ -71,7 +71,8 @@ class Settings(BaseSettings):
     def _no_default_secrets_in_production(self) -> Settings:
         if self.environment == "production" and self.operator_password is None:
             raise ValueError(
-                "operator_password is required in production (GRIDSHARE_OPERATOR_PASSWORD)"
+                "production needs the operator keystore password: set "
+                "GRIDSHARE_OPERATOR_PASSWORD"
             )
         return self
 

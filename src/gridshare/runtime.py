@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -181,6 +183,15 @@ def _check_restored_whole(settings: Settings) -> None:
         )
     if not (settings.data_dir / DATABASE).exists():
         return  # a new village
+    made_with = _deployed_chain_ids(folder)
+    if settings.chain_id not in made_with and made_with:
+        held = f"chain {made_with[0]}" if len(made_with) == 1 else (
+            f"chains {', '.join(str(i) for i in made_with)}"
+        )
+        raise StartupError(
+            f"{folder} holds the market of {held}, not of chain {settings.chain_id}: start it "
+            f"with --chain-id {made_with[0]} (or GRIDSHARE_CHAIN_ID={made_with[0]})"
+        )
     for name in (KEYSTORE, f"deployment-{settings.chain_id}.json"):
         if not (settings.data_dir / name).exists():
             raise StartupError(
@@ -188,6 +199,12 @@ def _check_restored_whole(settings: Settings) -> None:
                 "restore it from the backup (without it a new market would start, and every "
                 "balance would show 0)"
             )
+
+
+def _deployed_chain_ids(folder: Path) -> list[int]:
+    """The chain ids the data directory holds a deployment record for, lowest first."""
+    found = (re.fullmatch(r"deployment-(\d+)\.json", p.name) for p in folder.iterdir())
+    return sorted(int(m.group(1)) for m in found if m)
 
 
 def _deployed_market(

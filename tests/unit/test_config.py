@@ -9,9 +9,9 @@ from gridshare.config import Settings
 
 
 def test_production_refuses_to_run_without_an_operator_password() -> None:
-    with pytest.raises(ValidationError, match="operator_password is required in production"):
+    with pytest.raises(ValidationError, match="production needs the operator keystore password"):
         Settings(environment="production")
-    with pytest.raises(ValidationError, match="operator_password is required in production"):
+    with pytest.raises(ValidationError, match="production needs the operator keystore password"):
         Settings(environment="production", operator_password="")  # an empty line in the env file
     production = Settings(environment="production", operator_password="a long passphrase")
     assert production.development_password == "a long passphrase"

@@ -36,3 +36,24 @@ def test_without_options_or_environment_the_server_stays_on_loopback(
     settings = serve_settings()
     assert (settings.host, settings.port, settings.data_dir) == (
         "127.0.0.1", 8000, Path(".gridshare/data"))  # fmt: skip
+
+
+def _help(*argv: str) -> None:
+    with pytest.raises(SystemExit) as done:
+        build_parser().parse_args([*argv, "--help"])
+    assert done.value.code == 0
+
+
+def test_serve_help_says_when_the_password_is_asked_for_and_names_every_variable(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _help("serve")
+    text = " ".join(capsys.readouterr().out.split())  # undo argparse's line wrapping
+    assert "from GRIDSHARE_OPERATOR_PASSWORD or a prompt" not in text
+    assert "with --production and no such variable, serve asks for it when run on a terminal" in (
+        text
+    )
+    for variable in ("GRIDSHARE_DATA_DIR", "GRIDSHARE_HOST", "GRIDSHARE_PORT",
+                     "GRIDSHARE_CHAIN_URL", "GRIDSHARE_CHAIN_ID"):
+        assert variable in text, variable
+    assert "(default GRIDSHARE_CHAIN_ID, else 1337)" in text

@@ -7,6 +7,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from gridshare.commands.paths import creation_problem, directory_problem
+from gridshare.commands.startup import startup_failure, startup_failures
 from gridshare.config import Settings
 
 DEFAULT_DATA = Path(".gridshare/demo")
@@ -52,26 +54,30 @@ def run(args: argparse.Namespace) -> int:
         return _walk()
     from gridshare.demo import DemoOptions, run_demo
 
+    data = args.data or DEFAULT_DATA
+    # a file in the way is named by the demo's own checks; this finds what only trying tells
+    problem = None if directory_problem(data) else creation_problem(data)
+    if problem is not None:
+        print(f"gridshare demo: --data {data}: {problem}", file=sys.stderr)
+        return 2
     return run_demo(DemoOptions(
-        data_dir=args.data or DEFAULT_DATA, port=args.port,
+        data_dir=data, port=args.port,
         meter_base_port=args.meter_base_port, speed=args.speed, fresh=args.fresh,
     ))
 
 
 def _walk() -> int:
     """The walk-through in a temporary directory, deleted afterwards."""
-    from gridshare.chain.embedded import EmbeddedChainError
-    from gridshare.chain.errors import ChainError
-    from gridshare.chain.keystore import KeystoreError
     from gridshare.demo import walk
-    from gridshare.runtime import StartupError, build_runtime
+    from gridshare.runtime import build_runtime
 
+    failures: tuple[type[BaseException], ...] = (*startup_failures(), ValueError)
     with tempfile.TemporaryDirectory(prefix="gridshare-demo-", ignore_cleanup_errors=True) as tmp:
         try:
             runtime = build_runtime(Settings(data_dir=Path(tmp)))
-        except (StartupError, KeystoreError, ChainError, EmbeddedChainError, OSError,
-                ValueError) as exc:
-            print(f"gridshare demo: --walk: {' '.join(str(exc).split())}", file=sys.stderr)
+        except failures as exc:
+            failure = startup_failure(exc, Path(tmp), None)
+            print(f"gridshare demo: --walk: {failure}", file=sys.stderr)
             return 1
         try:
             return walk(runtime)

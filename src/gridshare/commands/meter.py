@@ -28,6 +28,9 @@ if TYPE_CHECKING:  # imported when meter-sim runs: the simulator is slow to impo
 
 FIRMWARE_DIR = Path(__file__).resolve().parents[3] / "firmware"
 BOARD_FILES = ("boot.py", "main.py", "board.py")
+# every error line starts with the command, as `gridshare serve:` and `gridshare prune-chain:`
+FLASH = "gridshare meter flash"
+SIM = "gridshare meter-sim"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -90,7 +93,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _microdot_files() -> list[Path]:
     spec = importlib.util.find_spec("microdot")
     if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("the microdot package is not installed (pip install microdot)")
+        raise SystemExit(f"{FLASH}: the microdot package is not installed (pip install microdot)")
     root = Path(next(iter(spec.submodule_search_locations)))
     return [root / "__init__.py", root / "microdot.py"]
 
@@ -249,7 +252,7 @@ def flash_command(args: argparse.Namespace) -> int:
         _check_stage_dir(args.stage_dir)
         stage = _make_stage(args.stage_dir)  # last: a refused option leaves nothing behind
     except FlashRefused as exc:
-        print(exc, file=sys.stderr)
+        print(f"{FLASH}: {exc}", file=sys.stderr)
         return 2
     config: dict[str, object] = {
         "meter_id": meter_id,
@@ -264,7 +267,7 @@ def flash_command(args: argparse.Namespace) -> int:
     except OSError as exc:
         if args.stage_dir is None:
             shutil.rmtree(stage, ignore_errors=True)
-        print(f"--stage-dir: cannot stage the board's files in {stage} "
+        print(f"{FLASH}: --stage-dir: cannot stage the board's files in {stage} "
               f"({exc.strerror or exc}); nothing was flashed", file=sys.stderr)
         return 1
     mpremote = [sys.executable, "-m", "mpremote", "connect", args.port]
@@ -280,8 +283,8 @@ def flash_command(args: argparse.Namespace) -> int:
     if args.stage_dir is None:  # the staged config.json holds the key: leave no copy behind
         shutil.rmtree(stage, ignore_errors=True)
     if result.returncode != 0:
-        print(f"mpremote failed; is the board on {args.port}? Nothing was recorded: run the "
-              "same command again", file=sys.stderr)
+        print(f"{FLASH}: mpremote failed; is the board on {args.port}? Nothing was recorded: "
+              "run the same command again", file=sys.stderr)
         return result.returncode
     print(f"flashed meter {meter_id} (house {house_id})")
     print("meter key (keep it secret):", key.hex)
@@ -294,7 +297,7 @@ def flash_command(args: argparse.Namespace) -> int:
         try:
             save_directory(args.directory, sorted([*kept, entry], key=lambda e: e.meter_id))
         except OSError as exc:
-            print(f"could not record meter {meter_id} in {args.directory} ({exc}); "
+            print(f"{FLASH}: could not record meter {meter_id} in {args.directory} ({exc}); "
                   "the board is flashed: keep the key printed above", file=sys.stderr)
             return 1
         print(f"recorded meter {meter_id} in {args.directory} (your own record of the keys; "
@@ -388,7 +391,7 @@ def meter_sim_command(args: argparse.Namespace) -> int:
         _check_host(settings.host, settings.base_port)
         sim = _build_sim(settings)
     except SimRefused as exc:
-        print(f"meter-sim: {exc}", file=sys.stderr)
+        print(f"{SIM}: {exc}", file=sys.stderr)
         return 2
 
     def ready(s: MeterSim) -> None:
@@ -408,7 +411,7 @@ def meter_sim_command(args: argparse.Namespace) -> int:
         asyncio.run(main())
     except OSError as exc:
         last = settings.base_port + settings.houses - 1
-        print(f"meter-sim: cannot serve on {settings.host} ports {settings.base_port}-{last} "
+        print(f"{SIM}: cannot serve on {settings.host} ports {settings.base_port}-{last} "
               f"({exc.strerror or exc}); is another meter-sim running there?", file=sys.stderr)
         return 1
     return 0

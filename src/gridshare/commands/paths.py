@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -21,4 +22,25 @@ def directory_problem(path: Path) -> str | None:
         return f"cannot be created: {parent} is a file, not a directory"
     if not os.access(parent, os.W_OK | os.X_OK):
         return f"cannot be created: {parent} is not writable"
+    return None
+
+
+def creation_problem(path: Path) -> str | None:
+    """Why a missing `path` cannot be created; None if it can, or already exists.
+
+    Found by creating it and removing again every folder that was made, so nothing is left
+    behind: permission bits do not tell (root may write anywhere, except on /proc and
+    read-only or full file systems).
+    """
+    if path.exists():
+        return None
+    missing = [p for p in (path, *path.parents) if not p.exists()]  # deepest first
+    try:
+        path.mkdir(parents=True)
+    except OSError as exc:
+        return f"cannot be created ({exc.strerror or exc})"
+    finally:
+        for folder in missing:
+            with contextlib.suppress(OSError):  # not empty (someone else's by now): leave it
+                folder.rmdir()
     return None

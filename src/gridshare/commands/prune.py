@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 DEFAULT_KEEP_BLOCKS = 128  # as an Ethereum full node (geth) keeps recent state
+DEFAULT_DATA = Path(".gridshare/data")  # as `serve`'s
+
+
+def data_dir(option: Path | None, environ: Mapping[str, str]) -> tuple[Path, str]:
+    """The data directory and what named it: --data if given, else GRIDSHARE_DATA_DIR (as
+    `serve` reads it), else the default."""
+    if option is not None:
+        return option, "--data"
+    if environ.get("GRIDSHARE_DATA_DIR"):
+        return Path(environ["GRIDSHARE_DATA_DIR"]), "GRIDSHARE_DATA_DIR"
+    return DEFAULT_DATA, "--data"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,8 +35,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "hand it is for --vacuum, or with that turned off. Stop `gridshare serve` first: the "
         "chain can be open in one process only.",
     )
-    parser.add_argument("--data", type=Path, default=Path(".gridshare/data"),
-                        help="data directory, as given to `serve` (default .gridshare/data)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="data directory, as given to `serve` (default GRIDSHARE_DATA_DIR, "
+                        f"else {DEFAULT_DATA})")
     parser.add_argument("--keep-blocks", type=int, default=DEFAULT_KEEP_BLOCKS,
                         help=f"keep the state of this many latest blocks "
                         f"(default {DEFAULT_KEEP_BLOCKS:,})")
@@ -45,11 +59,12 @@ def run(args: argparse.Namespace) -> int:
     if args.keep_blocks < 1:
         return _fail("--keep-blocks must be at least 1 (the latest block's state always stays)",
                      2)
-    chain_dir = args.data / "chain"
+    data, named = data_dir(args.data, os.environ)
+    chain_dir = data / "chain"
     try:
         chain = open_existing_chain(chain_dir)
     except (FileNotFoundError, NotADirectoryError) as exc:
-        return _fail(f"--data: {exc}", 2)
+        return _fail(f"{named}: {exc}", 2)
     except ChainInUse as exc:
         return _fail(exc, 1)
     try:

@@ -8,10 +8,20 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from gridshare.commands.paths import creation_problem, directory_problem
+from gridshare.commands.startup import (
+    HeldLogs,
+    listen_problem,
+    setting_name,
+    settings_problems,
+    startup_failure,
+    startup_failures,
+)
 from gridshare.config import Settings
 
 
@@ -22,8 +32,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run the server: embedded chain (or --chain URL), market, web app and /rpc",
         description="Create the data directory on first run (chain, deployed contract, "
         "operator key in an encrypted keystore) and resume it afterwards. The operator "
-        "keystore password comes from GRIDSHARE_OPERATOR_PASSWORD or a prompt; in "
-        "development a fixed default is used.",
+        "keystore password comes from GRIDSHARE_OPERATOR_PASSWORD; with --production and no "
+        "such variable, serve asks for it when run on a terminal (twice on the first run). "
+        "Without --production and without the variable, a fixed, public development default "
+        "is used. The data directory and the port are checked before anything is created.",
     )
     parser.add_argument(
         "--data", type=Path, default=None,
@@ -40,13 +52,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--chain",
         default=None,
         metavar="URL",
-        help="JSON-RPC node URL instead of the embedded chain",
+        help="JSON-RPC node URL instead of the embedded chain (default GRIDSHARE_CHAIN_URL)",
     )
-    parser.add_argument("--chain-id", type=int, default=None, help="chain id (default 1337)")
+    parser.add_argument(
+        "--chain-id", type=int, default=None,
+        help="chain id (default GRIDSHARE_CHAIN_ID, else 1337)",
+    )
     parser.add_argument(
         "--production",
         action="store_true",
-        help="refuse default secrets: the operator password must be given",
+        help="refuse default secrets: the operator password must be given "
+        "(GRIDSHARE_OPERATOR_PASSWORD, or typed at the prompt on a terminal)",
     )
     parser.set_defaults(handler=run)
 
@@ -56,11 +72,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
     Only the options given override: an option left out keeps its environment variable.
     """
-    given = {
-        "data_dir": args.data, "host": args.host, "port": args.port,
-        "chain_url": args.chain, "chain_id": args.chain_id,
-    }  # fmt: skip
-    overrides: dict[str, object] = {k: v for k, v in given.items() if v is not None}
+    overrides = given_settings(args)
     if args.production:
         overrides["environment"] = "production"
         if not os.environ.get("GRIDSHARE_OPERATOR_PASSWORD") and sys.stdin.isatty():
@@ -73,6 +85,15 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)  # type: ignore[arg-type]
 
 
+def given_settings(args: argparse.Namespace) -> dict[str, object]:
+    """The settings given as options (field -> value); the others come from the environment."""
+    given = {
+        "data_dir": args.data, "host": args.host, "port": args.port,
+        "chain_url": args.chain, "chain_id": args.chain_id,
+    }  # fmt: skip
+    return {k: v for k, v in given.items() if v is not None}
+
+
 def _ask_password(*, first_run: bool) -> str | None:
     """The operator keystore password from the terminal; twice when it makes the keystore."""
     password = getpass.getpass("operator keystore password: ")
@@ -83,29 +104,39 @@ def _ask_password(*, first_run: bool) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Start the server and block until it stops."""
+    """Start the server and block until it stops.
+
+    A setting it cannot use, a data directory it cannot create or a port in use is refused
+    with exit code 2 before anything is created; any other failed start is one line and 1.
+    """
     import uvicorn
 
-    from gridshare.chain.embedded import EmbeddedChainError
-    from gridshare.chain.errors import ChainError
-    from gridshare.chain.keystore import KeystoreError
-    from gridshare.runtime import StartupError, build_runtime
+    from gridshare.runtime import build_runtime
     from gridshare.web.app import create_app
 
+    given = {*given_settings(args), *(["environment"] if args.production else [])}
     try:
         settings = settings_from_args(args)
     except ValidationError as exc:
-        for error in exc.errors():
-            field = ".".join(str(p) for p in error["loc"]) or "settings"
-            message = str(error["msg"]).removeprefix("Value error, ")
-            print(f"gridshare serve: {field}: {message}", file=sys.stderr)
+        for line in settings_problems(exc, given):
+            print(f"gridshare serve: {line}", file=sys.stderr)
+        return 2
+    problem = before_start_problem(settings, given)
+    if problem is not None:
+        print(f"gridshare serve: {problem}", file=sys.stderr)
         return 2
     # build the runtime before the web server, so a start-up problem is one clear line
+    held = HeldLogs()
+    ours = logging.getLogger("gridshare")
+    ours.addHandler(held)
     try:
         runtime = build_runtime(settings)
-    except (StartupError, KeystoreError, ChainError, EmbeddedChainError, OSError) as exc:
-        print(f"gridshare serve: {exc}", file=sys.stderr)
+    except startup_failures() as exc:
+        failure = startup_failure(exc, settings.data_dir, settings.chain_url, held.exceptions())
+        print(f"gridshare serve: {failure}", file=sys.stderr)
         return 1
+    finally:
+        ours.removeHandler(held)
     if settings.operator_password is None:
         print(
             "gridshare serve: development mode: the operator key's password is the public "
@@ -119,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     _log_to_stderr()
+    held.replay()  # what was logged while starting, now that the log has somewhere to go
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal: turn it
     # into an exception here so the runtime is closed and the exit status is 0
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
@@ -128,9 +160,30 @@ def run(args: argparse.Namespace) -> int:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     except _Stopped:
         pass
+    except SystemExit as exc:  # uvicorn could not start; its ERROR line above says why
+        if not exc.code:
+            return 0
+        print(f"gridshare serve: the web server could not start on {settings.host}:"
+              f"{settings.port} (see the error above)", file=sys.stderr)
+        return 1
     finally:
         runtime.close()
     return 0
+
+
+def before_start_problem(settings: Settings, given: Collection[str]) -> str | None:
+    """Why the server cannot start with these settings, found before anything is created:
+    a data directory that cannot be made, a host or port the web server cannot listen on."""
+    data = settings.data_dir
+    problem = directory_problem(data) or creation_problem(data)
+    if problem is not None:
+        return f"{setting_name('data_dir', given, data)}: {problem}"
+    refused = listen_problem(settings.host, settings.port)
+    if refused is None:
+        return None
+    field, rule = refused
+    value = settings.host if field == "host" else settings.port
+    return f"{setting_name(field, given, value)}: {rule}"
 
 
 def _log_to_stderr() -> None:

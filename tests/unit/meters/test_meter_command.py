@@ -70,7 +70,7 @@ def mpremote_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 def _one_line_error(capsys: pytest.CaptureFixture[str], option: str) -> str:
     captured = capsys.readouterr()
     err = captured.err.strip()
-    assert err.startswith(option), err
+    assert err.startswith(f"gridshare meter flash: {option}"), err
     assert "\n" not in err and "Traceback" not in err, err
     return err
 

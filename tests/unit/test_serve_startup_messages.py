@@ -1,0 +1,76 @@
+"""The words of `gridshare serve`'s refusals, as pure functions: settings named as the operator
+gave them, a port another program holds, a data directory that cannot be made, and a failed
+start turned into one line (a full disk said plainly, whichever layer noticed it)."""
+
+from __future__ import annotations
+
+import errno
+import socket
+import sqlite3
+from pathlib import Path
+
+from gridshare.chain.transactor import RpcFailure
+from gridshare.commands.paths import creation_problem
+from gridshare.commands.startup import listen_problem, setting_name, startup_failure
+
+DATA = Path("/var/lib/gridshare")
+FULL = f"the disk holding {DATA} is full: free space, then start again"
+
+
+def test_a_setting_is_named_by_its_option_when_given_else_by_its_variable() -> None:
+    assert setting_name("port", {"port"}, 99999) == "--port 99999"
+    assert setting_name("port", set(), "0") == "GRIDSHARE_PORT=0"
+    assert setting_name("chain_url", {"chain_url"}) == "--chain"
+    assert setting_name("chain_id", set(), 0) == "GRIDSHARE_CHAIN_ID=0"
+    assert setting_name("market_mechanism", set(), "x") == "GRIDSHARE_MARKET_MECHANISM=x"
+    assert setting_name("operator_password", set(), "secret") == "GRIDSHARE_OPERATOR_PASSWORD"
+
+
+def test_a_port_someone_listens_on_is_named_and_a_free_one_is_not() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = int(listener.getsockname()[1])
+        field, rule = listen_problem("127.0.0.1", port) or ("", "")
+    assert field == "port" and rule.startswith("address already in use on 127.0.0.1")
+    assert listen_problem("127.0.0.1", port) is None  # closed again: free
+    unresolved = listen_problem("nosuchhost.invalid", port)
+    assert unresolved is not None and unresolved[0] == "host"
+
+
+def test_a_missing_folder_is_tried_and_nothing_is_left_behind(tmp_path: Path) -> None:
+    assert creation_problem(tmp_path / "a" / "b") is None
+    assert list(tmp_path.iterdir()) == []
+    problem = creation_problem(Path("/proc/gridshare-nope/data"))
+    assert problem is not None and problem.startswith("cannot be created")
+
+
+def test_a_full_disk_is_said_plainly_whichever_layer_noticed_it() -> None:
+    assert startup_failure(sqlite3.OperationalError("database or disk is full"), DATA, None) == FULL
+    assert startup_failure(OSError(errno.ENOSPC, "No space left on device"), DATA, None) == FULL
+    embedded = RpcFailure("gridshare_sendRawTransaction",
+                          {"message": "internal error: OperationalError"})
+    try:  # the embedded chain logs its sqlite error, raised while rolling back after the full one
+        try:
+            raise sqlite3.OperationalError("database or disk is full")
+        except sqlite3.OperationalError:
+            raise sqlite3.OperationalError("cannot rollback - no transaction is active")  # noqa: B904
+    except sqlite3.OperationalError as logged:
+        assert startup_failure(embedded, DATA, None, [logged]) == FULL
+
+
+def test_a_node_whose_own_disk_is_full_is_not_blamed_on_ours() -> None:
+    node = RpcFailure("eth_sendRawTransaction", {"message": "no space left on device"})
+    message = startup_failure(node, DATA, "http://10.0.0.2:8545")
+    assert message == (
+        "the chain node at http://10.0.0.2:8545 refused a start-up request: "
+        "eth_sendRawTransaction: no space left on device"
+    )
+
+
+def test_other_failures_are_one_line() -> None:
+    locked = startup_failure(sqlite3.OperationalError("database is locked"), DATA, None)
+    assert locked.startswith(f"a database in {DATA} cannot be used (OperationalError: database")
+    denied = PermissionError(errno.EACCES, "Permission denied", str(DATA / "chain"))
+    assert startup_failure(denied, DATA, None) == f"cannot use {DATA / 'chain'}: Permission denied"
+    assert startup_failure(ValueError("two\n  lines"), DATA, None) == "two lines"
