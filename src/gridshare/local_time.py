@@ -56,5 +56,5 @@ def abbreviation(epoch: int, zone: dt.tzinfo = UTC) -> str:
 
 def day_start(epoch: int, zone: dt.tzinfo = UTC) -> int:
     """The Unix time of the village's midnight that began the day `epoch` falls in."""
-    moment = _moment(epoch, zone)
-    return int(moment.replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
+    midnight = dt.datetime.combine(_moment(epoch, zone).date(), dt.time(), tzinfo=zone)
+    return int(midnight.timestamp())  # the first midnight where a clock change repeats it

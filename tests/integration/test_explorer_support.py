@@ -30,16 +30,19 @@ DELIVERY_WINDOW = 60
 SETTLE_GRACE = 10
 
 
-def explorer_settings(data_dir: Path, chain_url: str | None = None) -> Settings:
+def explorer_settings(
+    data_dir: Path, chain_url: str | None = None, timezone: str = "UTC"
+) -> Settings:
     """Settings for a test server on the embedded chain or the node at `chain_url`."""
     return Settings(
         data_dir=data_dir, chain_url=chain_url, operator_password=SecretStr(PASSWORD),
         delivery_window_s=DELIVERY_WINDOW, settle_grace_s=SETTLE_GRACE,
         market_engine=False,  # the scripted day is the only trader
+        timezone=timezone,
     )
 
 
-def open_runtime(data_dir: Path, node_url: str | None = None) -> Runtime:
+def open_runtime(data_dir: Path, node_url: str | None = None, timezone: str = "UTC") -> Runtime:
     """A runtime on the embedded chain, or on a dev node whose operator we fund first."""
     if node_url is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -50,7 +53,7 @@ def open_runtime(data_dir: Path, node_url: str | None = None) -> Runtime:
 
         httpx.post(node_url, json={"jsonrpc": "2.0", "id": 1, "method": "anvil_setBalance",
                                    "params": [operator.address, hex(10**30)]}).raise_for_status()
-    return build_runtime(explorer_settings(data_dir, node_url))
+    return build_runtime(explorer_settings(data_dir, node_url, timezone))
 
 
 def close_runtime(runtime: Runtime) -> None:

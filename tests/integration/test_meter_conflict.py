@@ -2,8 +2,8 @@
 the meters still hold the deliveries they ran under those numbers. A meter's "409: already
 known" used to count as "started", and the new delivery was settled on the old one's final
 figures (5 of 15 Wh paid, no energy moved). Now the server compares the delivery the meter
-holds with the one it asked for, flags the new one and starts it only once that meter has
-been restarted (its deliveries live in RAM). Real simulated meters over HTTP."""
+holds with the one it asked for, flags the new one and starts it on neither meter until that
+meter has been restarted (its deliveries live in RAM). Real simulated meters over HTTP."""
 
 from __future__ import annotations
 
@@ -47,8 +47,16 @@ def test_a_meter_holding_an_older_delivery_of_that_number_is_flagged_not_settled
         assert record.phase is Phase.PENDING and record.settle_wh is None
         assert on_chain.status is DeliveryStatus.PENDING  # the old 5 Wh paid nothing
         assert "restart that meter" in (record.note or "")
+        seller_meter = sim.meters[s].meter
+        assert all(d.id != 1 for d in seller_meter.book.queue)  # the seller's did not start
+        assert seller_meter.book.active is None
 
         sim.meters[b].meter.book = Book(8)  # the operator restarts the buyer's meter
+        wait_until(
+            lambda: (r := engine.delivery(1)) is not None and r.phase is not Phase.PENDING, 20
+        )
+        running = engine.delivery(1)
+        assert running is not None and running.flag != "meter_conflict"  # no longer flagged
         wait_until(lambda: (r := engine.delivery(1)) is not None and r.phase is Phase.SETTLED, 60)
         settled = runtime.market.delivery(1)
         assert settled is not None and settled.status is DeliveryStatus.SETTLED

@@ -140,6 +140,9 @@ def test_a_browser_gets_a_page_for_an_error_and_the_api_keeps_its_json(
         if words is not None:
             assert message.group(1) == html.escape(words, quote=True), path
         assert '<a href="/market">' in shown.text  # a way back
+        assert "content-security-policy" in shown.headers, path
+        if status == 405:
+            assert shown.headers.get("allow") == "POST"
         api = amina.request(method, path, data=form or None)  # no text/html: the API's JSON
         assert api.status_code == status and api.json()["error"]["code"], path
     assert amina.get("/api/v1/me").status_code == 200  # the stale logout did not log out
@@ -169,7 +172,8 @@ def test_a_full_disk_is_said_plainly_and_a_low_one_is_shown_to_the_operator(
     def full(*_: object, **__: object) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(app.state.web.trading, "place_order", full)
+    chain = app.state.runtime.chain.embedded  # the chain cannot write its next block
+    monkeypatch.setattr(chain, "send_raw_transaction", full)
     phone = TestClient(app, raise_server_exceptions=False)  # the answer a phone gets
     csrf = phone.post("/api/v1/session", json={"username": "amina", "password": PASSWORD})
     refused = phone.post("/api/v1/orders", headers={"X-CSRF-Token": csrf.json()["csrf_token"]},
@@ -177,6 +181,13 @@ def test_a_full_disk_is_said_plainly_and_a_low_one_is_shown_to_the_operator(
     assert refused.status_code == 503, refused.text
     assert refused.json()["error"] == {"code": "disk_full", "field": None, "message": (
         "The server's disk is full, so nothing was changed. Tell the operator.")}  # fmt: skip
+    form = phone.get("/market").text  # the same from the market page's form, in a browser
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token is not None
+    shown = phone.post("/market/orders", headers=PAGE, data={
+        "csrf_token": token.group(1), "side": "sell", "amount_wh": "5", "price": "0.5",
+        "minutes": "60"})  # fmt: skip
+    assert "The server&#39;s disk is full, so nothing was changed." in shown.text
 
     # what the file system answers when 50 MB are left
     usage = shutil.disk_usage("/")

@@ -54,7 +54,7 @@ def test_the_day_starts_at_the_villages_midnight() -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["Mars/Olympus", "", "../etc/passwd", "utc"])
+@pytest.mark.parametrize("name", ["Mars/Olympus", "", "../etc/passwd"])
 def test_an_unknown_zone_is_refused_by_name(name: str) -> None:
     with pytest.raises(ValueError, match=f"unknown time zone {name!r}"):
         village_zone(name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
@@ -91,6 +93,17 @@ class HouseholdService:
                     "meter_taken", f"Meter {meter.meter_id} is house {other.house_id}'s meter.",
                     "meter_id",
                 )
+
+    def change_meter(self, house_id: int, url: str, key_hex: str | None) -> HouseholdRecord:
+        """Point house `house_id` at its meter's new address, and at a replaced board's key
+        (None keeps it); the meter id, which is on chain, stays."""
+        record = self.repository.get(house_id)
+        if record is None:
+            raise TradingError("no_household", f"There is no house {house_id}.", "house_id")
+        changed = replace(record, meter_url=url.rstrip("/"),
+                          meter_key_hex=(key_hex or record.meter_key_hex).lower())  # fmt: skip
+        self.repository.save(changed)
+        return changed
 
     def deposit_for(self, account: str, wei: int) -> None:
         """Top up a household's market balance from the operator's treasury."""

@@ -210,21 +210,25 @@ class Orchestrator:
             return r
         deadline_ms = self.clock_ms() + (r.deadline - now) * 1000
         cap = seller_cap_wh(Wh(r.amount_wh), self.settings.seller_allowance_percent)
-        for client, role, target in ((seller, Role.EXPORT, cap),
-                                     (buyer, Role.IMPORT, r.amount_wh)):  # fmt: skip
-            try:
+        starts = ((seller, Role.EXPORT, cap), (buyer, Role.IMPORT, r.amount_wh))
+        client = seller
+        try:
+            for client, role, target in starts:  # neither starts while either holds another
+                _check_not_held(client, r.delivery_id, role, target, deadline_ms)
+            for client, role, target in starts:
                 _start_once(client, r.delivery_id, role, target, deadline_ms)
-            except MeterHoldsAnother as exc:
-                self._failed(client, exc, f"delivery {r.delivery_id}: not started")
-                flagged = r.with_(flag="meter_conflict", note=f"meter {client.meter_id}: {exc}")
-                if flagged != r:
-                    self.deliveries.save(flagged)
-                return flagged
-            except MeterError as exc:
-                self._failed(client, exc, f"delivery {r.delivery_id}: not started yet")
-                return r
-            self.backoff.answered(client.meter_id)
-        r = r.with_(phase=Phase.RUNNING)
+                self.backoff.answered(client.meter_id)
+        except MeterHoldsAnother as exc:
+            self._failed(client, exc, f"delivery {r.delivery_id}: not started")
+            flagged = r.with_(flag="meter_conflict", note=f"meter {client.meter_id}: {exc}")
+            if flagged != r:
+                self.deliveries.save(flagged)
+            return flagged
+        except MeterError as exc:
+            self._failed(client, exc, f"delivery {r.delivery_id}: not started yet")
+            return r
+        cleared = {"flag": None, "note": None} if r.flag == "meter_conflict" else {}
+        r = r.with_(phase=Phase.RUNNING, **cleared)
         self.deliveries.save(r)
         return r
 
@@ -432,27 +436,39 @@ class MeterHoldsAnother(MeterError):
     the server's records were restored from a backup (the chain numbers deliveries again)."""
 
 
+def _check_not_held(
+    client: MeterClient, delivery_id: int, role: Role, target_wh: int, deadline_ms: int
+) -> None:
+    """Raise MeterHoldsAnother if the meter has a delivery under this id that is not this one
+    (role, target, deadline within SAME_START_MS); none, or this one (an earlier start whose
+    answer was lost), is fine. Checked on both meters before either is started, so that
+    neither moves energy for a delivery the other cannot take, and the old one's figures are
+    never taken for this one's."""
+    try:
+        held = client.delivery(delivery_id).delivery
+    except MeterRejected as exc:
+        if exc.status == NOT_FOUND:
+            return
+        raise
+    same = (held.role, held.target_wh) == (role, target_wh)
+    if not same or abs(held.deadline_ms - deadline_ms) > SAME_START_MS:
+        raise MeterHoldsAnother(
+            f"it already holds another delivery {delivery_id} ({held.role.value}"
+            f" {held.target_wh} Wh, {held.state.value}), from before a restore:"
+            " restart that meter so it forgets it"
+        )
+
+
 def _start_once(
     client: MeterClient, delivery_id: int, role: Role, target_wh: int, deadline_ms: int
 ) -> None:
-    """Start a delivery on a meter. One it already has under this id (409 duplicate) counts as
-    started if it is this one (an earlier try whose answer was lost): same role, same target,
-    deadlines within SAME_START_MS; any other raises MeterHoldsAnother, so its old figures are
-    never taken for this delivery's."""
+    """Start a delivery on a meter; one it already has (409 duplicate) counts as started
+    (`_check_not_held` has just found it to be this one)."""
     try:
         client.start_delivery(delivery_id, role, target_wh, deadline_ms)
     except MeterRejected as exc:
         if exc.status != 409 or "full" in exc.message:
             raise
-        held = client.delivery(delivery_id).delivery
-        if (held.role, held.target_wh) != (role, target_wh) or abs(
-            held.deadline_ms - deadline_ms
-        ) > SAME_START_MS:
-            raise MeterHoldsAnother(
-                f"it already holds another delivery {delivery_id} ({held.role.value}"
-                f" {held.target_wh} Wh, {held.state.value}), from before a restore:"
-                " restart that meter so it forgets it"
-            ) from exc
 
 
 def _log_settled(r: DeliveryRecord) -> None:

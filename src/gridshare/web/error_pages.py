@@ -7,7 +7,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from gridshare.web.render import make_templates, render
-from gridshare.web.security import current_session
+from gridshare.web.security import HEADERS, current_session
 
 TEMPLATES = make_templates()
 
@@ -26,7 +26,11 @@ def error_page(request: Request, status: int, code: str, message: str) -> Respon
     home = "/login" if user is None else ("/operator" if session and session.is_operator
                                           else "/market")  # fmt: skip
     title = "Page not found" if status == 404 else "Nothing was done"
-    return render(
+    shown = render(
         TEMPLATES, request, "error.html", session, status=status, title=title,
         message=WORDS.get(code, message), home=home,
     )  # fmt: skip
+    # a crash's answer is sent from outside the SecurityHeaders middleware: add them here
+    for name, value in HEADERS:
+        shown.headers.setdefault(name.decode(), value.decode())
+    return shown

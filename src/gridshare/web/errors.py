@@ -30,6 +30,8 @@ CHAIN_REFUSED = "The chain refused the transaction, so nothing was sent. Try aga
 
 def chain_trouble(exc: ChainError) -> tuple[int, str, str]:
     """(HTTP status, code, message) for a chain failure that is not the contract's refusal."""
+    if is_disk_full(exc):  # the embedded chain could not write its block
+        return 503, "disk_full", DISK_FULL
     if isinstance(exc, TransactionTimeout):
         return 504, "not_confirmed", NOT_CONFIRMED
     if isinstance(exc, TransactionRefused):
@@ -84,7 +86,13 @@ def install_error_handlers(app: FastAPI, page: ErrorPage | None = None) -> None:
         headers: Mapping[str, str] | None = None,
     ) -> Response:
         if page is not None and status >= 400 and wants_page(request):
-            return page(request, status, code, message)
+            try:
+                shown = page(request, status, code, message)
+            except Exception:  # the page itself failed: the message still gets through
+                log.exception("error page failed")
+            else:
+                shown.headers.update(headers or {})
+                return shown
         return JSONResponse(error_body(code, message, field), status_code=status, headers=headers)
 
     @app.exception_handler(ApiError)

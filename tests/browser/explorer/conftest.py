@@ -32,7 +32,8 @@ class ExplorerServer:
 def explorer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExplorerServer]:
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian chromium is not installed: `make install` installs it")
-    runtime = open_runtime(tmp_path_factory.mktemp("explorer-browser"))
+    # the village's clock (UTC+5), so times the pages draw live are checked against the server's
+    runtime = open_runtime(tmp_path_factory.mktemp("explorer-browser"), timezone="Asia/Karachi")
     try:
         day = trade_a_day(runtime)
         app = create_app(runtime.settings, runtime)

@@ -86,4 +86,8 @@ def test_index_page_shows_new_blocks_without_a_reload(
         timeout=15_000)
     assert page.locator("#blocks tr").first.inner_text() != before
     assert page.locator("#head-block").inner_text() == head
+    drawn = page.locator("#blocks tr td").last.inner_text()  # the oldest row, drawn live
+    assert drawn.endswith(" PKT"), drawn
+    page.reload()
+    assert page.locator("#blocks tr td").last.inner_text() == drawn  # as the server writes it
     page.context.close()

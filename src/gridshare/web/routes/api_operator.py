@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
@@ -107,13 +106,12 @@ def register_household(ctx: WebContext, body: NewHousehold) -> CreatedHousehold:
 
 def change_meter_of(ctx: WebContext, house_id: int, body: MeterChange) -> HouseholdRecord:
     """Save a household's new meter address (and a replaced board's key); ApiError 404."""
-    record = ctx.households.repository.get(house_id) if 0 < house_id < 2**63 else None
-    if record is None:
+    if not 0 < house_id < 2**63:
         raise ApiError(404, "no_household", f"There is no house {house_id}.", "house_id")
-    changed = replace(record, meter_url=body.meter_url,
-                      meter_key_hex=(body.meter_key or record.meter_key_hex).lower())
-    ctx.households.repository.save(changed)
-    return changed
+    try:
+        return ctx.households.change_meter(house_id, body.meter_url, body.meter_key)
+    except TradingError as exc:
+        raise ApiError(404, exc.code, exc.message, exc.field) from exc
 
 
 @router.get("/households", response_model=list[HouseholdOut], responses=DENIED)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Annotated, Any, cast
 from urllib.parse import quote
@@ -17,7 +18,7 @@ from gridshare.explorer import Explorer, coins
 from gridshare.explorer import jsonable as js
 from gridshare.explorer.wiring import build_explorer, stop_explorer
 from gridshare.explorer.words import short_address
-from gridshare.local_time import date_and_time
+from gridshare.local_time import abbreviation, date_and_time, offset_s
 from gridshare.runtime import Runtime
 from gridshare.web.errors import ApiError
 
@@ -67,10 +68,12 @@ def _render(request: Request, explorer: Explorer, name: str, status: int = 200,
             **context: Any) -> Response:
     names = explorer.names()
     symbol = explorer.symbol
+    now = int(time.time())
     return TEMPLATES.TemplateResponse(
         request, f"explorer/{name}",
         {"name_of": names, "coins": lambda wei: coins(int(wei), symbol), "symbol": symbol,
-         "zone": explorer.zone, **context},
+         "zone": explorer.zone, "zone_name": abbreviation(now, explorer.zone),
+         "zone_offset": offset_s(now, explorer.zone), **context},
         status_code=status,
     )
 

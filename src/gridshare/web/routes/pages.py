@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, cast
-from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -30,6 +29,13 @@ from gridshare.web.market_form import (
     price_wei,
     whole_number,
 )
+from gridshare.web.page_login import (
+    LOGGED_OUT,
+    OPERATOR_PAGES,
+    RESIDENT_PAGES,
+    after_login,
+    page_user,
+)
 from gridshare.web.render import STATIC, VENDOR, make_templates, node_modules, render
 from gridshare.web.routes.api import REFUSALS, known_order, limited_key_export, log_in
 from gridshare.web.routes.pages_operator import router as operator_router
@@ -51,37 +57,6 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     install_context(app, runtime)
     app.state.kept_forms = KeptForms()
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-
-
-LOGGED_OUT = (
-    "You were logged out (the server restarted, or you were away a long time), so what you"
-    " sent was not done. Log in and try again."
-)
-
-
-def page_user(request: Request) -> Session:
-    """The logged-in visitor; anyone else goes to the login page, which brings them back.
-
-    A form sent after the session ended (a restart, twelve idle hours) did nothing: the login
-    page says so, instead of a silent redirect that looks as if the order went through."""
-    session = current_session(request)
-    if session is None or session.user is None:
-        page = "/" + request.url.path.split("/")[1]  # the page a form was on: /market/orders
-        query = {"next": page} | ({"unsent": "1"} if request.method == "POST" else {})
-        location = f"/login?{urlencode(query)}"
-        raise HTTPException(303, "Log in first.", headers={"Location": location})
-    return session
-
-
-RESIDENT_PAGES = ("/market", "/account", "/meter", "/community")
-OPERATOR_PAGES = ("/operator", "/community")
-
-
-def after_login(next_page: str | None, session: Session) -> str:
-    """Where a login goes: back to the page that asked for it, if the user may see it."""
-    if session.is_operator:
-        return next_page if next_page in OPERATOR_PAGES else "/operator"
-    return next_page if next_page in RESIDENT_PAGES else "/market"
 
 
 User = Annotated[Session, Depends(page_user)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
@@ -16,10 +16,11 @@ from gridshare.storage.disk import LOW_DISK_BYTES, free_bytes
 from gridshare.web import queries
 from gridshare.web.context import WebContext, get_context
 from gridshare.web.errors import ApiError, chain_trouble
+from gridshare.web.page_login import page_user
 from gridshare.web.render import make_templates, render
 from gridshare.web.routes.api_operator import change_meter_of, register_household
 from gridshare.web.schemas import MeterChange, NewHousehold
-from gridshare.web.security import check_form_csrf, current_session
+from gridshare.web.security import check_form_csrf
 
 router = APIRouter(include_in_schema=False)
 templates = make_templates()
@@ -28,9 +29,7 @@ MECHANISMS = ("bulletin", "continuous", "auction")
 
 
 def operator_page_user(request: Request) -> Session:
-    session = current_session(request)
-    if session is None or session.user is None:
-        raise HTTPException(303, "Log in first.", headers={"Location": "/login"})
+    session = page_user(request)  # a form after the session ended: the login page says so
     if not session.is_operator:
         raise ApiError(403, "operator_only", "Only the operator may see this.", None)
     return session

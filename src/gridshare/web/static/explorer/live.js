@@ -21,7 +21,11 @@
     return td;
   }
   function short(h) { return h.slice(0, 10) + "…" + h.slice(-6); }
-  function utc(ts) { return new Date(ts * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC"; }
+  // the village's clock, as the server's rows ("2026-11-30 13:32 PKT"): the zone's offset and
+  // name when the page was made
+  var zoneOffset = Number(document.body.getAttribute("data-zone-offset") || 0);
+  var zoneName = document.body.getAttribute("data-zone") || "UTC";
+  function when(ts) { return new Date((ts + zoneOffset) * 1000).toISOString().slice(0, 16).replace("T", " ") + " " + zoneName; }
   function setText(id, value) { var n = document.getElementById(id); if (n) { n.textContent = value; } }
 
   function drawBlocks(blocks) {
@@ -34,7 +38,7 @@
       tr.appendChild(cell(el("span", short(b.hash), null, "hash")));
       tr.appendChild(cell(String(b.tx_count)));
       tr.appendChild(cell(Number(b.gas_used).toLocaleString("en")));
-      tr.appendChild(cell(utc(b.timestamp)));
+      tr.appendChild(cell(when(b.timestamp)));
       body.appendChild(tr);
     });
   }

@@ -1,0 +1,42 @@
+"""Who is looking at a page: the logged-in visitor, or a trip to the login page and back."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import HTTPException, Request
+
+from gridshare.services.sessions import Session
+from gridshare.web.security import current_session
+
+LOGGED_OUT = (
+    "You were logged out (the server restarted, or you were away a long time), so what you"
+    " sent was not done. Log in and try again."
+)
+
+
+def page_user(request: Request) -> Session:
+    """The logged-in visitor; anyone else goes to the login page, which brings them back.
+
+    A form sent after the session ended (a restart, twelve idle hours) did nothing: the login
+    page says so, instead of a silent redirect that looks as if the order went through."""
+    session = current_session(request)
+    if session is None or session.user is None:
+        path = request.url.path
+        page = "/" + path.split("/")[1]  # the page a form was on: /market/orders
+        lost = request.method == "POST" and path != "/logout"  # logging out needs no retry
+        query = {"next": page} | ({"unsent": "1"} if lost else {})
+        location = f"/login?{urlencode(query)}"
+        raise HTTPException(303, "Log in first.", headers={"Location": location})
+    return session
+
+
+RESIDENT_PAGES = ("/market", "/account", "/meter", "/community")
+OPERATOR_PAGES = ("/operator", "/community")
+
+
+def after_login(next_page: str | None, session: Session) -> str:
+    """Where a login goes: back to the page that asked for it, if the user may see it."""
+    if session.is_operator:
+        return next_page if next_page in OPERATOR_PAGES else "/operator"
+    return next_page if next_page in RESIDENT_PAGES else "/market"
