@@ -57,6 +57,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        help="meters.json to record the meter's key and URL in (needs --url): "
                             "the operator's record, the server does not read it")
     flash.add_argument("--calibration", type=Path, help="JSON object of calibration values")
+    flash.add_argument("--pins", type=Path,
+                       help='JSON object of the board\'s wiring, e.g. {"relay_active_high": '
+                            'false} or, on an ESP32-S3, {"voltage": 4, "current": 5}; keys: '
+                            + ", ".join(PIN_KEYS))
     flash.add_argument("--dry-run", action="store_true",
                        help="stage the files and print the mpremote command; touch no board, "
                             "record nothing")
@@ -169,6 +173,38 @@ def _read_calibration(path: Path) -> dict[str, object]:
     return values
 
 
+PIN_KEYS = ("voltage", "current", "relay", "relay_active_high", "direction")
+GPIO_MAX = 48  # ESP32-S3's highest GPIO (the ESP32's is 39)
+
+
+def _read_pins(path: Path) -> dict[str, object]:
+    """The wiring file's values, checked as the board's firmware will read them: GPIO numbers
+    for voltage, current, relay and direction (null: none), true or false for
+    relay_active_high."""
+    try:
+        values = json.loads(path.read_text())
+    except OSError as exc:
+        raise FlashRefused(f"--pins: cannot read {path}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise FlashRefused(f"--pins: {path} is not JSON ({exc})") from exc
+    if not isinstance(values, dict):
+        raise FlashRefused(f'--pins: {path} must hold a JSON object, e.g. {{"relay": 26}}')
+    for name, value in values.items():
+        if name not in PIN_KEYS:
+            known = ", ".join(PIN_KEYS)
+            raise FlashRefused(f"--pins: {path}: unknown key {name!r} (known: {known})")
+        if name == "relay_active_high":
+            if not isinstance(value, bool):
+                raise FlashRefused(f"--pins: {path}: relay_active_high must be true or false")
+        elif not (value is None and name == "direction") and (
+            isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= GPIO_MAX
+        ):
+            raise FlashRefused(
+                f"--pins: {path}: {name} must be a GPIO number 0-{GPIO_MAX}, not {value!r}"
+            )
+    return values
+
+
 def _read_directory(path: Path) -> list[MeterEntry]:
     """The meters already recorded in path; refused unless path can be written afterwards."""
     folder = path.parent
@@ -248,6 +284,7 @@ def flash_command(args: argparse.Namespace) -> int:
         _checked_port(args.port)
         _checked_ssid(args.wifi_ssid)
         calibration = _read_calibration(args.calibration) if args.calibration else {}
+        pins = _read_pins(args.pins) if args.pins else {}
         known = _read_directory(args.directory) if args.directory is not None else []
         _check_stage_dir(args.stage_dir)
         stage = _make_stage(args.stage_dir)  # last: a refused option leaves nothing behind
@@ -261,6 +298,7 @@ def flash_command(args: argparse.Namespace) -> int:
         "wifi_ssid": args.wifi_ssid,
         "wifi_password": args.wifi_password,
         "calibration": calibration,
+        "pins": pins,
     }
     try:
         entries = stage_firmware(stage, config)

@@ -233,3 +233,34 @@ def test_a_real_flash_leaves_no_staged_copy_of_the_key(
     assert main([*BASE, "--url", "http://192.168.1.23"]) == 0
     assert len(mpremote_runs) == 1
     assert not list(tmp_path.glob("gridshare-flash-*"))
+
+
+def test_flash_takes_the_boards_wiring(tmp_path: Path, mpremote_runs: list[list[str]]) -> None:
+    """An active-low relay module, and an ESP32-S3's ADC pins (docs/meters.md, Wiring): the
+    firmware reads them from config.json, and flash had no way to write them."""
+    pins = tmp_path / "pins.json"
+    pins.write_text('{"relay_active_high": false, "voltage": 4, "current": 5, "direction": null}')
+    code = main([*BASE, "--pins", str(pins), "--stage-dir", str(tmp_path / "stage"), "--dry-run"])
+    assert code == 0
+    config = Config(json.loads((tmp_path / "stage" / "config.json").read_text()))
+    assert (config.relay_active_high, config.v_pin, config.i_pin) == (False, 4, 5)
+    assert (config.relay_pin, config.dir_pin) == (26, None)  # the rest as wired by default
+
+
+@pytest.mark.parametrize(("content", "rule"), [
+    ('{"relay_active_high": "no"}', "relay_active_high must be true or false"),
+    ('{"voltage": 99}', "voltage must be a GPIO number 0-48"),
+    ('{"relay": true}', "relay must be a GPIO number"),
+    ('{"led": 2}', "unknown key 'led'"),
+    ("[26]", "JSON object"),
+])
+def test_flash_refuses_a_bad_wiring_file_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], mpremote_runs: list[list[str]],
+    content: str, rule: str,
+) -> None:
+    pins = tmp_path / "pins.json"
+    pins.write_text(content)
+    code = main([*BASE, "--pins", str(pins), "--stage-dir", str(tmp_path / "stage")])
+    assert code == 2
+    assert rule in _one_line_error(capsys, "--pins")
+    assert mpremote_runs == [] and not (tmp_path / "stage").exists()
