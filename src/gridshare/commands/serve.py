@@ -36,6 +36,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "such variable, serve asks for it when run on a terminal (twice on the first run). "
         "Without --production and without the variable, a fixed, public development default "
         "is used. The data directory and the port are checked before anything is created.",
+        epilog="Every other setting is a GRIDSHARE_* environment variable, e.g. "
+        "GRIDSHARE_TIMEZONE=Asia/Karachi (times on the pages; UTC by default), "
+        "GRIDSHARE_COIN_SYMBOL, GRIDSHARE_MARKET_MECHANISM, GRIDSHARE_PRUNE_EVERY_BLOCKS "
+        "(docs/deployment.md lists them).",
     )
     parser.add_argument(
         "--data", type=Path, default=None,
