@@ -52,6 +52,8 @@ OPERATOR_ONLY = {  # a resident gets 403 and nothing changes
     "POST /api/v1/households/{house_id}/top-up",
     "POST /operator/households",
     "POST /operator/top-up",
+    "PUT /api/v1/households/{house_id}/meter",
+    "POST /operator/meter",
 }
 PUBLIC = {  # no account's private data: the same answer with or without a session
     "GET /lang/{code}",
@@ -138,15 +140,16 @@ def delivery(world: dict[str, Any]) -> dict[str, Any]:
 
 
 def state(world: dict[str, Any]) -> tuple[object, ...]:
-    """Everything a forged request could change: orders, deliveries, balances, households,
-    the mechanism, the users, and whether each resident's session is still alive."""
+    """Everything a forged request could change: orders, deliveries, balances, households and
+    their meters, the mechanism, the users, and whether each resident's session is still alive."""
     runtime, ctx = world["runtime"], world["app"].state.web
     market = runtime.market
     orders = [market.order(i) for i in range(1, market.order_count() + 1)]
     return (
         orders, market.delivery_count(),
         [market.balances(r.address) for r in world["residents"]],
-        [h.house_id for h in ctx.households.all()], ctx.mechanism,
+        [(h.house_id, h.meter_url, h.meter_key_hex) for h in ctx.households.all()],
+        ctx.mechanism,
         [u.username for u in ctx.users.all()],
         [r.client.get("/api/v1/me").status_code for r in world["residents"]],
     )
@@ -202,6 +205,10 @@ def forged_requests(world: dict[str, Any], order_id: int) -> dict[str, tuple[Any
             op, "/api/v1/households/1/top-up", {"json": {"coins": 5}}),
         "PUT /api/v1/market/mechanism": (
             op, "/api/v1/market/mechanism", {"json": {"mechanism": other}}),
+        "PUT /api/v1/households/{house_id}/meter": (
+            op, "/api/v1/households/1/meter", {"json": {"meter_url": "http://10.9.9.9"}}),
+        "POST /operator/meter": (op, "/operator/meter", {"data": {
+            "house_id": "1", "meter_url": "http://10.9.9.9"}}),
         "POST /market/orders": (amina.client, "/market/orders", {"data": {
             "side": "sell", "amount_wh": "5", "price": "0.001", "minutes": "60"}}),
         "POST /market/orders/{order_id}/take": (
@@ -369,6 +376,11 @@ def test_a_resident_cannot_use_operator_routes(world: dict) -> None:
         "POST /operator/top-up": lambda: amina.client.post(
             "/operator/top-up", data={"house_id": "1", "coins": "5",
                                       "csrf_token": amina.csrf}, follow_redirects=False),
+        "PUT /api/v1/households/{house_id}/meter": lambda: amina.client.put(
+            "/api/v1/households/2/meter", json={"meter_url": "http://10.9.9.9"}, headers=h),
+        "POST /operator/meter": lambda: amina.client.post(
+            "/operator/meter", data={"house_id": "2", "meter_url": "http://10.9.9.9",
+                                     "csrf_token": amina.csrf}, follow_redirects=False),
     }
     assert set(attempts) == OPERATOR_ONLY
     before = state(world)
