@@ -40,3 +40,8 @@ def after_login(next_page: str | None, session: Session) -> str:
     if session.is_operator:
         return next_page if next_page in OPERATOR_PAGES else "/operator"
     return next_page if next_page in RESIDENT_PAGES else "/market"
+
+
+def known_page(page: str | None) -> str | None:
+    """`page` if it is one of ours a login may return to, else None."""
+    return page if page in RESIDENT_PAGES or page in OPERATOR_PAGES else None

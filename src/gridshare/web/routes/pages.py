@@ -29,13 +29,7 @@ from gridshare.web.market_form import (
     price_wei,
     whole_number,
 )
-from gridshare.web.page_login import (
-    LOGGED_OUT,
-    OPERATOR_PAGES,
-    RESIDENT_PAGES,
-    after_login,
-    page_user,
-)
+from gridshare.web.page_login import LOGGED_OUT, after_login, known_page, page_user
 from gridshare.web.render import STATIC, VENDOR, make_templates, node_modules, render
 from gridshare.web.routes.api import REFUSALS, known_order, limited_key_export, log_in
 from gridshare.web.routes.pages_operator import router as operator_router
@@ -88,8 +82,7 @@ def login_page(
         return back(after_login(page, session))
     if unsent and session.flash is None:
         session.flash = LOGGED_OUT
-    known = page in RESIDENT_PAGES or page in OPERATOR_PAGES
-    response = render(templates, request, "login.html", session, next_page=page if known else None)
+    response = render(templates, request, "login.html", session, next_page=known_page(page))
     set_session_cookie(request, response, session)
     return response
 
@@ -113,7 +106,8 @@ def login(
     except ApiError as exc:
         anonymous.flash = exc.message if exc.status == 429 else "Wrong username or password."
         return render(
-            templates, request, "login.html", anonymous, status=exc.status, next_page=next_page
+            templates, request, "login.html", anonymous, status=exc.status,
+            next_page=known_page(next_page),
         )
     response = back(after_login(next_page, session))
     set_session_cookie(request, response, session)
