@@ -10,10 +10,12 @@ import errno
 import logging
 import socket
 import sqlite3
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
+
+from gridshare.storage.disk import causes, says_disk_full
 
 # Settings field -> the `serve` option that sets it
 SERVE_OPTIONS = {
@@ -98,10 +100,10 @@ def startup_failure(
 ) -> str:
     """One line for a server that could not start; `logged` are the exceptions the chain's
     code logged meanwhile (the embedded chain answers an internal error by its type only)."""
-    causes = [*_chain(exc), *(c for e in logged for c in _chain(e))]
+    seen = [*causes(exc), *(c for e in logged for c in causes(e))]
     if chain_url is not None:
-        causes = [c for c in causes if not _is_rpc_failure(c)]  # the node's disk, not ours
-    if any(_says_disk_full(c) for c in causes):
+        seen = [c for c in seen if not _is_rpc_failure(c)]  # the node's disk, not ours
+    if any(says_disk_full(c) for c in seen):
         return f"the disk holding {data_dir} is full: free space, then start again"
     if _is_rpc_failure(exc):
         if chain_url is not None:
@@ -118,23 +120,6 @@ def startup_failure(
     if isinstance(exc, OSError) and exc.strerror and exc.filename:
         return f"cannot use {exc.filename}: {exc.strerror}"
     return _line(exc)
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """`exc` and the exceptions it was raised from or while handling."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def _says_disk_full(exc: BaseException) -> bool:
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return True
-    text = str(exc).lower()
-    return "disk is full" in text or "no space left" in text
 
 
 def _is_rpc_failure(exc: BaseException) -> bool:
