@@ -148,7 +148,25 @@ def test_flash_prints_the_key_when_it_cannot_record_it(
     assert code == 1 and len(mpremote_runs) == 1
     captured = capsys.readouterr()
     assert KEY in captured.out
+    assert captured.err.startswith("gridshare meter flash: could not record meter 3 in")
     assert "No space left on device" in captured.err and "Traceback" not in captured.err
+
+
+def test_a_failed_mpremote_is_one_line_naming_the_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def board_absent(command: list[str], **_kwargs: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(command, 1)
+
+    monkeypatch.setattr(meter_command.subprocess, "run", board_absent)
+    assert main([*BASE, "--stage-dir", str(tmp_path / "stage")]) == 1
+    assert capsys.readouterr().err.startswith(
+        "gridshare meter flash: mpremote failed; is the board on")
+
+
+def test_meter_sim_names_itself_as_gridshare_meter_sim(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["meter-sim", "--houses", "0"]) == 2
+    assert capsys.readouterr().err.startswith("gridshare meter-sim: --houses: ")
 
 
 @pytest.mark.parametrize("key", ["xyz", "ab" * 31, "ab" * 33, "ab " * 32, "gg" * 32,
