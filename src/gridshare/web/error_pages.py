@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import Response
 
+from gridshare.web.page_login import after_login
 from gridshare.web.render import make_templates, render
 from gridshare.web.security import HEADERS, current_session
 
@@ -22,9 +23,7 @@ WORDS = {  # what a resident can do about it, instead of the API's wording
 def error_page(request: Request, status: int, code: str, message: str) -> Response:
     """`message` (or its plainer words for `code`) as a page, with a link home."""
     session = current_session(request)
-    user = session.user if session is not None else None
-    home = "/login" if user is None else ("/operator" if session and session.is_operator
-                                          else "/market")  # fmt: skip
+    home = "/login" if session is None or session.user is None else after_login(None, session)
     title = "Page not found" if status == 404 else "Nothing was done"
     shown = render(
         TEMPLATES, request, "error.html", session, status=status, title=title,
