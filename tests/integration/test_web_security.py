@@ -35,7 +35,10 @@ PRICE = 10**15
 CSRF_EXEMPT = {
     "POST /rpc": "public JSON-RPC: reads no session; takes only transactions signed by the sender",
     "POST /api/v1/session": "JSON-only login: a cross-site form cannot send a JSON body",
+    "POST /api/v1/session/recovery": "JSON-only, like the login: it needs the recovery phrase",
 }
+
+ANONYMOUS_FORMS = {"POST /login", "POST /recover"}  # their token is an anonymous session's
 
 # Every route that takes an id (path parameter, or an `*_id` field), by who may use it on what.
 OWNER_ONLY = {  # another resident gets 403/404 and the object is untouched
@@ -105,13 +108,14 @@ def input_names(route: APIRoute) -> tuple[set[str], set[str]]:
 def world() -> Iterator[dict[str, Any]]:
     with web_app() as (runtime, _settings, app):
         operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
-        residents = []
+        residents, phrases = [], {}
         for house, name in ((1, "amina"), (2, "bilal"), (3, "chanda")):
             created = register(operator, op_csrf, house, name, "http://127.0.0.1:9", KEY)
             client, csrf = log_in(app, name, PASSWORD)
             residents.append(Resident(name, str(created["address"]), house, client, csrf))
+            phrases[name] = str(created["recovery_phrase"])
         yield {"app": app, "operator": operator, "op_csrf": op_csrf, "residents": residents,
-               "runtime": runtime}
+               "runtime": runtime, "phrases": phrases}
 
 
 def place(resident: Resident, wh: int = 5, side: str = "sell") -> int:
@@ -141,7 +145,8 @@ def delivery(world: dict[str, Any]) -> dict[str, Any]:
 
 def state(world: dict[str, Any]) -> tuple[object, ...]:
     """Everything a forged request could change: orders, deliveries, balances, households and
-    their meters, the mechanism, the users, and whether each resident's session is still alive."""
+    their meters, the mechanism, the users and their passwords, and whether each resident's
+    session is still alive."""
     runtime, ctx = world["runtime"], world["app"].state.web
     market = runtime.market
     orders = [market.order(i) for i in range(1, market.order_count() + 1)]
@@ -150,7 +155,7 @@ def state(world: dict[str, Any]) -> tuple[object, ...]:
         [market.balances(r.address) for r in world["residents"]],
         [(h.house_id, h.meter_url, h.meter_key_hex) for h in ctx.households.all()],
         ctx.mechanism,
-        [u.username for u in ctx.users.all()],
+        [(u.username, u.password_hash) for u in ctx.users.all()],
         [r.client.get("/api/v1/me").status_code for r in world["residents"]],
     )
 
@@ -217,6 +222,11 @@ def forged_requests(world: dict[str, Any], order_id: int) -> dict[str, tuple[Any
             amina.client, f"/market/orders/{order_id}/cancel", {"data": {}}),
         "POST /account/export": (amina.client, "/account/export",
                                  {"data": {"password": PASSWORD}}),
+        "PUT /api/v1/me/password": (amina.client, "/api/v1/me/password", {"json": {
+            "password": PASSWORD, "new_password": "a forged new one"}}),
+        "POST /account/password": (amina.client, "/account/password", {"data": {
+            "password": PASSWORD, "new_password": "a forged new one",
+            "new_password_again": "a forged new one"}}),
         "POST /logout": (amina.client, "/logout", {"data": {}}),
         "POST /operator/households": (op, "/operator/households", {"data": {
             k: str(v) for k, v in new_house.items()}}),
@@ -225,6 +235,9 @@ def forged_requests(world: dict[str, Any], order_id: int) -> dict[str, tuple[Any
         "POST /operator/mechanism": (op, "/operator/mechanism", {"data": {"mechanism": other}}),
         "POST /login": (TestClient(world["app"]), "/login", {"data": {
             "username": "chanda", "password": PASSWORD}}),
+        "POST /recover": (TestClient(world["app"]), "/recover", {"data": {
+            "username": "chanda", "recovery_phrase": world["phrases"]["chanda"],
+            "new_password": "a forged new one", "new_password_again": "a forged new one"}}),
     }
 
 
@@ -240,8 +253,8 @@ def test_every_state_changing_route_refuses_a_missing_or_wrong_csrf_token(
     before = state(world)
     for name, (client, url, request) in forged.items():
         method = name.split()[0]
-        if name == "POST /login":
-            client.get("/login")  # an anonymous session, with its own token, as a browser has
+        if name in ANONYMOUS_FORMS:
+            client.get(url)  # an anonymous session, with its own token, as a browser has
         if "data" in request:
             data = dict(request["data"])
             if token is not None:
@@ -257,7 +270,7 @@ def test_every_state_changing_route_refuses_a_missing_or_wrong_csrf_token(
             assert "This page was out of date, so nothing was sent." in client.get("/market").text
             continue
         assert response.status_code == 403, (name, response.status_code, response.text[:200])
-        if name == "POST /login":  # a page: the form again, and still not logged in
+        if name in ANONYMOUS_FORMS:  # a page: the form again, and still not logged in
             assert client.get("/api/v1/me").status_code == 401
         else:
             assert response.json()["error"]["code"] == "csrf", (name, response.text)

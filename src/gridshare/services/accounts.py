@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils.exceptions import ValidationError
 from web3 import Web3
 
 from gridshare.storage.users import Role, User, UserStore, UserTaken
@@ -20,6 +21,10 @@ RESIDENT_SCRYPT_N = 2**16
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
+PHRASE_RULE = (
+    "Recovery phrase: the 12 words shown when the house was registered, in order, with a"
+    " space between words."
+)
 
 
 class AccountError(Exception):
@@ -122,6 +127,46 @@ class AccountService:
         assert signer is not None
         return "0x" + bytes(signer.key).hex()
 
+    def change_password(self, user: User, password: str, new_password: str) -> User:
+        """`user` with `new_password`, after the current one; the key is re-encrypted with it.
+
+        The hash and the keystore change in one UPDATE: a failure on the way leaves the old
+        password working, never a hash that does not open the stored key."""
+        current = self.users.by_id(user.id) or user  # the row, not a session's old copy
+        if not self._verify(current.password_hash, password):
+            raise AccountError("wrong_password", "The password is not right.", "password")
+        _check_password(new_password, "new_password")
+        return self._set_password(current, new_password, self._unlock(current, password))
+
+    def recover(self, username: str, phrase: str, new_password: str) -> Login:
+        """The resident `username` with `new_password`, proved by their 12-word recovery phrase.
+
+        The phrase gives back the key the server created (and keeps only encrypted with the
+        forgotten password); it must be this account's key. Wallet-only accounts have no
+        phrase here: their key is in their own wallet."""
+        words = " ".join(phrase.lower().split())
+        if len(words.split()) != 12:
+            raise AccountError("bad_phrase", PHRASE_RULE, "recovery_phrase")
+        try:
+            account: LocalAccount = Account.from_mnemonic(words)
+        except (ValidationError, ValueError) as exc:  # a word not in the list, a bad checksum
+            raise AccountError("bad_phrase", PHRASE_RULE, "recovery_phrase") from exc
+        _check_password(new_password, "new_password")
+        user = self.users.by_username(username)
+        if user is None or user.keystore is None or user.address != account.address:
+            raise AccountError(
+                "wrong_phrase", "That recovery phrase is not this username's.", "recovery_phrase"
+            )
+        return Login(self._set_password(user, new_password, account), account)
+
+    def _set_password(self, user: User, password: str, signer: LocalAccount | None) -> User:
+        keystore = None if signer is None else dict(
+            Account.encrypt(signer.key, password, kdf="scrypt", iterations=self.scrypt_n)
+        )
+        password_hash = self.hasher.hash(password)
+        self.users.set_password(user.id, password_hash, keystore)
+        return replace(user, password_hash=password_hash, keystore=keystore)
+
     def _verify(self, password_hash: str, password: str) -> bool:
         try:
             return bool(self.hasher.verify(password_hash, password))
@@ -141,7 +186,12 @@ def _check_credentials(username: str, password: str) -> None:
         raise AccountError(
             "bad_username", "Username: 3-32 letters, digits, '.', '_' or '-'.", "username"
         )
+    _check_password(password, "password")
+
+
+def _check_password(password: str, field: str) -> None:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise AccountError(
-            "weak_password", f"Password: at least {MIN_PASSWORD} characters.", "password"
+            "weak_password",
+            f"Password: at least {MIN_PASSWORD} and at most {MAX_PASSWORD} characters.", field,
         )

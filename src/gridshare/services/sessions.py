@@ -82,5 +82,14 @@ class SessionStore:
         with self._lock:
             self._sessions.pop(session_id, None)
 
+    def end_user(self, user_id: int, *, keep: str | None = None) -> int:
+        """Forget every session of one user but `keep` (a new password ends the others)."""
+        with self._lock:
+            ended = [sid for sid, session in self._sessions.items()
+                     if session.user is not None and session.user.id == user_id and sid != keep]
+            for sid in ended:
+                del self._sessions[sid]
+        return len(ended)
+
     def __len__(self) -> int:
         return len(self._sessions)

@@ -121,7 +121,6 @@ class UserStore:
                 (password_hash, None if keystore is None else json.dumps(keystore), user_id),
             )
 
-
     def remove(self, user_id: int) -> None:
         """Delete a user (undoing a registration that failed half way)."""
         with self._db.transaction() as conn:

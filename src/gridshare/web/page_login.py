@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from fastapi import HTTPException, Request
 
-from gridshare.services.sessions import Session
+from gridshare.services.sessions import Session, SessionStore
 from gridshare.web.security import current_session
 
 LOGGED_OUT = (
@@ -29,6 +29,17 @@ def page_user(request: Request) -> Session:
         location = f"/login?{urlencode(query)}"
         raise HTTPException(303, "Log in first.", headers={"Location": location})
     return session
+
+
+def form_session(request: Request, sessions: SessionStore, token: str) -> tuple[Session, bool]:
+    """The anonymous session a login or recovery form came from, and whether its token holds;
+    a fresh session saying so when it does not (the page sat open past a restart)."""
+    anonymous = current_session(request)
+    if anonymous is not None and anonymous.csrf_ok(token):
+        return anonymous, True
+    fresh = sessions.new()
+    fresh.flash = "Your session expired; please try again."
+    return fresh, False
 
 
 RESIDENT_PAGES = ("/market", "/account", "/meter", "/community")

@@ -27,6 +27,22 @@ class Password(BaseModel):
     password: str = Field(min_length=1, max_length=256)
 
 
+class NewPassword(BaseModel):
+    model_config = StrictModel
+    password: str = Field(min_length=1, max_length=256, description="the current password")
+    new_password: str = Field(min_length=1, max_length=256, description="8 to 256 characters")
+
+
+class Recovery(BaseModel):
+    model_config = StrictModel
+    username: str = Field(min_length=1, max_length=64)
+    recovery_phrase: str = Field(
+        min_length=1, max_length=400,
+        description="the 12 words shown when the household was registered",
+    )
+    new_password: str = Field(min_length=1, max_length=256, description="8 to 256 characters")
+
+
 class UserView(BaseModel):
     username: str
     role: str

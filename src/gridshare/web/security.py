@@ -138,15 +138,17 @@ class LoginLimiter:
                     stamps.remove(attempt.stamp)
 
 
-def reserve_attempt(limiter: LoginLimiter, what: str, *keys: str) -> Attempt:
-    """A password check counted in advance under `keys`; 429 naming `password` at the limit.
+def reserve_attempt(
+    limiter: LoginLimiter, what: str, *keys: str, field: str = "password"
+) -> Attempt:
+    """A password check counted in advance under `keys`; 429 naming `field` at the limit.
 
     `what` names the failures in the message: "Too many {what}; wait N s.".
     """
     attempt = limiter.reserve(*keys)
     if attempt.wait:
         raise ApiError(
-            429, "too_many_attempts", f"Too many {what}; wait {attempt.wait} s.", "password"
+            429, "too_many_attempts", f"Too many {what}; wait {attempt.wait} s.", field
         )
     return attempt
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from eth_abi.exceptions import EncodingError
 from eth_account.signers.local import LocalAccount
@@ -32,8 +32,10 @@ from gridshare.web.schemas import (
     MeterReading,
     MeView,
     NewOrder,
+    NewPassword,
     OrderView,
     Password,
+    Recovery,
     SessionView,
     Take,
     Trade,
@@ -100,22 +102,62 @@ def log_in(ctx: WebContext, request: Request, username: str, password: str) -> S
     return ctx.sessions.new(login.user, login.signer)
 
 
-def limited_key_export(ctx: WebContext, user: User, password: str) -> str:
-    """The user's private key, after the password; wrong passwords are limited like logins.
+T = TypeVar("T")
 
-    The 6th wrong password within a minute, and every try until the minute has passed (even
-    with the right password), is refused with 429 naming `password`. Each try counts as a
-    wrong password until it proves right (or no password was checked: no key held).
+
+def limited(
+    ctx: WebContext, what: str, keys: tuple[str, ...], check: Callable[[], T], *,
+    wrong: str = "wrong_password", field: str = "password",
+) -> T:
+    """`check()`, counted as a failure under `keys` until it proves right (like a login).
+
+    The 6th failure within a minute, and every try until the minute has passed (even a right
+    one), is refused with 429 naming `field`. A refusal other than `wrong` (a rule the new
+    password breaks, no key held) is not a guess and is not counted; any other error is.
     """
-    attempt = reserve_attempt(ctx.limiter, "wrong passwords", f"key-export:{user.username.lower()}")
+    attempt = reserve_attempt(ctx.limiter, what, *keys, field=field)
     try:
-        key = ctx.accounts.export_key(user, password)
+        result = check()
     except AccountError as exc:
-        if exc.code != "wrong_password":
+        if exc.code != wrong:
             ctx.limiter.release(attempt)
         raise
     ctx.limiter.release(attempt)
-    return key
+    return result
+
+
+def password_key(user: User) -> tuple[str]:
+    """The limiter's key for re-typed passwords (key export, password change): one per user."""
+    return (f"password:{user.username.lower()}",)
+
+
+def limited_key_export(ctx: WebContext, user: User, password: str) -> str:
+    """The user's private key, after the password; wrong passwords are limited like logins."""
+    return limited(ctx, "wrong passwords", password_key(user),
+                   lambda: ctx.accounts.export_key(user, password))
+
+
+def change_password(ctx: WebContext, session: Session, password: str, new_password: str) -> None:
+    """A new password for the session's user; their other sessions end (it may have leaked)."""
+    user = session.user
+    assert user is not None
+    changed = limited(ctx, "wrong passwords", password_key(user),
+                      lambda: ctx.accounts.change_password(user, password, new_password))
+    session.user = changed
+    ctx.sessions.end_user(changed.id, keep=session.id)
+
+
+def recover(
+    ctx: WebContext, request: Request, username: str, phrase: str, new_password: str
+) -> Session:
+    """A new password proved by the recovery phrase, then a fresh session (the others end)."""
+    username = username.strip()
+    keys = (f"recover-ip:{client_address(request)}", f"recover-user:{username.lower()}")
+    login = limited(ctx, "wrong recovery phrases", keys,
+                    lambda: ctx.accounts.recover(username, phrase, new_password),
+                    wrong="wrong_phrase", field="recovery_phrase")
+    ctx.sessions.end_user(login.user.id)
+    return ctx.sessions.new(login.user, login.signer)
 
 
 def known_order(order_id: int) -> int:
@@ -154,6 +196,27 @@ def create_session(
 ) -> SessionView:
     """Log in: a fresh session cookie and the CSRF token for later writes."""
     session = log_in(ctx, request, body.username, body.password)
+    set_session_cookie(request, response, session)
+    assert session.user is not None
+    return SessionView(user=user_view(session.user), csrf_token=session.csrf)
+
+
+@router.post("/session/recovery", response_model=SessionView, tags=["session"],
+             responses={400: {"description": "a phrase or password the rules refuse"},
+                        401: {"description": "the phrase is not this username's"},
+                        429: {"description": "limited"}})
+def recover_session(
+    body: Recovery, request: Request, response: Response, ctx: Ctx
+) -> SessionView:
+    """Forgot the password: the 12-word recovery phrase sets a new one, and logs in.
+
+    Every other session of that resident ends. Five wrong phrases within a minute (per client
+    and per username) are refused for the rest of the minute (429)."""
+    try:
+        session = recover(ctx, request, body.username, body.recovery_phrase, body.new_password)
+    except AccountError as exc:
+        status = 401 if exc.code == "wrong_phrase" else 400
+        raise ApiError(status, exc.code, exc.message, exc.field) from exc
     set_session_cookie(request, response, session)
     assert session.user is not None
     return SessionView(user=user_view(session.user), csrf_token=session.csrf)
@@ -226,6 +289,20 @@ def export_key(body: Password, session: Writer, ctx: Ctx, response: Response) ->
     except AccountError as exc:
         raise trading_error(exc) from exc
     return ExportedKey(address=session.user.address, private_key=key)
+
+
+@router.put("/me/password", status_code=204, tags=["account"],
+            responses={**R401, **R403, **R429,
+                       400: {"description": "wrong current password, or a too short new one"}})
+def new_password(body: NewPassword, session: Writer, ctx: Ctx) -> Response:
+    """Change my password (the server-held key is re-encrypted with it); my other sessions end.
+
+    Wrong current passwords are limited as for key export (429)."""
+    try:
+        change_password(ctx, session, body.password, body.new_password)
+    except AccountError as exc:
+        raise trading_error(exc) from exc
+    return Response(status_code=204)
 
 
 @router.get("/me/meter", response_model=MeterReading, tags=["account"],

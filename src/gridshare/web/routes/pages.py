@@ -29,10 +29,17 @@ from gridshare.web.market_form import (
     price_wei,
     whole_number,
 )
-from gridshare.web.page_login import LOGGED_OUT, after_login, known_page, page_user
+from gridshare.web.page_login import (
+    LOGGED_OUT,
+    after_login,
+    form_session,
+    known_page,
+    page_user,
+)
 from gridshare.web.render import STATIC, VENDOR, make_templates, node_modules, render
 from gridshare.web.routes.api import REFUSALS, known_order, limited_key_export, log_in
 from gridshare.web.routes.pages_operator import router as operator_router
+from gridshare.web.routes.pages_password import router as password_router
 from gridshare.web.security import (
     SESSION_COOKIE,
     check_form_csrf,
@@ -94,12 +101,10 @@ def login(
     csrf_token: Annotated[str, Form(max_length=128)] = "",
     next_page: Annotated[str | None, Form(max_length=64)] = None,
 ) -> Response:
-    anonymous = current_session(request)
-    if anonymous is None or not anonymous.csrf_ok(csrf_token):
-        fresh = ctx.sessions.new()
-        fresh.flash = "Your session expired; please try again."
-        response: Response = render(templates, request, "login.html", fresh, status=403)
-        set_session_cookie(request, response, fresh)
+    anonymous, token_ok = form_session(request, ctx.sessions, csrf_token)
+    if not token_ok:
+        response: Response = render(templates, request, "login.html", anonymous, status=403)
+        set_session_cookie(request, response, anonymous)
         return response
     try:
         session = log_in(ctx, request, username, password)
@@ -377,3 +382,4 @@ def community_page(request: Request, ctx: Ctx, session: User) -> HTMLResponse:
 
 
 router.include_router(operator_router)
+router.include_router(password_router)

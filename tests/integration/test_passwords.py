@@ -1,0 +1,183 @@
+"""A resident changes their password, or sets a new one with the recovery phrase shown at
+registration. The key the server holds is re-encrypted with the new password (the old one
+opens nothing), the resident's other sessions end, and a refused change changes nothing.
+The real app, chain and database."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from eth_account import Account
+from fastapi.testclient import TestClient
+
+from tests.integration.web_support import OPERATOR_PASSWORD, PASSWORD, log_in, register, web_app
+
+KEY = "22" * 32
+NEW = "a new secret 42"
+
+
+@pytest.fixture
+def village() -> Iterator[dict[str, Any]]:
+    with web_app() as (_runtime, _settings, app):
+        operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
+        made = {name: register(operator, op_csrf, house, name, "http://127.0.0.1:9", KEY)
+                for house, name in ((1, "amina"), (2, "bilal"))}
+        yield {"app": app, "made": made}
+
+
+def logs_in(app: object, username: str, password: str) -> int:
+    reply = TestClient(app).post(  # type: ignore[arg-type]
+        "/api/v1/session", json={"username": username, "password": password})
+    return reply.status_code
+
+
+def exported_address(client: TestClient, csrf: str, password: str) -> str:
+    reply = client.post("/api/v1/me/key-export", json={"password": password},
+                        headers={"X-CSRF-Token": csrf})
+    assert reply.status_code == 200, reply.text
+    return str(Account.from_key(reply.json()["private_key"]).address)
+
+
+def sells(client: TestClient, csrf: str) -> int:
+    """Whether the session can still sign: a sell offer through it (its status)."""
+    return client.post("/api/v1/orders", json={"side": "sell", "amount_wh": 5,
+                                               "price_per_wh": 10**12},
+                       headers={"X-CSRF-Token": csrf}).status_code
+
+
+def test_a_changed_password_opens_the_same_key_and_ends_the_residents_other_sessions(
+    village: dict[str, Any],
+) -> None:
+    app, address = village["app"], village["made"]["amina"]["address"]
+    phone, csrf = log_in(app, "amina", PASSWORD)
+    laptop, laptop_csrf = log_in(app, "amina", PASSWORD)
+    bilal, bilal_csrf = log_in(app, "bilal", PASSWORD)
+    change = {"X-CSRF-Token": csrf}
+
+    wrong = phone.put("/api/v1/me/password", json={"password": "not the one", "new_password": NEW},
+                      headers=change)
+    short = phone.put("/api/v1/me/password", json={"password": PASSWORD, "new_password": "short"},
+                      headers=change)
+    assert (wrong.status_code, wrong.json()["error"]["field"]) == (400, "password")
+    assert (short.status_code, short.json()["error"]["field"]) == (400, "new_password")
+    assert "at least 8" in short.json()["error"]["message"]
+    assert laptop.get("/api/v1/me").status_code == 200  # refused: nothing changed
+    assert logs_in(app, "amina", PASSWORD) == 200
+
+    done = phone.put("/api/v1/me/password", json={"password": PASSWORD, "new_password": NEW},
+                     headers=change)
+    assert done.status_code == 204, done.text
+    assert laptop.get("/api/v1/me").status_code == 401  # the other session ended
+    assert sells(laptop, laptop_csrf) == 401
+    assert sells(phone, csrf) == 201  # this one goes on, its key unlocked
+    assert bilal.get("/api/v1/me").status_code == 200 and sells(bilal, bilal_csrf) == 201
+    assert logs_in(app, "amina", PASSWORD) == 401
+    assert exported_address(phone, csrf, NEW) == address  # the same key, under the new password
+    again, again_csrf = log_in(app, "amina", NEW)
+    assert exported_address(again, again_csrf, NEW) == address
+    assert sells(again, again_csrf) == 201
+
+
+def test_the_recovery_phrase_sets_a_new_password_and_logs_in(village: dict[str, Any]) -> None:
+    app, made = village["app"], village["made"]
+    phrase, address = str(made["amina"]["recovery_phrase"]), made["amina"]["address"]
+    old_session, _ = log_in(app, "amina", PASSWORD)
+    client = TestClient(app)
+
+    def recover(username: str, words: str, new: str = NEW) -> Any:
+        return client.post("/api/v1/session/recovery", json={
+            "username": username, "recovery_phrase": words, "new_password": new})
+
+    refused = [
+        (recover("amina", " ".join(phrase.split()[:11])), 400, "bad_phrase"),
+        (recover("amina", phrase.replace(phrase.split()[0], "zzzz", 1)), 400, "bad_phrase"),
+        (recover("amina", str(made["bilal"]["recovery_phrase"])), 401, "wrong_phrase"),
+        (recover("nobody", phrase), 401, "wrong_phrase"),
+        (recover("operator", phrase), 401, "wrong_phrase"),
+    ]
+    for reply, status, code in refused:
+        assert (reply.status_code, reply.json()["error"]["code"]) == (status, code), reply.text
+        assert reply.json()["error"]["field"] == "recovery_phrase"
+    short = recover("amina", phrase, "short")
+    assert (short.status_code, short.json()["error"]["field"]) == (400, "new_password")
+    assert logs_in(app, "amina", PASSWORD) == 200  # nothing changed
+    assert old_session.get("/api/v1/me").status_code == 200
+
+    # a phone keyboard capitalises the first word and doubles a space
+    typed = "  " + phrase.capitalize().replace(" ", "  ", 1) + "\n"
+    done = recover(" amina", typed)
+    assert done.status_code == 200, done.text
+    assert done.json()["user"]["address"] == address
+    csrf = done.json()["csrf_token"]
+    assert sells(client, csrf) == 201  # logged in, the key unlocked
+    assert old_session.get("/api/v1/me").status_code == 401
+    assert logs_in(app, "amina", PASSWORD) == 401
+    assert logs_in(app, "amina", NEW) == 200
+    assert exported_address(client, csrf, NEW) == address
+
+
+def test_wrong_recovery_phrases_are_limited_like_logins(village: dict[str, Any]) -> None:
+    app, made = village["app"], village["made"]
+    client = TestClient(app)
+    other = str(made["bilal"]["recovery_phrase"])
+    body = {"username": "amina", "recovery_phrase": other, "new_password": NEW}
+    codes = [client.post("/api/v1/session/recovery", json=body).status_code for _ in range(6)]
+    assert codes == [401] * 5 + [429]
+    right = client.post("/api/v1/session/recovery", json=body | {
+        "recovery_phrase": made["amina"]["recovery_phrase"]})
+    assert right.status_code == 429  # even the right phrase, until the minute has passed
+    assert right.json()["error"]["field"] == "recovery_phrase"
+    assert logs_in(app, "amina", PASSWORD) == 200
+
+
+def form_token(page: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match is not None
+    return match.group(1)
+
+
+def test_the_pages_change_and_recover_a_password(village: dict[str, Any]) -> None:
+    app, phrase = village["app"], str(village["made"]["amina"]["recovery_phrase"])
+    browser = TestClient(app)
+    login = browser.get("/login")
+    assert 'href="/recover"' in login.text
+    browser.post("/login", data={"username": "amina", "password": PASSWORD,
+                                 "csrf_token": form_token(login.text)})
+    assert 'href="/account/password"' in browser.get("/account").text
+    token = form_token(browser.get("/account/password").text)
+
+    def change(current: str, new: str, again: str) -> Any:
+        return browser.post("/account/password", follow_redirects=False, data={
+            "password": current, "new_password": new, "new_password_again": again,
+            "csrf_token": token})
+
+    differ = change(PASSWORD, NEW, NEW + "!")
+    assert differ.status_code == 400
+    assert "The two new passwords differ" in differ.text
+    assert 'name="new_password_again" type="password"' in differ.text
+    wrong = change("not the one", NEW, NEW)
+    assert wrong.status_code == 400 and "The password is not right." in wrong.text
+    assert logs_in(app, "amina", PASSWORD) == 200
+    done = change(PASSWORD, NEW, NEW)
+    assert (done.status_code, done.headers["location"]) == (303, "/account")
+    assert "Your password is changed." in browser.get("/account").text
+    assert logs_in(app, "amina", NEW) == 200
+
+    # forgotten: the recovery page, from a browser that is not logged in
+    stranger = TestClient(app)
+    page = stranger.get("/recover")
+    assert page.status_code == 200 and 'name="recovery_phrase"' in page.text
+    form = {"username": "amina", "recovery_phrase": phrase, "new_password": "third one!",
+            "new_password_again": "third one!", "csrf_token": form_token(page.text)}
+    bad = stranger.post("/recover", data=form | {"recovery_phrase": "twelve words of nothing"},
+                        follow_redirects=False)
+    assert bad.status_code == 400 and "the 12 words shown when the house" in bad.text
+    assert 'value="amina"' in bad.text  # the username is kept
+    recovered = stranger.post("/recover", data=form, follow_redirects=False)
+    assert (recovered.status_code, recovered.headers["location"]) == (303, "/market")
+    assert "Your password is changed." in stranger.get("/market").text
+    assert browser.get("/api/v1/me").status_code == 401  # the earlier session ended
+    assert logs_in(app, "amina", "third one!") == 200
