@@ -21,6 +21,7 @@ from schemathesis.core import NOT_SET
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
+from gridshare.web.openapi import ErrorBody
 from tests.integration.web_support import OPERATOR_PASSWORD, PASSWORD, log_in, register, web_app
 
 # Logging in (POST /api/v1/session) is called without this test's session cookie, so that a
@@ -102,6 +103,22 @@ def test_invalid_input_gets_a_4xx_naming_the_field(api: Api) -> None:
     assert not failures, failures[:20]
 
 
+def test_the_schema_describes_every_error_as_the_error_shape_the_server_sends(api: Api) -> None:
+    """FastAPI's own `HTTPValidationError` ({"detail": [...]}) is never sent by this server; a
+    client generated from the schema must be told the shape it will get."""
+    spec = TestClient(api.app).get("/openapi.json").json()
+    assert "HTTPValidationError" not in str(spec)
+    errors = [(path, method, status, answer)
+              for path, ops in spec["paths"].items() for method, op in ops.items()
+              for status, answer in op["responses"].items() if status[0] in "45"]
+    assert len(errors) > 50
+    for path, method, status, answer in errors:
+        schema = answer["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (path, method, status)
+    taking_input = spec["paths"]["/api/v1/orders"]["post"]["responses"]
+    assert {"400", "422"} <= set(taking_input)
+
+
 def test_top_ups_beyond_the_treasury_are_refused_naming_their_field(api: Api) -> None:
     """Found by the run above: a top-up larger than the treasury was a 500 (and registering a
     household with one left its login behind)."""
@@ -152,9 +169,13 @@ def check_operation(op: Any, headers: dict[str, str], failures: list[str]) -> se
         statuses.add(response.status_code)
         if response.status_code >= 500:
             failures.append(f"{case.method} {case.formatted_path}: {response.status_code}")
-        elif response.status_code == 422:
-            field = response.json()["error"]["field"]
-            if not field:
+        elif response.status_code >= 400:  # the shape /openapi.json promises for every error
+            try:
+                error = ErrorBody.model_validate(response.json()).error
+            except ValueError as exc:
+                failures.append(f"{case.method} {case.formatted_path}: not an ErrorBody {exc}")
+                return
+            if response.status_code == 422 and not error.field:
                 failures.append(f"{case.method} {case.formatted_path}: 422 without field")
 
     check()

@@ -176,7 +176,12 @@ def test_key_export_refuses_the_sixth_wrong_password_within_a_minute(
     error = right.json()["error"]
     assert (error["code"], error["field"]) == ("too_many_attempts", "password")
     assert re.fullmatch(r"Too many wrong passwords; wait \d+ s\.", error["message"])
+    assert 0 < int(right.headers["retry-after"]) <= 60
     assert "private_key" not in right.text
+    # a password change checks the same password under the same count: guesses cannot alternate
+    change = chloe.client.put("/api/v1/me/password", headers=headers,
+                              json={"password": PASSWORD, "new_password": "another one!"})
+    assert change.status_code == 429, change.text
 
     page = chloe.client.post("/account/export",
                              data={"password": PASSWORD, "csrf_token": chloe.csrf})  # fmt: skip
@@ -282,3 +287,32 @@ def test_rpc_storage_slot_past_uint256_is_invalid_params(world: dict[str, Any]) 
     top = client.post("/rpc", json={"jsonrpc": "2.0", "id": 2, "method": "eth_getStorageAt",
                                     "params": [market, hex(2**256 - 1), "latest"]})  # fmt: skip
     assert top.json()["result"] == "0x" + "00" * 32
+
+
+# ---------------------------------------------------------------- numbers past Python's limit
+
+
+def test_a_number_too_long_for_python_to_read_is_named_not_called_bad_json(
+    world: dict[str, Any],
+) -> None:
+    """4,301 digits pass JSON but not Python's int limit: the answer used to say the body
+    was not UTF-8 JSON. Now it says what is wrong, and nothing is placed."""
+    amina: Resident = world["amina"]
+    before = counts(world, amina)
+    body = '{"side": "sell", "amount_wh": 1' + "0" * 4300 + ', "price_per_wh": 1000}'
+    reply = amina.client.post("/api/v1/orders", content=body, headers={
+        "X-CSRF-Token": amina.csrf, "content-type": "application/json"})
+    assert reply.status_code == 400, reply.text
+    error = reply.json()["error"]
+    assert error["field"] == "body"
+    assert "a number in it has more than 4,300 digits" in error["message"]
+    assert counts(world, amina) == before
+
+
+def test_the_operator_is_told_it_does_not_trade(world: dict[str, Any]) -> None:
+    """It used to be told to sign in its own wallet (MetaMask), which it has no reason to."""
+    operator, csrf = log_in(world["app"], "operator", OPERATOR_PASSWORD)
+    reply = operator.post("/api/v1/orders", headers={"X-CSRF-Token": csrf},
+                          json={"side": "sell", "amount_wh": 5, "price_per_wh": PRICE})
+    assert reply.status_code == 403, reply.text
+    assert reply.json()["error"]["code"] == "not_a_household"

@@ -203,6 +203,35 @@ def test_an_account_already_a_household_is_refused_and_nothing_changes(
     assert app.state.web.households.market.household(address).house_id == 9
 
 
+def test_the_markets_own_address_is_refused_as_a_households_wallet(operator: Operator) -> None:
+    """A contract cannot sign: coins topped up to the market's own address (which the contract
+    itself did not refuse) could never be withdrawn. 400 naming wallet_address; no login."""
+    app, client, headers = operator
+    contract = client.get("/api/v1/market").json()["contract_address"]
+    body = {**household(13, "nadia", 1), "wallet_address": contract}
+    refused = client.post("/api/v1/households", json=body, headers=headers)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["code"] == "contract_account"
+    assert refused.json()["error"]["field"] == "wallet_address"
+    assert app.state.web.users.by_username("nadia") is None
+    assert app.state.web.households.market.household(contract) is None
+
+
+@pytest.mark.parametrize("name", ["House 14", "house 14", " HOUSE 14 "])
+def test_a_name_another_house_has_is_refused_whatever_its_case(
+    operator: Operator, name: str
+) -> None:
+    app, client, headers = operator
+    first = client.post("/api/v1/households", json=household(14, "omar", 0), headers=headers)
+    assert first.status_code == 201, first.text
+    refused = client.post("/api/v1/households", json={**household(15, "parveen", 0),
+                                                      "name": name}, headers=headers)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"] == {
+        "code": "name_taken", "message": "'House 14' is house 14.", "field": "name"}
+    assert app.state.web.users.by_username("parveen") is None
+
+
 @pytest.mark.parametrize("name", ["\x00", "House\u200b", "h\u00e9llo\u202e"])
 def test_a_name_with_invisible_characters_is_refused(operator: Operator, name: str) -> None:
     app, client, headers = operator
@@ -214,7 +243,8 @@ def test_a_name_with_invisible_characters_is_refused(operator: Operator, name: s
 
 
 @pytest.mark.parametrize(
-    "url", ["http://[::1", "http://a:99999", "http://a:8x", "http://[zz]:80", "ftp://meter.local"]
+    "url", ["http://[::1", "http://a:99999", "http://a:8x", "http://[zz]:80", "ftp://meter.local",
+            "http://meter.local/some/path"],
 )
 def test_a_meter_address_no_client_could_use_is_refused_naming_the_field(
     operator: Operator, url: str

@@ -55,13 +55,21 @@ class HouseholdService:
                 "meter_house", f"Meter {meter.meter_id} belongs to house {meter.house_id}.", "meter"
             )
         checksum = Web3.to_checksum_address(account)
+        if self.market.w3.eth.get_code(checksum):  # the market's own address, or any contract
+            raise TradingError(
+                "contract_account",
+                "That address is a contract, which cannot sign: coins sent to it would be stuck.",
+                "account",
+            )
         taken = self.repository.by_account(checksum)
         if taken is not None or self.market.household(checksum) is not None:
             where = f"house {taken.house_id}" if taken else "a registered household"
             raise TradingError("account_taken", f"That account is already {where}.", "account")
-        other = self.repository.by_name(name)
-        if other is not None and other.house_id != house_id:
-            raise TradingError("name_taken", f"{name!r} is house {other.house_id}.", "name")
+        same = name.strip().casefold()  # "Alice " and "ALICE" are Alice to a resident
+        for other in self.repository.all():
+            if other.house_id != house_id and other.name.strip().casefold() == same:
+                raise TradingError("name_taken", f"{other.name!r} is house {other.house_id}.",
+                                   "name")
         self._check_meter_free(house_id, meter)
         record = HouseholdRecord(
             house_id=house_id,

@@ -120,10 +120,6 @@ class HouseholdRepository:
         )
         return None if row is None else _record(row)
 
-    def by_name(self, name: str) -> HouseholdRecord | None:
-        row = self._one("SELECT * FROM households WHERE name = ?", (name,))
-        return None if row is None else _record(row)
-
     def all(self) -> list[HouseholdRecord]:
         rows = self.database.connection().execute(
             "SELECT * FROM households ORDER BY house_id"

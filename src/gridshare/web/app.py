@@ -16,6 +16,7 @@ from gridshare.runtime import Runtime, build_runtime
 from gridshare.web.body_guard import BodyGuard
 from gridshare.web.error_pages import error_page
 from gridshare.web.errors import install_error_handlers
+from gridshare.web.openapi import install_openapi
 from gridshare.web.security import SecurityHeaders
 
 # Each module named here exposes `router: APIRouter` and may define
@@ -80,6 +81,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     install_error_handlers(app, page=error_page)
     for module in modules:
         app.include_router(module.router)
+    install_openapi(app)
     return app
 
 

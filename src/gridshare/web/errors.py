@@ -4,6 +4,7 @@ opening a page (not the API) gets the same message as a page instead (`ErrorPage
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -42,9 +43,13 @@ def chain_trouble(exc: ChainError) -> tuple[int, str, str]:
 class ApiError(Exception):
     """A refused request: HTTP status, stable code, readable message, the field at fault."""
 
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, field: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
+        self.headers = headers
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, object]:
@@ -63,6 +68,14 @@ def invalid_field(error: Mapping[str, Any]) -> str | None:
         return "body"
     names = loc[1:] if loc and loc[0] in SOURCES else loc
     return ".".join(names) or (loc[0] if loc else None)
+
+
+def unparsable(cause: BaseException | None) -> str:
+    """Why a body could not be parsed: Python's limit on a number's digits, or not UTF-8 JSON."""
+    if isinstance(cause, ValueError) and "digits" in str(cause):  # int(...) over 4,300 digits
+        return (f"body: a number in it has more than {sys.get_int_max_str_digits():,} digits"
+                " (no field's range comes near that).")
+    return "body: the request body is not UTF-8 JSON."
 
 
 ErrorPage = Callable[[Request, int, str, str], Response]
@@ -97,7 +110,7 @@ def install_error_handlers(app: FastAPI, page: ErrorPage | None = None) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
-        return answer(request, exc.status, exc.code, exc.message, exc.field)
+        return answer(request, exc.status, exc.code, exc.message, exc.field, exc.headers)
 
     @app.exception_handler(ContractRevert)
     async def _revert(request: Request, exc: ContractRevert) -> Response:
@@ -119,8 +132,7 @@ def install_error_handlers(app: FastAPI, page: ErrorPage | None = None) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400 and exc.detail == BODY_PARSE_ERROR:
-            message = "body: the request body is not UTF-8 JSON."
-            return answer(request, 400, "invalid", message, "body")
+            return answer(request, 400, "invalid", unparsable(exc.__cause__), "body")
         code = {401: "unauthorised", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
         return answer(
             request, exc.status_code, code.get(exc.status_code, "http_error"), str(exc.detail),

@@ -148,7 +148,8 @@ def reserve_attempt(
     attempt = limiter.reserve(*keys)
     if attempt.wait:
         raise ApiError(
-            429, "too_many_attempts", f"Too many {what}; wait {attempt.wait} s.", field
+            429, "too_many_attempts", f"Too many {what}; wait {attempt.wait} s.", field,
+            headers={"Retry-After": str(attempt.wait)},
         )
     return attempt
 

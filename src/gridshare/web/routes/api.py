@@ -169,6 +169,10 @@ def known_order(order_id: int) -> int:
 
 def signer_of(session: Session) -> LocalAccount:
     """The session's unlocked key; wallet accounts must sign in their wallet."""
+    if session.is_operator:  # the treasury tops households up; it has no energy to trade
+        raise ApiError(403, "not_a_household",
+                       "The operator does not trade: log in as a household to buy or sell.",
+                       None)
     if session.signer is None:
         raise ApiError(409, "use_wallet",
                        "This account signs in its own wallet (MetaMask); the server holds no key.",

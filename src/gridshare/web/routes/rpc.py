@@ -169,7 +169,7 @@ def _respond_one(runtime: Runtime, slot: ExecutionSlot, request: Any) -> dict[st
         return _error(None, INVALID_REQUEST, "request must be an object")
     request_id = request.get("id")
     if not isinstance(request_id, str | int | type(None)) or isinstance(request_id, bool):
-        return _error(None, INVALID_REQUEST, "id must be a string, a number or null")
+        return _error(None, INVALID_REQUEST, "id must be a string, a whole number or null")
     method = request.get("method")
     if request.get("jsonrpc") != "2.0" or not isinstance(method, str):
         return _error(request_id, INVALID_REQUEST, 'needs "jsonrpc": "2.0" and a method')
