@@ -9,6 +9,7 @@ from fastapi import HTTPException, Request
 from gridshare.services.sessions import Session, SessionStore
 from gridshare.web.security import current_session
 
+SESSION_EXPIRED = "Your session expired; please try again."
 LOGGED_OUT = (
     "You were logged out (the server restarted, or you were away a long time), so what you"
     " sent was not done. Log in and try again."
@@ -38,7 +39,7 @@ def form_session(request: Request, sessions: SessionStore, token: str) -> tuple[
     if anonymous is not None and anonymous.csrf_ok(token):
         return anonymous, True
     fresh = sessions.new()
-    fresh.flash = "Your session expired; please try again."
+    fresh.flash = SESSION_EXPIRED
     return fresh, False
 
 

@@ -150,6 +150,14 @@ class StatementLine:
     amount_wei: int
 
 
+def order_state(order: Order, now: int) -> str:
+    """An order's state for its owner: an open order past its expiry is "expired" (it stays
+    open on chain until someone cancels it, but nobody can take it any more)."""
+    if order.status is OrderStatus.OPEN and order.expires_at <= now:
+        return "expired"
+    return order.status.name.lower()
+
+
 def statement_csv(ctx: WebContext, user: User, symbol: str) -> str:
     """The user's purchases, sales and orders as CSV (amounts in wei and in coins)."""
     out = io.StringIO()
@@ -167,8 +175,8 @@ def statement_csv(ctx: WebContext, user: User, symbol: str) -> str:
             "purchase" if buying else "sale", f"delivery {d.id}", d.status.name.lower(),
             wh, d.price_per_wh, amount, format_coins(amount, 6),
         ])
+    now = ctx.now()
     for o in reversed(my_orders(ctx, user)):
-        status = o.status.name.lower() if o.status is not OrderStatus.OPEN else "open"
-        writer.writerow(["", f"{o.side.value} order", f"order {o.id}", status,
+        writer.writerow(["", f"{o.side.value} order", f"order {o.id}", order_state(o, now),
                          o.amount_wh, o.price_per_wh, 0, "0"])
     return out.getvalue()

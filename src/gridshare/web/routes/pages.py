@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request, Response
@@ -332,6 +333,7 @@ def account_page(request: Request, ctx: Ctx, session: User) -> HTMLResponse:
         balances=ctx.runtime.market.balances(me), pending=DeliveryStatus.PENDING,
         purchases=purchases[:ACCOUNT_ROWS], sales=sales[:ACCOUNT_ROWS],
         orders=orders[:ACCOUNT_ROWS], made=ctx.created_at,
+        order_state=partial(queries.order_state, now=ctx.now()),
         totals={"purchases": len(purchases), "sales": len(sales), "orders": len(orders)},
     )
 

@@ -52,8 +52,10 @@
       const d = byId.get(row.dataset.delivery);
       if (!d) return;
       row.dataset.status = d.status;
-      // the page's own words for it (translated, and "Purchased"/"Sold" once settled)
-      $(".status", row).textContent = row.getAttribute("data-label-" + d.status) || d.status;
+      // the page's own words for it (translated; "Purchased"/"Sold" once settled, unless
+      // nothing arrived: then the buyer got the escrow back and the seller nothing)
+      const label = d.status === "settled" && d.delivered_wh === 0 ? "none" : d.status;
+      $(".status", row).textContent = row.getAttribute("data-label-" + label) || d.status;
       $("progress", row).value = d.delivered_wh;
       $(".wh", row).textContent = d.delivered_wh;
     });
