@@ -358,3 +358,24 @@ def test_the_login_page_sends_a_logged_in_resident_on(world: dict[str, Any]) -> 
     for asked, to in (({}, "/market"), ({"next": "/account"}, "/account")):
         shown = bilal.client.get("/login", params=asked, follow_redirects=False)
         assert (shown.status_code, shown.headers["location"]) == (303, to)
+
+
+def test_a_resident_reading_urdu_gets_refusals_in_urdu_with_their_figures(
+    world: dict[str, Any],
+) -> None:
+    """Refusals carry figures ("Only 3 Wh of order 7 are left."); the catalog holds them as
+    patterns, so an Urdu page shows the Urdu sentence with the same figures, and the rules of
+    a form with several bad fields sentence by sentence."""
+    bilal: Resident = world["bilal"]
+    bilal.client.cookies.set("gs_lang", "ur")
+    try:
+        order_id = offer(world, amount_wh=3)
+        shown = posted(bilal, f"/market/orders/{order_id}/take",
+                       {"csrf_token": bilal.csrf, "amount_wh": "4"})  # fmt: skip
+        assert flash(shown) == f"آرڈر {order_id} میں صرف 3 واٹ گھنٹے باقی ہیں۔"
+        rules = flash(posted(bilal, "/market/orders", place_form(bilal, amount_wh="0",
+                                                                 price="x")))
+        assert rules.startswith("مقدار (واٹ گھنٹے): 1 سے 1,000,000,000 تک کا پورا عدد۔ ")
+        assert "PKR میں ایک عدد" in rules and "Price" not in rules
+    finally:
+        bilal.client.cookies.set("gs_lang", "en")

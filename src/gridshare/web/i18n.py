@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -33,6 +34,47 @@ def translator(lang: str) -> tuple[str, str]:
     return code, LANGUAGES[code][1]
 
 
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")  # between two English sentences
+
+
+@cache
+def patterns(lang: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The catalog's messages with values in them ("Only {left} Wh of order {order} are
+    left."), as patterns that match the English message and the translation to fill in."""
+    found = []
+    for english, translated in catalog(lang).items():
+        if not _PLACEHOLDER.search(english):
+            continue
+        parts, seen, at = [], set(), 0
+        for hole in _PLACEHOLDER.finditer(english):
+            name = hole.group(1)
+            parts += [re.escape(english[at:hole.start()]),
+                      f"(?P={name})" if name in seen else f"(?P<{name}>.+?)"]
+            seen.add(name)
+            at = hole.end()
+        parts.append(re.escape(english[at:]))
+        found.append((re.compile("".join(parts), re.DOTALL), translated))
+    return tuple(found)
+
+
 def gettext(lang: str, text: str) -> str:
-    """`text` in `lang`, or unchanged if it has no translation."""
-    return catalog(pick(lang)).get(text, text)
+    """`text` in `lang`, or unchanged if it has no translation.
+
+    A message with values in it is found by its pattern in the catalog, and a message of
+    several sentences (the market form's rules, joined) sentence by sentence."""
+    code = pick(lang)
+    table = catalog(code)
+    if not table or not text:
+        return text
+    exact = table.get(text)
+    if exact is not None:
+        return exact
+    for pattern, translated in patterns(code):
+        match = pattern.fullmatch(text)
+        if match:
+            return translated.format_map(match.groupdict())
+    sentences = _SENTENCE_END.split(text)
+    if len(sentences) > 1:
+        return " ".join(gettext(code, sentence) for sentence in sentences)
+    return text

@@ -11,11 +11,14 @@ from pathlib import Path
 import pytest
 
 from gridshare.services.accounts import PHRASE_RULE
+from gridshare.web import i18n
 from gridshare.web.error_pages import OUT_OF_DATE, WORDS
-from gridshare.web.market_form import AMOUNT_RULE, MINUTES_RULE
+from gridshare.web.errors import ApiError
+from gridshare.web.market_form import AMOUNT_RULE, MINUTES_RULE, price_rule
 from gridshare.web.page_login import LOGGED_OUT, SESSION_EXPIRED
 from gridshare.web.routes.pages import STALE_PAGE
 from gridshare.web.routes.pages_password import CHANGED, DIFFER
+from gridshare.web.security import LoginLimiter, reserve_attempt
 
 TEMPLATES = Path(__file__).parents[3] / "src" / "gridshare" / "web" / "templates"
 URDU = json.loads((TEMPLATES / "_locales" / "ur.json").read_text(encoding="utf-8"))
@@ -41,3 +44,34 @@ def test_the_templates_are_read() -> None:
 @pytest.mark.parametrize("text", sorted(template_texts()) + MESSAGES)
 def test_every_text_a_page_shows_has_its_urdu(text: str) -> None:
     assert URDU.get(text, "").strip(), f"no Urdu for {text!r}"
+
+
+def test_a_translated_pattern_uses_only_the_values_its_english_has() -> None:
+    """A value the English message does not carry could not be filled in: a broken page."""
+    holes = re.compile(r"\{(\w+)\}")
+    patterned = {k: v for k, v in URDU.items() if holes.search(k)}
+    assert len(patterned) >= 10
+    for english, urdu in patterned.items():
+        assert set(holes.findall(urdu)) == set(holes.findall(english)), english
+
+
+@pytest.mark.parametrize("what", ["failed logins", "wrong passwords", "wrong recovery phrases"])
+def test_the_wait_after_too_many_tries_is_said_in_urdu_with_its_seconds(what: str) -> None:
+    limiter = LoginLimiter(max_failures=1)
+    reserve_attempt(limiter, what, "ip:test")  # a wrong one, counted
+    with pytest.raises(ApiError) as refused:
+        reserve_attempt(limiter, what, "ip:test")
+    shown = i18n.gettext("ur", refused.value.message)
+    assert shown != refused.value.message
+    assert re.search(r"\b\d+ سیکنڈ انتظار کریں۔$", shown), shown
+
+
+def test_messages_with_values_and_several_sentences_are_translated_piece_by_piece() -> None:
+    rule = price_rule("PKR")
+    assert i18n.gettext("ur", rule) == URDU[
+        "Price per Wh: a number of {symbol} like 0.05, above 0 and at most {max}, with at most "
+        "{decimals} decimals."].format(symbol="PKR", max="1,000,000", decimals="18")
+    joined = i18n.gettext("ur", f"{AMOUNT_RULE} {rule}")
+    assert joined == f"{URDU[AMOUNT_RULE]} {i18n.gettext('ur', rule)}"
+    assert i18n.gettext("ur", "Not in the catalog at all.") == "Not in the catalog at all."
+    assert i18n.gettext("en", rule) == rule
