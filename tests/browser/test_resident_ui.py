@@ -144,3 +144,19 @@ def test_a_phone_without_a_wallet_does_not_download_the_wallet_library(
     assert any(u.endswith("/static/wallet.js") for u in fetched), fetched
     assert not any("ethers" in u for u in fetched), fetched
     assert failed == []  # not even /favicon.ico
+
+
+def test_in_urdu_the_scripts_speak_urdu_too(phone: Page, url: str) -> None:
+    """What app.js and wallet.js write (the no-wallet note every phone shows, the chart's
+    legend, the relay's state) comes from the page's words, not English in the script."""
+    phone.goto(url + "/lang/ur?next=/market")
+    note = phone.locator("#wallet-note")
+    expect(note).to_have_text(
+        "اس براؤزر میں کوئی والٹ نہیں: آپ کے آرڈر یہیں، میٹا ماسک کے بغیر، دستخط ہوتے ہیں۔")
+    phone.goto(url + "/meter")
+    expect(phone.locator(".u-legend")).to_contain_text("شمسی واٹ", timeout=15_000)
+    expect(phone.locator("dd[data-field=relay_closed]")).to_have_text(
+        re.compile("^(جڑا ہوا|منقطع)$"))
+    phone.goto(url + "/lang/en?next=/market")
+    expect(note).to_have_text(
+        "No wallet in this browser: your orders are signed here, without MetaMask.")

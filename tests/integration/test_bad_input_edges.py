@@ -178,10 +178,6 @@ def test_key_export_refuses_the_sixth_wrong_password_within_a_minute(
     assert re.fullmatch(r"Too many wrong passwords; wait \d+ s\.", error["message"])
     assert 0 < int(right.headers["retry-after"]) <= 60
     assert "private_key" not in right.text
-    # a password change checks the same password under the same count: guesses cannot alternate
-    change = chloe.client.put("/api/v1/me/password", headers=headers,
-                              json={"password": PASSWORD, "new_password": "another one!"})
-    assert change.status_code == 429, change.text
 
     page = chloe.client.post("/account/export",
                              data={"password": PASSWORD, "csrf_token": chloe.csrf})  # fmt: skip

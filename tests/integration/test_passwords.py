@@ -67,12 +67,18 @@ def test_a_changed_password_opens_the_same_key_and_ends_the_residents_other_sess
     assert laptop.get("/api/v1/me").status_code == 200  # refused: nothing changed
     assert logs_in(app, "amina", PASSWORD) == 200
 
+    old_cookie = phone.cookies["gs_session"]
     done = phone.put("/api/v1/me/password", json={"password": PASSWORD, "new_password": NEW},
                      headers=change)
-    assert done.status_code == 204, done.text
+    assert done.status_code == 200, done.text
     assert laptop.get("/api/v1/me").status_code == 401  # the other session ended
     assert sells(laptop, laptop_csrf) == 401
-    assert sells(phone, csrf) == 201  # this one goes on, its key unlocked
+    stolen = TestClient(app)  # type: ignore[arg-type]
+    stolen.cookies.set("gs_session", old_cookie)
+    assert stolen.get("/api/v1/me").status_code == 401  # so did this one: its cookie may leak
+    assert phone.cookies["gs_session"] != old_cookie  # the answer set a fresh one
+    csrf = done.json()["csrf_token"]
+    assert sells(phone, csrf) == 201  # the fresh session goes on, its key unlocked
     assert bilal.get("/api/v1/me").status_code == 200 and sells(bilal, bilal_csrf) == 201
     assert logs_in(app, "amina", PASSWORD) == 401
     assert exported_address(phone, csrf, NEW) == address  # the same key, under the new password
@@ -181,3 +187,54 @@ def test_the_pages_change_and_recover_a_password(village: dict[str, Any]) -> Non
     assert "Your password is changed." in stranger.get("/market").text
     assert browser.get("/api/v1/me").status_code == 401  # the earlier session ended
     assert logs_in(app, "amina", "third one!") == 200
+
+
+def test_wrong_current_passwords_are_limited_per_session(village: dict[str, Any]) -> None:
+    """A stolen cookie gets five guesses a minute; it cannot lock the resident out of changing
+    the password from their own phone (a limit per user would)."""
+    app = village["app"]
+    thief, thief_csrf = log_in(app, "amina", PASSWORD)
+    owner, owner_csrf = log_in(app, "amina", PASSWORD)
+    guesses = [thief.put("/api/v1/me/password", headers={"X-CSRF-Token": thief_csrf},
+                         json={"password": f"guess {i}!", "new_password": NEW})
+               for i in range(6)]
+    assert [g.status_code for g in guesses] == [400] * 5 + [429]
+    assert 0 < int(guesses[-1].headers["retry-after"]) <= 60
+    mine = owner.put("/api/v1/me/password", headers={"X-CSRF-Token": owner_csrf},
+                     json={"password": PASSWORD, "new_password": NEW})
+    assert mine.status_code == 200, mine.text
+    assert thief.get("/api/v1/me").status_code == 401
+
+
+def test_a_login_checked_while_the_password_changed_does_not_stand(
+    village: dict[str, Any],
+) -> None:
+    """A login that checked the old password before a change was written, and would make its
+    session after the change ended every session, is refused instead of outliving it."""
+    app = village["app"]
+    ctx = app.state.web
+    owner, owner_csrf = log_in(app, "amina", PASSWORD)
+    check = ctx.accounts.login
+
+    def change_lands_meanwhile(username: str, password: str) -> Any:
+        checked = check(username, password)
+        changed = owner.put("/api/v1/me/password", headers={"X-CSRF-Token": owner_csrf},
+                            json={"password": PASSWORD, "new_password": NEW})
+        assert changed.status_code == 200, changed.text
+        return checked
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ctx.accounts, "login", change_lands_meanwhile)
+        assert logs_in(app, "amina", PASSWORD) == 401
+    assert logs_in(app, "amina", PASSWORD) == 401 and logs_in(app, "amina", NEW) == 200
+
+
+def test_the_operators_password_is_not_changed_on_a_page(village: dict[str, Any]) -> None:
+    """It is the operator key's password too (GRIDSHARE_OPERATOR_PASSWORD), and the operator
+    has no recovery phrase: a changed one could not be got back."""
+    operator, csrf = log_in(village["app"], "operator", OPERATOR_PASSWORD)
+    refused = operator.put("/api/v1/me/password", headers={"X-CSRF-Token": csrf},
+                           json={"password": OPERATOR_PASSWORD, "new_password": NEW})
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"]["code"] == "operator_password"
+    assert logs_in(village["app"], "operator", OPERATOR_PASSWORD) == 200

@@ -59,3 +59,28 @@ def test_events_stream_my_deliveries_and_not_my_neighbours() -> None:
         assert bilal.get("/api/v1/me/events?only=price").status_code == 422
         anonymous = TestClient(app)
         assert anonymous.get("/api/v1/me/events").status_code == 401
+
+
+def test_a_stream_stops_when_its_session_is_ended_by_a_new_password() -> None:
+    """A session a password change ended used to go on receiving the resident's meter and
+    deliveries for the rest of its stream (about five minutes)."""
+    with web_app() as (_runtime, _settings, app):
+        operator, csrf = log_in(app, "operator", OPERATOR_PASSWORD)
+        register(operator, csrf, 1, "amina", "http://127.0.0.1:9", "11" * 32)
+        watcher, _ = log_in(app, "amina", PASSWORD)
+        owner, owner_csrf = log_in(app, "amina", PASSWORD)
+        updates_after = 0
+        with watcher.stream("GET", "/api/v1/me/events?only=deliveries") as response:
+            changed = False
+            for line in response.iter_lines():
+                if not line.startswith("event: update"):
+                    continue
+                if changed:
+                    updates_after += 1
+                    assert updates_after <= 1, "the stream went on after its session ended"
+                    continue
+                done = owner.put("/api/v1/me/password", headers={"X-CSRF-Token": owner_csrf},
+                                 json={"password": PASSWORD, "new_password": "a new one!"})
+                assert done.status_code == 200, done.text
+                changed = True
+        assert changed

@@ -278,6 +278,14 @@ class EnergyMarket:
             delivered_wh=Wh(delivered),
         )
 
+    def holds_code(self, account: str) -> bool:
+        """True when `account` is a contract (this market, or any other): it cannot sign."""
+        params = [Web3.to_checksum_address(account), "latest"]
+        response = self.w3.provider.make_request(RPCEndpoint("eth_getCode"), params)
+        if response.get("error") is not None:
+            raise ChainError(f"eth_getCode: {response['error']}")
+        return str(response.get("result", "0x")) not in ("0x", "0x0", "")
+
     def contract_balance(self) -> Wei:
         return Wei(self.w3.eth.get_balance(self.checksum))
 

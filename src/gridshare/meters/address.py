@@ -10,8 +10,8 @@ import httpx
 # a host name (letters, digits, dots, hyphens; underscores too, as container and some local
 # names have them and the client sends to them), or an IPv4 address; IPv6 comes in brackets
 _HOST_NAME = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?")
-RULE = ("must be http://host or http://host:port (or https; port 1-65535), with no path, user,"
-        " query or fragment")
+RULE = ("must be http://host or http://host:port (or https; port 1-65535; a path, for a meter"
+        " behind a proxy, is kept), with no user, query or fragment")
 
 
 def meter_url_problem(url: str) -> str | None:
@@ -28,8 +28,6 @@ def meter_url_problem(url: str) -> str | None:
         return RULE
     if parts.username is not None or parts.query or parts.fragment or url.endswith(("?", "#")):
         return RULE
-    if parts.path not in ("", "/"):  # the client adds the meter's own paths to the address
-        return f"{RULE}; {parts.path!r} is a path"
     host = parts.hostname or ""
     if not (parts.netloc.startswith("[") or _HOST_NAME.fullmatch(host)):
         return f"{RULE}; {host or 'no host'!r} is not a host name or address"

@@ -133,6 +133,12 @@ class AccountService:
         The hash and the keystore change in one UPDATE: a failure on the way leaves the old
         password working, never a hash that does not open the stored key."""
         current = self.users.by_id(user.id) or user  # the row, not a session's old copy
+        if current.role is Role.OPERATOR:  # it would part from the operator key's password
+            raise AccountError(
+                "operator_password",
+                "The operator's password is set when the server is set up"
+                " (GRIDSHARE_OPERATOR_PASSWORD); it is not changed here.", "password",
+            )
         if not self._verify(current.password_hash, password):
             raise AccountError("wrong_password", "The password is not right.", "password")
         _check_password(new_password, "new_password")

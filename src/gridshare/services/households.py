@@ -55,7 +55,7 @@ class HouseholdService:
                 "meter_house", f"Meter {meter.meter_id} belongs to house {meter.house_id}.", "meter"
             )
         checksum = Web3.to_checksum_address(account)
-        if self.market.w3.eth.get_code(checksum):  # the market's own address, or any contract
+        if self.market.holds_code(checksum):  # the market's own address, or any contract
             raise TradingError(
                 "contract_account",
                 "That address is a contract, which cannot sign: coins sent to it would be stuck.",

@@ -82,6 +82,13 @@ class SessionStore:
         with self._lock:
             self._sessions.pop(session_id, None)
 
+    def alive(self, session_id: str) -> bool:
+        """Whether the session still stands (not ended, not idle too long), without touching it:
+        a stream that outlives its session must stop."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+            return session is not None and self._clock() - session.last_seen <= self._idle
+
     def end_user(self, user_id: int, *, keep: str | None = None) -> int:
         """Forget every session of one user but `keep` (a new password ends the others)."""
         with self._lock:

@@ -23,6 +23,7 @@ from gridshare.services.sessions import SessionStore
 from gridshare.services.trading import TradingService
 from gridshare.storage.agent_orders import AgentOrders
 from gridshare.storage.households import HouseholdRepository
+from gridshare.storage.keyed_locks import KeyedLocks
 from gridshare.storage.request_keys import RequestKeys
 from gridshare.storage.users import UserStore
 from gridshare.web.readings import ReadingCache
@@ -107,6 +108,7 @@ class WebContext:
     delivery_window_s: int
     mechanism: str
     lock: threading.Lock = field(default_factory=threading.Lock)
+    password_locks: KeyedLocks = field(default_factory=KeyedLocks)  # one change at a time
     readings: ReadingCache = field(default_factory=ReadingCache)
     on_mechanism: Callable[[str], None] | None = None
     engine: MarketEngine | None = None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from datetime import tzinfo
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,24 @@ VENDOR = {  # served from node_modules (never committed, never a CDN)
     "uPlot.min.css": "uplot/dist/uPlot.min.css",
     "ethers.umd.min.js": "ethers/dist/ethers.umd.min.js",
 }
+
+
+_SCRIPT_TEXT = re.compile(r'\btr\("((?:[^"\\]|\\.)*)"')
+
+
+@cache
+def script_texts() -> tuple[str, ...]:
+    """The texts the page scripts show, found as their `tr("...")` calls in static/*.js."""
+    found = {text for script in STATIC.glob("*.js")
+             for text in _SCRIPT_TEXT.findall(script.read_text(encoding="utf-8"))}
+    return tuple(sorted(found))
+
+
+def script_words(lang: str) -> dict[str, str] | None:
+    """The scripts' texts in `lang` for the page to carry (None in English: nothing to say)."""
+    if lang == i18n.DEFAULT:
+        return None
+    return {text: i18n.gettext(lang, text) for text in script_texts()}
 
 
 def node_modules() -> Path | None:
@@ -123,6 +143,7 @@ def render(
             "user": session.user if session else None,
             "csrf": session.csrf if session else "",
             "flash": flash,
+            "script_words": script_words(lang),
             "symbol": settings.coin_symbol,
             "zone": zone,
             "zone_offset": offset_s(now, zone),

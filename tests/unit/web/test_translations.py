@@ -16,6 +16,7 @@ from gridshare.web.error_pages import OUT_OF_DATE, WORDS
 from gridshare.web.errors import ApiError
 from gridshare.web.market_form import AMOUNT_RULE, MINUTES_RULE, price_rule
 from gridshare.web.page_login import LOGGED_OUT, SESSION_EXPIRED
+from gridshare.web.render import script_texts
 from gridshare.web.routes.pages import STALE_PAGE
 from gridshare.web.routes.pages_password import CHANGED, DIFFER
 from gridshare.web.security import LoginLimiter, reserve_attempt
@@ -41,7 +42,11 @@ def test_the_templates_are_read() -> None:
     assert len(texts) > 60
 
 
-@pytest.mark.parametrize("text", sorted(template_texts()) + MESSAGES)
+def test_the_scripts_texts_are_found() -> None:
+    assert {"Network added.", "Sent {hash}…, waiting…", "PV W"} <= set(script_texts())
+
+
+@pytest.mark.parametrize("text", sorted(template_texts()) + list(script_texts()) + MESSAGES)
 def test_every_text_a_page_shows_has_its_urdu(text: str) -> None:
     assert URDU.get(text, "").strip(), f"no Urdu for {text!r}"
 

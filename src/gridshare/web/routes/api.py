@@ -68,6 +68,7 @@ REFUSALS: tuple[type[Exception], ...] = (ApiError, TradingError, EncodingError, 
 # The contract's names for fields (chain/errors.py, shared with the operator) that residents
 # send under another name.
 REQUEST_FIELDS = {"amount": "amount_wh"}
+OPERATOR_DOES_NOT_TRADE = "The operator does not trade: log in as a household to buy or sell."
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
@@ -99,7 +100,14 @@ def log_in(ctx: WebContext, request: Request, username: str, password: str) -> S
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         ctx.sessions.delete(old)
-    return ctx.sessions.new(login.user, login.signer)
+    session = ctx.sessions.new(login.user, login.signer)
+    stored = ctx.users.by_id(login.user.id)
+    if stored is None or stored.password_hash != login.user.password_hash:
+        # the password changed while this login was checked: the change ended every session
+        # before this one existed, so this one must not stand either
+        ctx.sessions.delete(session.id)
+        raise ApiError(401, "bad_login", "Wrong username or password.", "password")
+    return session
 
 
 T = TypeVar("T")
@@ -127,7 +135,7 @@ def limited(
 
 
 def password_key(user: User) -> tuple[str]:
-    """The limiter's key for re-typed passwords (key export, password change): one per user."""
+    """The limiter's key for re-typed passwords at key export: one per user."""
     return (f"password:{user.username.lower()}",)
 
 
@@ -137,27 +145,38 @@ def limited_key_export(ctx: WebContext, user: User, password: str) -> str:
                    lambda: ctx.accounts.export_key(user, password))
 
 
-def change_password(ctx: WebContext, session: Session, password: str, new_password: str) -> None:
-    """A new password for the session's user; their other sessions end (it may have leaked)."""
+def change_password(
+    ctx: WebContext, session: Session, password: str, new_password: str
+) -> Session:
+    """A new password for the session's user, and a fresh session for them: every session they
+    had ends, this one too (its cookie may be what leaked), so the caller sets the new one.
+
+    Wrong current passwords are limited per session: a stolen cookie gets five guesses a
+    minute, and cannot lock the resident out of changing their password elsewhere."""
     user = session.user
     assert user is not None
-    changed = limited(ctx, "wrong passwords", password_key(user),
-                      lambda: ctx.accounts.change_password(user, password, new_password))
-    session.user = changed
-    ctx.sessions.end_user(changed.id, keep=session.id)
+    with ctx.password_locks.held(user.username.lower()):
+        changed = limited(ctx, "wrong passwords", (f"password-change:{session.id}",),
+                          lambda: ctx.accounts.change_password(user, password, new_password))
+        ctx.sessions.end_user(changed.id)
+        return ctx.sessions.new(changed, session.signer)
 
 
 def recover(
     ctx: WebContext, request: Request, username: str, phrase: str, new_password: str
 ) -> Session:
-    """A new password proved by the recovery phrase, then a fresh session (the others end)."""
+    """A new password proved by the recovery phrase, then a fresh session (the others end).
+
+    Wrong phrases are limited per client only: guessing 12 words is hopeless anyway, and a
+    limit per username would let a stranger keep a resident from recovering their account."""
     username = username.strip()
-    keys = (f"recover-ip:{client_address(request)}", f"recover-user:{username.lower()}")
-    login = limited(ctx, "wrong recovery phrases", keys,
-                    lambda: ctx.accounts.recover(username, phrase, new_password),
-                    wrong="wrong_phrase", field="recovery_phrase")
-    ctx.sessions.end_user(login.user.id)
-    return ctx.sessions.new(login.user, login.signer)
+    keys = (f"recover-ip:{client_address(request)}",)
+    with ctx.password_locks.held(username.lower()):
+        login = limited(ctx, "wrong recovery phrases", keys,
+                        lambda: ctx.accounts.recover(username, phrase, new_password),
+                        wrong="wrong_phrase", field="recovery_phrase")
+        ctx.sessions.end_user(login.user.id)
+        return ctx.sessions.new(login.user, login.signer)
 
 
 def known_order(order_id: int) -> int:
@@ -170,9 +189,7 @@ def known_order(order_id: int) -> int:
 def signer_of(session: Session) -> LocalAccount:
     """The session's unlocked key; wallet accounts must sign in their wallet."""
     if session.is_operator:  # the treasury tops households up; it has no energy to trade
-        raise ApiError(403, "not_a_household",
-                       "The operator does not trade: log in as a household to buy or sell.",
-                       None)
+        raise ApiError(403, "not_a_household", OPERATOR_DOES_NOT_TRADE, None)
     if session.signer is None:
         raise ApiError(409, "use_wallet",
                        "This account signs in its own wallet (MetaMask); the server holds no key.",
@@ -182,7 +199,7 @@ def signer_of(session: Session) -> LocalAccount:
 
 def trading_error(exc: TradingError | AccountError) -> ApiError:
     status = 409 if exc.code in ("insufficient_balance", "order_closed", "order_expired") else 400
-    if exc.code in ("not_owner",):
+    if exc.code in ("not_owner", "operator_password"):
         status = 403
     if exc.code in ("no_order",):
         status = 404
@@ -295,18 +312,24 @@ def export_key(body: Password, session: Writer, ctx: Ctx, response: Response) ->
     return ExportedKey(address=session.user.address, private_key=key)
 
 
-@router.put("/me/password", status_code=204, tags=["account"],
+@router.put("/me/password", response_model=SessionView, tags=["account"],
             responses={**R401, **R403, **R429,
                        400: {"description": "wrong current password, or a too short new one"}})
-def new_password(body: NewPassword, session: Writer, ctx: Ctx) -> Response:
-    """Change my password (the server-held key is re-encrypted with it); my other sessions end.
+def new_password(
+    body: NewPassword, session: Writer, ctx: Ctx, request: Request, response: Response
+) -> SessionView:
+    """Change my password (the server-held key is re-encrypted with it).
 
-    Wrong current passwords are limited as for key export (429)."""
+    Every session of mine ends, this one too: the answer sets a new session cookie and
+    carries its CSRF token. Five wrong current passwords within a minute, in one session,
+    are refused for the rest of the minute (429)."""
     try:
-        change_password(ctx, session, body.password, body.new_password)
+        fresh = change_password(ctx, session, body.password, body.new_password)
     except AccountError as exc:
         raise trading_error(exc) from exc
-    return Response(status_code=204)
+    set_session_cookie(request, response, fresh)
+    assert fresh.user is not None
+    return SessionView(user=user_view(fresh.user), csrf_token=fresh.csrf)
 
 
 @router.get("/me/meter", response_model=MeterReading, tags=["account"],

@@ -67,8 +67,8 @@ async def my_events(
     async def stream() -> AsyncIterator[str]:
         yield f"retry: {int(INTERVAL_S * 1000)}\n\n"
         for _ in range(UPDATES_PER_STREAM):
-            if await request.is_disconnected():
-                return
+            if await request.is_disconnected() or not ctx.sessions.alive(session.id):
+                return  # gone, or logged out (a new password ends every session)
             data = await run_in_threadpool(snapshot, ctx, engine, user, parts)
             yield f"event: update\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
             await asyncio.sleep(INTERVAL_S)

@@ -38,7 +38,13 @@ from gridshare.web.page_login import (
     page_user,
 )
 from gridshare.web.render import STATIC, VENDOR, make_templates, node_modules, render
-from gridshare.web.routes.api import REFUSALS, known_order, limited_key_export, log_in
+from gridshare.web.routes.api import (
+    OPERATOR_DOES_NOT_TRADE,
+    REFUSALS,
+    known_order,
+    limited_key_export,
+    log_in,
+)
 from gridshare.web.routes.pages_operator import router as operator_router
 from gridshare.web.routes.pages_password import router as password_router
 from gridshare.web.security import (
@@ -111,10 +117,12 @@ def login(
         session = log_in(ctx, request, username, password)
     except ApiError as exc:
         anonymous.flash = exc.message if exc.status == 429 else "Wrong username or password."
-        return render(
+        refused = render(
             templates, request, "login.html", anonymous, status=exc.status,
             next_page=known_page(next_page),
         )
+        refused.headers.update(exc.headers or {})  # Retry-After when limited
+        return refused
     response = back(after_login(next_page, session))
     set_session_cookie(request, response, session)
     return response
@@ -153,6 +161,13 @@ STALE_PAGE = "This page was out of date, so nothing was sent. Here it is again: 
 
 def kept_forms(request: Request) -> KeptForms:
     return cast(KeptForms, request.app.state.kept_forms)
+
+
+def cannot_sign(session: Session) -> str | None:
+    """Why the server cannot sign this session's trade (as signer_of says to the API)."""
+    if session.is_operator:
+        return OPERATOR_DOES_NOT_TRADE
+    return "This account signs in its wallet: use MetaMask." if session.signer is None else None
 
 
 def form_refused(
@@ -260,11 +275,10 @@ def post_order(
     ]  # fmt: skip
     if problems or amount is None or wei is None or ttl is None:
         return form_refused(request, session, " ".join(problems), typed)
-    if session.signer is None:
-        return form_refused(
-            request, session, "This account signs in its wallet: use MetaMask.", typed
-        )
+    if (cannot := cannot_sign(session)) is not None:
+        return form_refused(request, session, cannot, typed)
     signer = session.signer
+    assert signer is not None
     return _trade(
         ctx, session, request_key, f"form:place:{side}:{amount}:{wei}:{ttl}",
         lambda: ctx.trading.place_order(signer, Side(side), amount, wei, ttl * 60),
@@ -285,11 +299,10 @@ def take_order(
     amount = whole_number(amount_wh, MAX_AMOUNT_WH)
     if amount is None:
         return form_refused(request, session, AMOUNT_RULE, typed)
-    if session.signer is None:
-        return form_refused(
-            request, session, "This account signs in its wallet: use MetaMask.", typed
-        )
+    if (cannot := cannot_sign(session)) is not None:
+        return form_refused(request, session, cannot, typed)
     signer = session.signer
+    assert signer is not None
     return _trade(
         ctx, session, request_key, f"form:take:{order_id}:{amount}",
         lambda: ctx.trading.take(signer, order_id, amount),
@@ -309,9 +322,10 @@ def cancel_order(
     order = ctx.runtime.market.order(order_id) if 0 < order_id < 2**63 else None
     if order is None or not queries.same(order.owner, session.user.address):
         raise ApiError(404, "no_order", f"You have no order #{order_id}.", "order_id")
-    if session.signer is None:
-        return done(session, "/market", "This account signs in its wallet: use MetaMask.")
+    if (cannot := cannot_sign(session)) is not None:
+        return done(session, "/market", cannot)
     signer = session.signer
+    assert signer is not None
     return _trade(
         ctx, session, request_key, f"form:cancel:{order_id}",
         lambda: ctx.trading.cancel(signer, order_id),
@@ -358,7 +372,9 @@ def export_key(
     except Exception as exc:  # AccountError: wrong password or no key held; ApiError: 429
         session.flash = getattr(exc, "message", "Refused.")
         status = exc.status if isinstance(exc, ApiError) else 400
-        return render(templates, request, "export.html", session, key=None, status=status)
+        refused = render(templates, request, "export.html", session, key=None, status=status)
+        refused.headers.update(getattr(exc, "headers", None) or {})  # Retry-After when limited
+        return refused
     response = render(templates, request, "export.html", session, key=key)
     response.headers["cache-control"] = "no-store"
     return response

@@ -25,11 +25,20 @@ DIFFER = "The two new passwords differ; type the same one twice."
 CHANGED = "Your password is changed. Anyone else logged in as you has been logged out."
 
 
-def _refused(exc: AccountError | ApiError) -> int:
-    """The status of a refused form: 429 when limited, 401 for a wrong phrase, else 400."""
+def refused_page(
+    request: Request, session: Session, name: str, exc: AccountError | ApiError, **values: str
+) -> HTMLResponse:
+    """The form again, its message flashed and its field marked: 429 when limited (with
+    Retry-After), 401 for a wrong phrase, 403 for the operator, else 400."""
     if isinstance(exc, ApiError):
-        return exc.status
-    return 401 if exc.code == "wrong_phrase" else 400
+        status = exc.status
+    else:
+        status = {"wrong_phrase": 401, "operator_password": 403}.get(exc.code, 400)
+    response = render(templates, request, name, session, status=status, field=exc.field,
+                      **values)
+    if isinstance(exc, ApiError) and exc.headers:
+        response.headers.update(exc.headers)
+    return response
 
 
 @router.get("/account/password", response_class=HTMLResponse)
@@ -46,13 +55,14 @@ def password_change(
     try:
         if new_password != new_password_again:
             raise AccountError("passwords_differ", DIFFER, "new_password_again")
-        change_password(ctx, session, password, new_password)
+        fresh = change_password(ctx, session, password, new_password)
     except (AccountError, ApiError) as exc:
         session.flash = exc.message
-        return render(templates, request, "password.html", session, status=_refused(exc),
-                      field=exc.field)
-    session.flash = CHANGED
-    return RedirectResponse("/account", status_code=303)
+        return refused_page(request, session, "password.html", exc)
+    fresh.flash = CHANGED
+    response = RedirectResponse("/account", status_code=303)
+    set_session_cookie(request, response, fresh)
+    return response
 
 
 @router.get("/recover", response_class=HTMLResponse)
@@ -80,8 +90,7 @@ def recovery(
         session = recover(ctx, request, username, recovery_phrase, new_password)
     except (AccountError, ApiError) as exc:
         anonymous.flash = exc.message
-        return render(templates, request, "recover.html", anonymous, status=_refused(exc),
-                      field=exc.field, username=username.strip())
+        return refused_page(request, anonymous, "recover.html", exc, username=username.strip())
     session.flash = CHANGED
     response = RedirectResponse(after_login(None, session), status_code=303)
     set_session_cookie(request, response, session)

@@ -2,7 +2,15 @@
 // Meter and deliveries arrive as Server-Sent Events (/api/v1/me/events); a browser without
 // EventSource polls the JSON API instead.
 "use strict";
+// The page's words for what the scripts say (the server finds every call of tr in them and
+// sends their translations in #words); "{name}" in a text is filled in from `values`.
+window.gridshareTr = (function () {
+  let words = {};
+  try { words = JSON.parse((document.getElementById("words") || {}).textContent || "{}"); } catch (e) { words = {}; }
+  return (text, values) => (words[text] || text).replace(/\{(\w+)\}/g, (hole, name) => (values && name in values ? values[name] : hole));
+})();
 (function () {
+  const tr = window.gridshareTr;
   const $ = (s, el) => (el || document).querySelector(s);
   const getJSON = (url) => fetch(url, { credentials: "same-origin" }).then((r) => (r.ok ? r.json() : Promise.reject(r.status)));
   const width = (el) => Math.max(280, el.clientWidth - 8);
@@ -18,7 +26,7 @@
     getJSON("/api/v1/trades").then((trades) => {
       const xs = trades.map((t) => t.time);
       const ys = trades.map((t) => Number(BigInt(t.price_per_wh) * 10000n / 10n ** 18n) / 10000);
-      new window.uPlot({ width: width(priceChart), height: 200, series: [{}, { label: priceChart.dataset.symbol + "/Wh", stroke: "#1f5f3a" }] }, [xs, ys], priceChart);
+      new window.uPlot({ width: width(priceChart), height: 200, series: [{ label: tr("Time") }, { label: priceChart.dataset.symbol + "/Wh", stroke: "#1f5f3a" }] }, [xs, ys], priceChart);
     }).catch(() => {});
   }
 
@@ -39,7 +47,7 @@
       data[0].push(Date.now() / 1000); data[1].push(r.pv_w); data[2].push(r.load_w);
       if (data[0].length > 300) data.forEach((a) => a.shift());
       if (window.uPlot && chartEl) {
-        if (!plot) plot = new window.uPlot({ width: width(chartEl), height: 200, series: [{}, { label: "PV W", stroke: "#e0a100" }, { label: "Load W", stroke: "#1f5f3a" }] }, data, chartEl);
+        if (!plot) plot = new window.uPlot({ width: width(chartEl), height: 200, series: [{ label: tr("Time") }, { label: tr("PV W"), stroke: "#e0a100" }, { label: tr("Load W"), stroke: "#1f5f3a" }] }, data, chartEl);
         else plot.setData(data);
       }
     };

@@ -3,6 +3,7 @@
 // only in a browser with a wallet: it is 0.5 MB a phone without one need not download.
 "use strict";
 (function () {
+  const tr = window.gridshareTr;  // app.js, loaded before this script on the market page
   const bar = document.getElementById("wallet-bar");
   if (!bar) return;
   const status = document.getElementById("wallet-status");
@@ -42,7 +43,7 @@
         const script = document.createElement("script");
         script.src = "/vendor/ethers.umd.min.js";
         script.onload = resolve;
-        script.onerror = () => { ethersLoading = null; reject(new Error("The wallet library did not load: reload the page.")); };
+        script.onerror = () => { ethersLoading = null; reject(new Error(tr("The wallet library did not load: reload the page."))); };
         document.head.appendChild(script);
       });
     }
@@ -61,9 +62,9 @@
     if (holdsKey) {
       toggle.checked = false;
       toggle.disabled = true;
-      note.textContent = "No wallet in this browser: your orders are signed here, without MetaMask.";
+      note.textContent = tr("No wallet in this browser: your orders are signed here, without MetaMask.");
     } else {
-      note.textContent = "This account signs in MetaMask, and this browser has no wallet: open this page in MetaMask's browser.";
+      note.textContent = tr("This account signs in MetaMask, and this browser has no wallet: open this page in MetaMask's browser.");
     }
     note.hidden = false;
     window.addEventListener("ethereum#initialized", () => {
@@ -73,7 +74,7 @@
     }, { once: true });
   }
   const provider = () => {
-    if (!window.ethereum) throw new Error("No wallet found: install MetaMask or open this page in its browser.");
+    if (!window.ethereum) throw new Error(tr("No wallet found: install MetaMask or open this page in its browser."));
     return window.ethereum;
   };
 
@@ -84,7 +85,7 @@
         nativeCurrency: { name: document.body.dataset.symbol, symbol: document.body.dataset.symbol, decimals: 18 },
         rpcUrls: [location.origin + "/rpc"],
       }] });
-      say("Network added.");
+      say(tr("Network added."));
     } catch (e) { say(e.message || String(e)); }
   });
 
@@ -122,21 +123,21 @@
       data = iface.encodeFunctionData("cancel_order", [BigInt(form.dataset.order)]);
     }
     const [from] = await eth.request({ method: "eth_requestAccounts" });
-    if (from.toLowerCase() !== bar.dataset.address.toLowerCase()) throw new Error("The wallet's account is not this household's (" + bar.dataset.address + ").");
+    if (from.toLowerCase() !== bar.dataset.address.toLowerCase()) throw new Error(tr("The wallet's account is not this household's ({address}).", { address: bar.dataset.address }));
     const current = await eth.request({ method: "eth_chainId" });
     if (BigInt(current) !== BigInt(chainHex)) await eth.request({ method: "wallet_switchEthereumChain", params: [{ chainId: chainHex }] });
-    say("Confirm in your wallet…", form);
+    say(tr("Confirm in your wallet…"), form);
     const hash = await eth.request({ method: "eth_sendTransaction", params: [{ from, to: bar.dataset.contract, data }] });
-    say("Sent " + hash.slice(0, 10) + "…, waiting…", form);
+    say(tr("Sent {hash}…, waiting…", { hash: hash.slice(0, 10) }), form);
     for (let i = 0; i < 60; i++) {
       const receipt = await eth.request({ method: "eth_getTransactionReceipt", params: [hash] });
       if (receipt) {
-        if (receipt.status !== "0x1") throw new Error("The market refused the transaction.");
+        if (receipt.status !== "0x1") throw new Error(tr("The market refused the transaction."));
         location.reload(); return;
       }
       await new Promise((r) => setTimeout(r, 500));
     }
-    throw new Error("No receipt yet; check again later.");
+    throw new Error(tr("No receipt yet; check again later."));
   }
 
   document.querySelectorAll("form[data-wallet]").forEach((form) => {
