@@ -221,9 +221,11 @@ class MeterSim:
             await self._stopping.wait()
         finally:
             self._stopping.set()
-            for m in self.meters:
+            for m, task in zip(self.meters, servers, strict=True):
                 if getattr(m.app, "server", None) is not None:
                     m.app.shutdown()
+                else:  # not listening yet (another meter's bind failed first): it never will
+                    task.cancel()
             driver.cancel()
             await asyncio.gather(driver, *servers, return_exceptions=True)
 

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from gridshare.domain import Balances, Delivery, Order
@@ -14,6 +23,37 @@ from gridshare.services.trading import MAX_AMOUNT_WH, MAX_PRICE_PER_WH
 StrictModel = ConfigDict(extra="forbid", strict=True)
 """Request bodies: no unknown fields, and JSON types as the schema says (`true` or "5" is not an
 integer: pydantic's lax mode would take them as 1 and 5)."""
+
+WEI_NOTE = ("wei, as a decimal string: amounts pass 2**53, beyond which a JSON number loses"
+            " digits in JavaScript")
+Wei = Annotated[
+    int, PlainSerializer(str, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": "^[0-9]+$", "description": WEI_NOTE}),
+]
+"""An amount of wei in an answer: a decimal string, as the explorer's API and JSON-RPC's
+quantities carry them (a balance of 99999999999999999999 wei read as 1e20 in a browser)."""
+
+_DIGITS = re.compile(r"[0-9]{1,80}")
+
+
+def _wei_in(value: Any) -> Any:
+    """A request's wei: a JSON integer, or the same as a decimal string (what a JavaScript
+    client can send exactly); anything else is left for the integer check to refuse."""
+    if isinstance(value, str):
+        if not _DIGITS.fullmatch(value):
+            raise PydanticCustomError("wei", "a whole number of wei: digits only")
+        return int(value)
+    return value
+
+
+PriceIn = Annotated[
+    int, BeforeValidator(_wei_in), Field(ge=1, le=MAX_PRICE_PER_WH),
+    WithJsonSchema({"anyOf": [
+        {"type": "integer", "minimum": 1, "maximum": MAX_PRICE_PER_WH},
+        {"type": "string", "pattern": "^[0-9]+$"},
+    ], "description": "wei per Wh: an integer, or its decimal string (for JavaScript)"}),
+]
+"""A price in a request: a JSON integer or its decimal string, from 1 to the market's limit."""
 
 
 class Credentials(BaseModel):
@@ -57,9 +97,9 @@ class SessionView(BaseModel):
 
 
 class BalancesView(BaseModel):
-    available: int
-    locked: int
-    escrowed: int
+    available: Wei
+    locked: Wei
+    escrowed: Wei
 
     @classmethod
     def of(cls, b: Balances) -> BalancesView:
@@ -78,7 +118,7 @@ class OrderView(BaseModel):
     side: Literal["buy", "sell"]
     amount_wh: int
     remaining_wh: int
-    price_per_wh: int
+    price_per_wh: Wei
     expires_at: int
     status: Literal["open", "filled", "cancelled"]
 
@@ -96,7 +136,7 @@ class DeliveryView(BaseModel):
     buyer: str
     seller: str
     amount_wh: int
-    price_per_wh: int
+    price_per_wh: Wei
     deadline: int
     status: Literal["pending", "settled", "expired"]
     delivered_wh: int
@@ -125,7 +165,7 @@ class NewOrder(BaseModel):
     model_config = StrictModel
     side: Literal["buy", "sell"]
     amount_wh: int = Field(ge=1, le=MAX_AMOUNT_WH)
-    price_per_wh: int = Field(ge=1, le=MAX_PRICE_PER_WH, description="wei per Wh")
+    price_per_wh: PriceIn
     ttl_s: int = Field(default=3600, ge=60, le=7 * 86400)
 
 
@@ -138,7 +178,7 @@ class Trade(BaseModel):
     id: int
     time: int
     amount_wh: int
-    price_per_wh: int
+    price_per_wh: Wei
     status: str
 
 
@@ -149,7 +189,7 @@ class MarketInfo(BaseModel):
     rpc_path: str
     contract_address: str
     max_amount_wh: int
-    max_price_per_wh: int
+    max_price_per_wh: Wei
 
 
 class MeterReading(BaseModel):
@@ -169,7 +209,7 @@ class MeterReading(BaseModel):
 class Community(BaseModel):
     houses: list[MeterReading]
     traded_today_wh: int
-    average_price_per_wh: int | None
+    average_price_per_wh: Wei | None
     trades_today: int
 
 
