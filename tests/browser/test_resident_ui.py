@@ -153,6 +153,12 @@ def test_in_urdu_the_scripts_speak_urdu_too(phone: Page, url: str) -> None:
     note = phone.locator("#wallet-note")
     expect(note).to_have_text(
         "اس براؤزر میں کوئی والٹ نہیں: آپ کے آرڈر یہیں، میٹا ماسک کے بغیر، دستخط ہوتے ہیں۔")
+    price = phone.locator("form input[name=price]").first  # typed on an Urdu keyboard
+    validity = []
+    for typed in ("۰.۰۵", "٠٫٠٥", "0.05", "abc", "١,٥"):
+        price.fill(typed)
+        validity.append(price.evaluate("el => el.checkValidity()"))
+    assert validity == [True, True, True, False, False]
     phone.goto(url + "/meter")
     expect(phone.locator(".u-legend")).to_contain_text("شمسی واٹ", timeout=15_000)
     expect(phone.locator("dd[data-field=relay_closed]")).to_have_text(

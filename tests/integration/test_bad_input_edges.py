@@ -139,7 +139,7 @@ def test_parse_coins_reads_ascii_digits_only() -> None:
         assert parse_coins(text) is None, text
 
 
-@pytest.mark.parametrize("price", ["²", "١.٥", "1.²"])
+@pytest.mark.parametrize("price", ["²", "१.५", "1.²", "١,٥"])  # Devanagari; a comma
 def test_a_form_price_in_other_digits_gets_the_form_message(
     world: dict[str, Any], price: str
 ) -> None:
@@ -152,6 +152,23 @@ def test_a_form_price_in_other_digits_gets_the_form_message(
     assert posted.status_code == 303
     assert "Price per Wh: a number of PKR like 0.05, above 0" in flash(amina)
     assert counts(world, amina) == before
+
+
+def test_a_form_in_urdu_or_arabic_digits_is_read_as_the_same_numbers(
+    world: dict[str, Any],
+) -> None:
+    """An Urdu keyboard types ۱۰ and ۰.۰۵: the same numbers (they used to get the rule)."""
+    amina: Resident = world["amina"]
+    orders = world["runtime"].market.order_count()
+    for amount, price, minutes in (("۱۰", "۰.۰۰۵", "۶۰"), ("١٠", "٠٫٠٠٥", "٦٠")):
+        form = {"csrf_token": amina.csrf, "side": "sell", "amount_wh": amount, "price": price,
+                "minutes": minutes, "request_key": f"urdu-digits-{ord(amount[0])}"}
+        posted = amina.client.post("/market/orders", data=form, follow_redirects=False)
+        assert posted.status_code == 303
+        assert "Done." in flash(amina)
+        placed = world["runtime"].market.order(world["runtime"].market.order_count())
+        assert (placed.amount_wh, placed.price_per_wh) == (10, 5 * 10**15)
+    assert world["runtime"].market.order_count() == orders + 2
 
 
 # ---------------------------------------------------------------- 4. key export limit

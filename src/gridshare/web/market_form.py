@@ -50,9 +50,23 @@ class KeptForms:
             return self._values.pop(session.id, {})
 
 
+# An Urdu keyboard types ۰-۹ (and an Arabic one ٠-٩, with ٫ for the decimal point): the
+# same numbers, read as the ASCII digits they stand for. Other scripts' digits stay refused.
+LOCAL_DIGITS = str.maketrans(
+    {**{chr(0x06F0 + d): str(d) for d in range(10)},
+     **{chr(0x0660 + d): str(d) for d in range(10)}, "\u066b": "."}
+)
+
+
+def typed_number(text: str) -> str:
+    """What a resident typed into a number field, with Urdu and Arabic digits as ASCII."""
+    return text.strip().translate(LOCAL_DIGITS)
+
+
 def whole_number(text: str, high: int) -> int | None:
-    """`text` as a whole number from 1 to `high` in ASCII digits ("1e3", "²" are not); or None."""
-    text = text.strip()
+    """`text` as a whole number from 1 to `high` in ASCII digits, or Urdu or Arabic ones
+    ("1e3", "²" are not); or None."""
+    text = typed_number(text)
     if not (0 < len(text) <= FIELD_CHARS and text.isascii() and text.isdigit()):
         return None
     value = int(text)
@@ -61,5 +75,5 @@ def whole_number(text: str, high: int) -> int | None:
 
 def price_wei(text: str) -> int | None:
     """A form's price in coins per Wh as wei, above 0 and at most the market's maximum; or None."""
-    wei = parse_coins(text) if len(text) <= FIELD_CHARS else None
+    wei = parse_coins(typed_number(text)) if len(text) <= FIELD_CHARS else None
     return wei if wei is not None and 0 < wei <= MAX_PRICE_PER_WH else None

@@ -89,6 +89,9 @@
     } catch (e) { say(e.message || String(e)); }
   });
 
+  // Urdu (۰-۹) and Arabic (٠-٩, ٫) digits as ASCII, as the server reads them (market_form.py)
+  const ascii = (text) => text.replace(/[\u06F0-\u06F9]/g, (d) => String(d.charCodeAt(0) - 0x06F0))
+    .replace(/[\u0660-\u0669]/g, (d) => String(d.charCodeAt(0) - 0x0660)).replace(/\u066B/g, ".");
   const coinsToWei = (text) => {
     const [w, f = ""] = text.trim().split(".");
     return BigInt(w || "0") * 10n ** 18n + BigInt((f + "0".repeat(18)).slice(0, 18) || "0");
@@ -96,12 +99,12 @@
 
   // Checked as the server checks them; the refusal is the field's rule (the input's title).
   const whole = (form, name) => {
-    const text = String(new FormData(form).get(name) || "").trim();
+    const text = ascii(String(new FormData(form).get(name) || "").trim());
     if (!/^[0-9]+$/.test(text) || BigInt(text) < 1n) throw new Error(form.elements[name].title || name);
     return BigInt(text);
   };
   const price = (form) => {
-    const text = String(new FormData(form).get("price") || "").trim();
+    const text = ascii(String(new FormData(form).get("price") || "").trim());
     if (!/^([0-9]+\.?[0-9]{0,18}|\.[0-9]{1,18})$/.test(text) || coinsToWei(text) <= 0n) throw new Error(form.elements.price.title || "price");
     return coinsToWei(text);
   };
