@@ -329,3 +329,25 @@ def test_the_operator_is_told_it_does_not_trade(world: dict[str, Any]) -> None:
                           json={"side": "sell", "amount_wh": 5, "price_per_wh": PRICE})
     assert reply.status_code == 403, reply.text
     assert reply.json()["error"]["code"] == "not_a_household"
+
+
+@pytest.mark.parametrize(("body", "content_type", "said"), [
+    ("side=sell&amount_wh=5", "application/x-www-form-urlencoded",
+     "send a JSON object with Content-Type: application/json (this request's is "
+     "application/x-www-form-urlencoded)"),
+    ('{"side": "sell", "amount_wh": 5, "price_per_wh": 9}', "text/plain",
+     "send a JSON object with Content-Type: application/json (this request's is text/plain)"),
+    ("[1, 2]", "application/json", "must be a JSON object ({...}), not an array"),
+])
+def test_a_body_that_is_no_json_object_is_told_why(
+    world: dict[str, Any], body: str, content_type: str, said: str
+) -> None:
+    """It used to read "Input should be a valid dictionary or object to extract fields from"."""
+    amina: Resident = world["amina"]
+    before = counts(world, amina)
+    reply = amina.client.post("/api/v1/orders", content=body, headers={
+        "X-CSRF-Token": amina.csrf, "content-type": content_type})
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["error"]["field"] == "body"
+    assert said in reply.json()["error"]["message"]
+    assert counts(world, amina) == before

@@ -379,3 +379,16 @@ def test_a_resident_reading_urdu_gets_refusals_in_urdu_with_their_figures(
         assert "PKR میں ایک عدد" in rules and "Price" not in rules
     finally:
         bilal.client.cookies.set("gs_lang", "en")
+
+
+def test_switching_language_on_the_login_page_keeps_where_it_goes_back_to(
+    world: dict[str, Any],
+) -> None:
+    """The switch used to drop `?next=`: after a logged-out form, the login no longer led back
+    and no longer said the form was not sent."""
+    visitor = TestClient(world["app"])
+    page = visitor.get("/login?next=/market&unsent=1").text
+    link = re.search(r'href="(/lang/ur\?next=[^"]+)"', page)
+    assert link is not None
+    switched = visitor.get(html.unescape(link.group(1)), follow_redirects=False)
+    assert switched.headers["location"] == "/login?next=/market&unsent=1"

@@ -78,6 +78,17 @@ def unparsable(cause: BaseException | None) -> str:
     return "body: the request body is not UTF-8 JSON."
 
 
+NOT_AN_OBJECT = ("model_attributes_type", "dict_type")  # pydantic: the body is no JSON object
+
+
+def not_an_object(content_type: str) -> str:
+    """Why a body is not the JSON object the API wants: its Content-Type, or what it holds."""
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        return (f"body: send a JSON object with Content-Type: application/json (this request's"
+                f" is {content_type[:60] or 'missing'}).")
+    return "body: must be a JSON object ({...}), not an array, string or number."
+
+
 ErrorPage = Callable[[Request, int, str, str], Response]
 """(request, status, code, message) -> the page a browser shows for an error."""
 
@@ -127,6 +138,8 @@ def install_error_handlers(app: FastAPI, page: ErrorPage | None = None) -> None:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         field = invalid_field(first)
         message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
+        if field == "body" and first.get("type") in NOT_AN_OBJECT:
+            message = not_an_object(request.headers.get("content-type", ""))
         return answer(request, 422, "invalid", message, field)
 
     @app.exception_handler(StarletteHTTPException)

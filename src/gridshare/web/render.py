@@ -149,6 +149,7 @@ def render(
             "zone_offset": offset_s(now, zone),
             "zone_name": abbreviation(now, zone),
             "path": request.url.path,
+            "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
             **values,
         },
         status_code=status,

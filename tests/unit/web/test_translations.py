@@ -18,13 +18,14 @@ from gridshare.web.market_form import AMOUNT_RULE, MINUTES_RULE, price_rule
 from gridshare.web.page_login import LOGGED_OUT, SESSION_EXPIRED
 from gridshare.web.render import script_texts
 from gridshare.web.routes.pages import STALE_PAGE
+from gridshare.web.routes.pages_operator import MECHANISMS
 from gridshare.web.routes.pages_password import CHANGED, DIFFER
 from gridshare.web.security import LoginLimiter, reserve_attempt
 
 TEMPLATES = Path(__file__).parents[3] / "src" / "gridshare" / "web" / "templates"
 URDU = json.loads((TEMPLATES / "_locales" / "ur.json").read_text(encoding="utf-8"))
 LITERAL = re.compile(r"""\bt\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*\)""")
-MESSAGES = [LOGGED_OUT, SESSION_EXPIRED, STALE_PAGE, OUT_OF_DATE, *WORDS.values(), AMOUNT_RULE,
+MESSAGES = [*MECHANISMS, LOGGED_OUT, SESSION_EXPIRED, STALE_PAGE, OUT_OF_DATE, *WORDS.values(), AMOUNT_RULE,
             MINUTES_RULE, DIFFER, CHANGED, PHRASE_RULE]
 
 
