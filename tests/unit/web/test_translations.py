@@ -25,8 +25,8 @@ from gridshare.web.security import LoginLimiter, reserve_attempt
 TEMPLATES = Path(__file__).parents[3] / "src" / "gridshare" / "web" / "templates"
 URDU = json.loads((TEMPLATES / "_locales" / "ur.json").read_text(encoding="utf-8"))
 LITERAL = re.compile(r"""\bt\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*\)""")
-MESSAGES = [*MECHANISMS, LOGGED_OUT, SESSION_EXPIRED, STALE_PAGE, OUT_OF_DATE, *WORDS.values(), AMOUNT_RULE,
-            MINUTES_RULE, DIFFER, CHANGED, PHRASE_RULE]
+MESSAGES = [*MECHANISMS, LOGGED_OUT, SESSION_EXPIRED, STALE_PAGE, OUT_OF_DATE, *WORDS.values(),
+            AMOUNT_RULE, MINUTES_RULE, DIFFER, CHANGED, PHRASE_RULE]
 
 
 def template_texts() -> set[str]:
