@@ -27,7 +27,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     households, accounts = register_households(runtime, 3)
     households.deposit_for(accounts[0].address, 10 * WEI_PER_COIN)
     households.deposit_for(accounts[1].address, 10 * WEI_PER_COIN)
-    households.deactivate(accounts[2].address)
+    households.set_active(households.repository.by_account(accounts[2].address), False)
     yield runtime, TradingService(runtime.market, ChainClock(runtime.market.w3)), accounts
     runtime.close()
 

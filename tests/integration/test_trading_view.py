@@ -97,7 +97,7 @@ def test_households_in_the_view_follow_deactivation_and_registration(
     before = trading.households([a.address, newcomer.address])
     assert before[a.address] is not None and before[a.address].active
     assert before[newcomer.address] is None
-    households.deactivate(a.address)
+    households.set_active(households.repository.by_account(a.address), False)
     meter = MeterEntry(4, 4, "http://127.0.0.1:9004", MeterKey.generate(4))
     households.register("house-04", newcomer.address, 4, meter)
     after = trading.households([a.address, newcomer.address])

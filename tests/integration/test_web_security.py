@@ -57,6 +57,8 @@ OPERATOR_ONLY = {  # a resident gets 403 and nothing changes
     "POST /operator/top-up",
     "PUT /api/v1/households/{house_id}/meter",
     "POST /operator/meter",
+    "PUT /api/v1/households/{house_id}/active",
+    "POST /operator/households/{house_id}/active",
 }
 PUBLIC = {  # no account's private data: the same answer with or without a session
     "GET /lang/{code}",
@@ -153,6 +155,7 @@ def state(world: dict[str, Any]) -> tuple[object, ...]:
     return (
         orders, market.delivery_count(),
         [market.balances(r.address) for r in world["residents"]],
+        [market.household(r.address) for r in world["residents"]],  # registered, active
         [(h.house_id, h.meter_url, h.meter_key_hex) for h in ctx.households.all()],
         ctx.mechanism,
         [(u.username, u.password_hash) for u in ctx.users.all()],
@@ -214,6 +217,10 @@ def forged_requests(world: dict[str, Any], order_id: int) -> dict[str, tuple[Any
             op, "/api/v1/households/1/meter", {"json": {"meter_url": "http://10.9.9.9"}}),
         "POST /operator/meter": (op, "/operator/meter", {"data": {
             "house_id": "1", "meter_url": "http://10.9.9.9"}}),
+        "PUT /api/v1/households/{house_id}/active": (
+            op, "/api/v1/households/1/active", {"json": {"active": False}}),
+        "POST /operator/households/{house_id}/active": (
+            op, "/operator/households/1/active", {"data": {"active": "false"}}),
         "POST /market/orders": (amina.client, "/market/orders", {"data": {
             "side": "sell", "amount_wh": "5", "price": "0.001", "minutes": "60"}}),
         "POST /market/orders/{order_id}/take": (
@@ -394,6 +401,11 @@ def test_a_resident_cannot_use_operator_routes(world: dict) -> None:
         "POST /operator/meter": lambda: amina.client.post(
             "/operator/meter", data={"house_id": "2", "meter_url": "http://10.9.9.9",
                                      "csrf_token": amina.csrf}, follow_redirects=False),
+        "PUT /api/v1/households/{house_id}/active": lambda: amina.client.put(
+            "/api/v1/households/2/active", json={"active": False}, headers=h),
+        "POST /operator/households/{house_id}/active": lambda: amina.client.post(
+            "/operator/households/2/active", data={"active": "false", "csrf_token": amina.csrf},
+            follow_redirects=False),
     }
     assert set(attempts) == OPERATOR_ONLY
     before = state(world)

@@ -137,12 +137,26 @@ class HouseholdService:
         """Wei the operator's treasury holds for top-ups."""
         return int(self.market.w3.eth.get_balance(self.operator.address))
 
-    def deactivate(self, account: str) -> None:
-        """Stop a household from trading (its balances stay withdrawable)."""
+    def set_active(self, record: HouseholdRecord, active: bool) -> bool:
+        """Stop a household from trading (`active` False) or let it trade again; whether a
+        transaction was needed (it is already so: nothing is sent).
+
+        A stopped household keeps its balances and login: it can still cancel its orders and
+        withdraw, and its deliveries still settle; nobody can take or match its orders, and
+        it can place none. Letting it trade again registers it again, as the same house."""
+        current = self.market.household(record.account)
+        if current is not None and current.active == active:
+            return False
         try:
-            self.market.deactivate_household(self.operator, account)
+            if active:
+                self.market.register_household(
+                    self.operator, record.account, record.house_id, record.meter_id
+                )
+            else:
+                self.market.deactivate_household(self.operator, record.account)
         except ContractRevert as exc:
             raise TradingError.from_revert(exc) from exc
+        return True
 
     def set_auto_trading(self, house_id: int, rules: AgentRules | None) -> None:
         """Switch a household's trading agent on (rules) or off (None)."""

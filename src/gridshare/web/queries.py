@@ -32,14 +32,24 @@ def my_deliveries(ctx: WebContext, user: User) -> list[Delivery]:
     ]
 
 
-def open_board(ctx: WebContext) -> list[Order]:
-    """Live orders on the board (open, energy left, unexpired), oldest first."""
+def live_orders(ctx: WebContext) -> list[Order]:
+    """Open orders with energy left and unexpired, oldest first."""
     now = ctx.now()
     return [o for o in ctx.history.orders() if o.is_live(now)]
 
 
+def open_board(ctx: WebContext) -> list[Order]:
+    """The board: live orders of households that may trade (a stopped household's orders
+    cannot be taken, so they are not offered)."""
+    live = live_orders(ctx)
+    households = ctx.trading.households({o.owner for o in live})
+    return [o for o in live if (h := households[o.owner]) is not None and h.active]
+
+
 def live_mine(ctx: WebContext, user: User) -> list[Order]:
-    return [o for o in open_board(ctx) if same(o.owner, user.address)]
+    """The user's live orders, shown to them even when the operator stopped their household
+    (they can still cancel them)."""
+    return [o for o in live_orders(ctx) if same(o.owner, user.address)]
 
 
 def trades(ctx: WebContext, limit: int = 200) -> list[Trade]:

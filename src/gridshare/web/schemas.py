@@ -272,6 +272,12 @@ class HouseholdView(BaseModel):
     meter_id: int
     meter_url: str
     balances: BalancesView
+    active: bool = Field(description="may trade (False: stopped by the operator)")
+
+
+class Activity(BaseModel):
+    model_config = StrictModel
+    active: bool = Field(description="False stops the household trading; True lets it again")
 
 
 class TopUp(BaseModel):

@@ -17,6 +17,7 @@ from gridshare.web import queries
 from gridshare.web.context import WebContext, get_context
 from gridshare.web.errors import ApiError
 from gridshare.web.schemas import (
+    Activity,
     BalancesView,
     CreatedHousehold,
     DeliveryView,
@@ -114,15 +115,29 @@ def change_meter_of(ctx: WebContext, house_id: int, body: MeterChange) -> Househ
         raise ApiError(404, exc.code, exc.message, exc.field) from exc
 
 
+def household_out(ctx: WebContext, record: HouseholdRecord) -> HouseholdOut:
+    """A household as the operator's API shows it: meter, balances, whether it may trade."""
+    household = ctx.trading.households([record.account])[record.account]
+    return HouseholdOut(
+        house_id=record.house_id, name=record.name, account=record.account,
+        meter_id=record.meter_id, meter_url=record.meter_url,
+        balances=BalancesView.of(ctx.runtime.market.balances(record.account)),
+        active=household is not None and household.active,
+    )
+
+
+def known_household(ctx: WebContext, house_id: int) -> HouseholdRecord:
+    """House `house_id`'s record; ApiError 404 naming house_id if there is none."""
+    record = ctx.households.repository.get(house_id) if 0 < house_id < 2**63 else None
+    if record is None:
+        raise ApiError(404, "no_household", f"There is no house {house_id}.", "house_id")
+    return record
+
+
 @router.get("/households", response_model=list[HouseholdOut], responses=DENIED)
 def households(_: OperatorRead, ctx: Ctx) -> list[HouseholdOut]:
     """Every registered household with its meter and balances."""
-    market = ctx.runtime.market
-    return [
-        HouseholdOut(house_id=r.house_id, name=r.name, account=r.account, meter_id=r.meter_id,
-                     meter_url=r.meter_url, balances=BalancesView.of(market.balances(r.account)))
-        for r in ctx.households.all()
-    ]
+    return [household_out(ctx, r) for r in ctx.households.all()]
 
 
 @router.post("/households", response_model=CreatedHousehold, status_code=201,
@@ -142,9 +157,7 @@ def create_household(
              responses={**DENIED, 404: {"description": "no such house"}})
 def top_up(house_id: int, body: TopUp, _: Operator, ctx: Ctx) -> None:
     """Move coins from the treasury into a household's market balance."""
-    record = ctx.households.repository.get(house_id) if 0 < house_id < 2**63 else None
-    if record is None:
-        raise ApiError(404, "no_household", f"There is no house {house_id}.", "house_id")
+    record = known_household(ctx, house_id)
     try:
         ctx.households.deposit_for(record.account, coins_to_wei(body.coins))
     except TradingError as exc:
@@ -158,10 +171,22 @@ def change_meter(house_id: int, body: MeterChange, _: Operator, ctx: Ctx) -> Hou
 
     The meter id stays (it is on chain); a replaced board is flashed with the same id
     (`gridshare meter flash --meter-id`) and its new key given here."""
-    changed = change_meter_of(ctx, house_id, body)
-    return HouseholdOut(house_id=changed.house_id, name=changed.name, account=changed.account,
-                        meter_id=changed.meter_id, meter_url=changed.meter_url,
-                        balances=BalancesView.of(ctx.runtime.market.balances(changed.account)))
+    return household_out(ctx, change_meter_of(ctx, house_id, body))
+
+
+@router.put("/households/{house_id}/active", response_model=HouseholdOut,
+            responses={**DENIED, 404: {"description": "no such house"}})
+def set_active(house_id: int, body: Activity, _: Operator, ctx: Ctx) -> HouseholdOut:
+    """Stop a household trading (`{"active": false}`), or let it trade again.
+
+    Stopped, it keeps its balances and login, may cancel its orders, and its deliveries still
+    settle; its orders leave the board and nobody can take or match them."""
+    record = known_household(ctx, house_id)
+    try:
+        ctx.households.set_active(record, body.active)
+    except TradingError as exc:
+        raise refused(exc) from exc
+    return household_out(ctx, record)
 
 
 @router.put("/market/mechanism", response_model=MechanismChoice, responses=DENIED)

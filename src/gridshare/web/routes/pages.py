@@ -199,7 +199,7 @@ def market_page(request: Request, ctx: Ctx, session: User) -> HTMLResponse:
         templates, request, "market.html", session,
         offers=[o for o in board if o.side is Side.SELL and not queries.same(o.owner, me)],
         demands=[o for o in board if o.side is Side.BUY and not queries.same(o.owner, me)],
-        mine=[o for o in board if queries.same(o.owner, me)],
+        mine=queries.live_mine(ctx, session.user),
         by_agent=queries.placed_by_agent(ctx, session.user),
         mechanism=ctx.mechanism, balances=ctx.runtime.market.balances(me),
         chain_id=ctx.runtime.settings.chain_id, contract=ctx.runtime.market.address,

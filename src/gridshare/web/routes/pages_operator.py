@@ -18,7 +18,11 @@ from gridshare.web.context import WebContext, get_context
 from gridshare.web.errors import ApiError, chain_trouble
 from gridshare.web.page_login import page_user
 from gridshare.web.render import make_templates, render
-from gridshare.web.routes.api_operator import change_meter_of, register_household
+from gridshare.web.routes.api_operator import (
+    change_meter_of,
+    known_household,
+    register_household,
+)
 from gridshare.web.schemas import MeterChange, NewHousehold
 from gridshare.web.security import check_form_csrf
 
@@ -46,13 +50,17 @@ def _back(session: Session, message: str) -> RedirectResponse:
 @router.get("/operator", response_class=HTMLResponse)
 def operator_page(request: Request, ctx: Ctx, session: Operator) -> HTMLResponse:
     market = ctx.runtime.market
-    houses = [(r, market.balances(r.account)) for r in ctx.households.all()]
+    records = ctx.households.all()
+    houses = [(r, market.balances(r.account)) for r in records]
+    households = ctx.trading.households([r.account for r in records])
+    stopped = {r.house_id for r in records
+               if (h := households[r.account]) is not None and not h.active}
     house_of = {r.account.lower(): r.house_id for r, _ in houses}  # who sold, who bought
     free_mb = free_bytes(ctx.runtime.settings.data_dir) // 2**20
     return render(
         templates, request, "operator.html", session, houses=houses, mechanism=ctx.mechanism,
-        mechanisms=MECHANISMS, flagged=queries.flagged(ctx, ctx.engine_flags())[:50],
-        house_of=house_of,
+        mechanisms=MECHANISMS, stopped=stopped, house_of=house_of,
+        flagged=queries.flagged(ctx, ctx.engine_flags())[:50],
         treasury=ctx.runtime.chain.w3.eth.get_balance(ctx.runtime.operator.address),
         disk_free_mb=free_mb if free_mb < LOW_DISK_BYTES // 2**20 else None,  # a warning
     )
@@ -104,6 +112,26 @@ def top_up(
     except ChainError as exc:
         return _back(session, chain_trouble(exc)[2])
     return _back(session, "Done.")
+
+
+@router.post("/operator/households/{house_id}/active")
+def set_active(
+    ctx: Ctx, session: Operator, house_id: int, active: Annotated[bool, Form()],
+    csrf_token: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    check_form_csrf(session, csrf_token)
+    try:
+        record = known_household(ctx, house_id)
+        ctx.households.set_active(record, active)
+    except ApiError as exc:
+        return _back(session, exc.message)
+    except TradingError as exc:
+        return _back(session, exc.message)
+    except ChainError as exc:
+        return _back(session, chain_trouble(exc)[2])
+    if active:
+        return _back(session, f"House {house_id} may trade again.")
+    return _back(session, f"House {house_id} is stopped: it cannot trade until you let it again.")
 
 
 @router.post("/operator/meter")
