@@ -5,11 +5,22 @@ and database."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gridshare.config import Settings
+from gridshare.domain import Wei
+from gridshare.market import AgentRules
+from gridshare.runtime import build_runtime
+from gridshare.services.agents import StaticKeys
+from gridshare.services.engine import EngineSettings, MarketEngine
+from gridshare.services.households import HouseholdService
+from gridshare.storage.households import HouseholdRepository
+from tests.integration.engine.support import register_community, unmetered
 from tests.integration.web_support import (
     OPERATOR_PASSWORD,
     PASSWORD,
@@ -100,3 +111,25 @@ def test_the_operator_page_stops_and_lets_a_household_trade(world: dict[str, Any
                             data={"active": "false", "csrf_token": csrf})
     assert missing.status_code == 303
     assert "There is no house 99." in operator.get("/operator").text
+
+
+def test_a_stopped_households_agent_does_not_try_to_trade(tmp_path: Path) -> None:
+    """Its agent would place an order every round, each refused ("deactivated") and logged."""
+    runtime = build_runtime(Settings(data_dir=tmp_path, market_engine=False))
+    try:
+        (account,) = register_community(runtime, unmetered(1))
+        repository = HouseholdRepository(runtime.database)
+        assert repository.set_auto_trading(1, AgentRules(0, Wei(10**12), 0, Wei(10**12)))
+        engine = MarketEngine(runtime.market, runtime.operator, runtime.database,
+                              EngineSettings(), keys=StaticKeys([account]))  # fmt: skip
+        service = HouseholdService(runtime.market, runtime.operator, repository)
+        record = repository.get(1)
+        assert record is not None and service.set_active(record, False)
+        house = repository.get(1)
+        assert house is not None
+        orders = runtime.market.order_count()
+        assert engine.agents.run_house(house, int(time.time()), {}) == 0
+        assert engine.agents.skipped[1] == "stopped by the operator"
+        assert runtime.market.order_count() == orders
+    finally:
+        runtime.close()

@@ -143,6 +143,10 @@ class AgentRunner:
         if rules is None or signer is None:
             self.skipped[house.house_id] = "no key available"
             return 0
+        on_chain = self.trading.households([house.account])[house.account]
+        if on_chain is None or not on_chain.active:
+            self.skipped[house.house_id] = "stopped by the operator"
+            return 0
         reading = self.read_house(house, self.interval_s)
         if reading is None:
             self.skipped[house.house_id] = "meter gives no battery state"
