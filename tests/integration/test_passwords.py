@@ -238,3 +238,43 @@ def test_the_operators_password_is_not_changed_on_a_page(village: dict[str, Any]
     assert refused.status_code == 403, refused.text
     assert refused.json()["error"]["code"] == "operator_password"
     assert logs_in(village["app"], "operator", OPERATOR_PASSWORD) == 200
+
+
+def test_the_operator_gives_a_wallet_household_a_new_password_and_no_other(
+    village: dict[str, Any],
+) -> None:
+    """A household that signs in MetaMask has no recovery phrase here and nothing the server
+    could lose: the operator sets its login a new password. A household whose key the server
+    holds is refused: that key is encrypted with the password (its phrase replaces it)."""
+    app = village["app"]
+    operator, csrf = log_in(app, "operator", OPERATOR_PASSWORD)
+    wallet = Account.create().address
+    register(operator, csrf, 3, "chand", "http://127.0.0.1:9", KEY, wallet=wallet)
+    chand, _ = log_in(app, "chand", PASSWORD)
+    headers = {"X-CSRF-Token": csrf}
+
+    held = operator.put("/api/v1/households/1/password", headers=headers,
+                        json={"new_password": "the operator's"})
+    assert (held.status_code, held.json()["error"]["code"]) == (400, "holds_key")
+    assert logs_in(app, "amina", PASSWORD) == 200  # unchanged
+    short = operator.put("/api/v1/households/3/password", headers=headers,
+                         json={"new_password": "short"})
+    assert (short.status_code, short.json()["error"]["field"]) == (400, "new_password")
+    assert operator.put("/api/v1/households/99/password", headers=headers,
+                        json={"new_password": "long enough"}).status_code == 404
+
+    reset = operator.put("/api/v1/households/3/password", headers=headers,
+                         json={"new_password": "given by the operator"})
+    assert reset.status_code == 204, reset.text
+    assert chand.get("/api/v1/me").status_code == 401  # logged out
+    assert logs_in(app, "chand", PASSWORD) == 401
+    assert logs_in(app, "chand", "given by the operator") == 200
+
+    page = operator.get("/operator").text
+    form = page.split('id="password-form"', 1)[1].split("</form>", 1)[0]
+    assert '<option value="3">' in form and '<option value="1">' not in form
+    sent = operator.post("/operator/password", follow_redirects=False, data={
+        "house_id": "3", "new_password": "once more, please", "csrf_token": csrf})
+    assert sent.status_code == 303
+    assert "House 3 has a new password" in operator.get("/operator").text
+    assert logs_in(app, "chand", "once more, please") == 200

@@ -59,6 +59,8 @@ OPERATOR_ONLY = {  # a resident gets 403 and nothing changes
     "POST /operator/meter",
     "PUT /api/v1/households/{house_id}/active",
     "POST /operator/households/{house_id}/active",
+    "PUT /api/v1/households/{house_id}/password",
+    "POST /operator/password",
 }
 PUBLIC = {  # no account's private data: the same answer with or without a session
     "GET /lang/{code}",
@@ -221,6 +223,10 @@ def forged_requests(world: dict[str, Any], order_id: int) -> dict[str, tuple[Any
             op, "/api/v1/households/1/active", {"json": {"active": False}}),
         "POST /operator/households/{house_id}/active": (
             op, "/operator/households/1/active", {"data": {"active": "false"}}),
+        "PUT /api/v1/households/{house_id}/password": (
+            op, "/api/v1/households/1/password", {"json": {"new_password": "forged one!"}}),
+        "POST /operator/password": (op, "/operator/password", {"data": {
+            "house_id": "1", "new_password": "forged one!"}}),
         "POST /market/orders": (amina.client, "/market/orders", {"data": {
             "side": "sell", "amount_wh": "5", "price": "0.001", "minutes": "60"}}),
         "POST /market/orders/{order_id}/take": (
@@ -406,6 +412,11 @@ def test_a_resident_cannot_use_operator_routes(world: dict) -> None:
         "POST /operator/households/{house_id}/active": lambda: amina.client.post(
             "/operator/households/2/active", data={"active": "false", "csrf_token": amina.csrf},
             follow_redirects=False),
+        "PUT /api/v1/households/{house_id}/password": lambda: amina.client.put(
+            "/api/v1/households/2/password", json={"new_password": "taken over!"}, headers=h),
+        "POST /operator/password": lambda: amina.client.post(
+            "/operator/password", data={"house_id": "2", "new_password": "taken over!",
+                                        "csrf_token": amina.csrf}, follow_redirects=False),
     }
     assert set(attempts) == OPERATOR_ONLY
     before = state(world)

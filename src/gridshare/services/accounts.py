@@ -165,6 +165,21 @@ class AccountService:
             )
         return Login(self._set_password(user, new_password, account), account)
 
+    def reset_wallet_password(self, user: User, new_password: str) -> User:
+        """A new password the operator gives a wallet-only resident who forgot theirs.
+
+        Only for a login whose key the server does not hold: a held key is encrypted with the
+        password, so a reset would lose it (that resident has the recovery phrase instead)."""
+        if user.keystore is not None or user.role is not Role.RESIDENT:
+            raise AccountError(
+                "holds_key",
+                "This resident's key is kept here under their password: they set a new one"
+                " with their recovery phrase (Forgot your password?), not the operator.",
+                "house_id",
+            )
+        _check_password(new_password, "new_password")
+        return self._set_password(user, new_password, None)
+
     def _set_password(self, user: User, password: str, signer: LocalAccount | None) -> User:
         keystore = None if signer is None else dict(
             Account.encrypt(signer.key, password, kdf="scrypt", iterations=self.scrypt_n)

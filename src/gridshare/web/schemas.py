@@ -275,6 +275,11 @@ class HouseholdView(BaseModel):
     active: bool = Field(description="may trade (False: stopped by the operator)")
 
 
+class PasswordReset(BaseModel):
+    model_config = StrictModel
+    new_password: str = Field(min_length=1, max_length=256, description="8 to 256 characters")
+
+
 class Activity(BaseModel):
     model_config = StrictModel
     active: bool = Field(description="False stops the household trading; True lets it again")

@@ -25,6 +25,7 @@ from gridshare.web.schemas import (
     MechanismChoice,
     MeterChange,
     NewHousehold,
+    PasswordReset,
     TopUp,
 )
 from gridshare.web.schemas import HouseholdView as HouseholdOut
@@ -187,6 +188,30 @@ def set_active(house_id: int, body: Activity, _: Operator, ctx: Ctx) -> Househol
     except TradingError as exc:
         raise refused(exc) from exc
     return household_out(ctx, record)
+
+
+def reset_wallet_password(ctx: WebContext, house_id: int, new_password: str) -> None:
+    """House `house_id`'s wallet-only resident gets `new_password`; their sessions end."""
+    record = known_household(ctx, house_id)
+    user = ctx.users.by_address(record.account)
+    if user is None:
+        raise ApiError(404, "no_login", f"House {house_id} has no login here.", "house_id")
+    try:
+        with ctx.password_locks.held(user.username.lower()):
+            ctx.accounts.reset_wallet_password(user, new_password)
+            ctx.sessions.end_user(user.id)
+    except AccountError as exc:
+        raise refused(exc) from exc
+
+
+@router.put("/households/{house_id}/password", status_code=204,
+            responses={**DENIED, 404: {"description": "no such house"}})
+def reset_password(house_id: int, body: PasswordReset, _: Operator, ctx: Ctx) -> Response:
+    """A new password for a household that signs in its own wallet (MetaMask) and forgot its
+    login's. Refused (400 `holds_key`) when the server holds the household's key: that key
+    is encrypted with the password, and the resident's recovery phrase replaces it instead."""
+    reset_wallet_password(ctx, house_id, body.new_password)
+    return Response(status_code=204)
 
 
 @router.put("/market/mechanism", response_model=MechanismChoice, responses=DENIED)

@@ -22,6 +22,7 @@ from gridshare.web.routes.api_operator import (
     change_meter_of,
     known_household,
     register_household,
+    reset_wallet_password,
 )
 from gridshare.web.schemas import MeterChange, NewHousehold
 from gridshare.web.security import check_form_csrf
@@ -55,11 +56,13 @@ def operator_page(request: Request, ctx: Ctx, session: Operator) -> HTMLResponse
     households = ctx.trading.households([r.account for r in records])
     stopped = {r.house_id for r in records
                if (h := households[r.account]) is not None and not h.active}
+    wallet_only = {r.house_id for r in records
+                   if (u := ctx.users.by_address(r.account)) is not None and not u.holds_key}
     house_of = {r.account.lower(): r.house_id for r, _ in houses}  # who sold, who bought
     free_mb = free_bytes(ctx.runtime.settings.data_dir) // 2**20
     return render(
         templates, request, "operator.html", session, houses=houses, mechanism=ctx.mechanism,
-        mechanisms=MECHANISMS, stopped=stopped, house_of=house_of,
+        mechanisms=MECHANISMS, stopped=stopped, wallet_only=wallet_only, house_of=house_of,
         flagged=queries.flagged(ctx, ctx.engine_flags())[:50],
         treasury=ctx.runtime.chain.w3.eth.get_balance(ctx.runtime.operator.address),
         disk_free_mb=free_mb if free_mb < LOW_DISK_BYTES // 2**20 else None,  # a warning
@@ -132,6 +135,19 @@ def set_active(
     if active:
         return _back(session, f"House {house_id} may trade again.")
     return _back(session, f"House {house_id} is stopped: it cannot trade until you let it again.")
+
+
+@router.post("/operator/password")
+def reset_password(
+    ctx: Ctx, session: Operator, house_id: Annotated[int, Form()],
+    new_password: Annotated[str, Form(max_length=256)], csrf_token: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    check_form_csrf(session, csrf_token)
+    try:
+        reset_wallet_password(ctx, house_id, new_password)
+    except ApiError as exc:
+        return _back(session, exc.message)
+    return _back(session, f"House {house_id} has a new password; its resident was logged out.")
 
 
 @router.post("/operator/meter")
