@@ -89,11 +89,11 @@ class SessionStore:
             session = self._sessions.get(session_id)
             return session is not None and self._clock() - session.last_seen <= self._idle
 
-    def end_user(self, user_id: int, *, keep: str | None = None) -> int:
-        """Forget every session of one user but `keep` (a new password ends the others)."""
+    def end_user(self, user_id: int) -> int:
+        """Forget every session of one user (a new password ends them all); how many."""
         with self._lock:
             ended = [sid for sid, session in self._sessions.items()
-                     if session.user is not None and session.user.id == user_id and sid != keep]
+                     if session.user is not None and session.user.id == user_id]
             for sid in ended:
                 del self._sessions[sid]
         return len(ended)

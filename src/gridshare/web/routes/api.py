@@ -231,8 +231,8 @@ def recover_session(
 ) -> SessionView:
     """Forgot the password: the 12-word recovery phrase sets a new one, and logs in.
 
-    Every other session of that resident ends. Five wrong phrases within a minute (per client
-    and per username) are refused for the rest of the minute (429)."""
+    Every other session of that resident ends. Five wrong phrases within a minute from one
+    client are refused for the rest of the minute (429)."""
     try:
         session = recover(ctx, request, body.username, body.recovery_phrase, body.new_password)
     except AccountError as exc:
