@@ -26,7 +26,7 @@ integer: pydantic's lax mode would take them as 1 and 5)."""
 
 WEI_NOTE = ("wei, as a decimal string: amounts pass 2**53, beyond which a JSON number loses"
             " digits in JavaScript")
-Wei = Annotated[
+WeiOut = Annotated[
     int, PlainSerializer(str, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": "^[0-9]+$", "description": WEI_NOTE}),
 ]
@@ -97,9 +97,9 @@ class SessionView(BaseModel):
 
 
 class BalancesView(BaseModel):
-    available: Wei
-    locked: Wei
-    escrowed: Wei
+    available: WeiOut
+    locked: WeiOut
+    escrowed: WeiOut
 
     @classmethod
     def of(cls, b: Balances) -> BalancesView:
@@ -118,7 +118,7 @@ class OrderView(BaseModel):
     side: Literal["buy", "sell"]
     amount_wh: int
     remaining_wh: int
-    price_per_wh: Wei
+    price_per_wh: WeiOut
     expires_at: int
     status: Literal["open", "filled", "cancelled"]
 
@@ -136,7 +136,7 @@ class DeliveryView(BaseModel):
     buyer: str
     seller: str
     amount_wh: int
-    price_per_wh: Wei
+    price_per_wh: WeiOut
     deadline: int
     status: Literal["pending", "settled", "expired"]
     delivered_wh: int
@@ -178,7 +178,7 @@ class Trade(BaseModel):
     id: int
     time: int
     amount_wh: int
-    price_per_wh: Wei
+    price_per_wh: WeiOut
     status: str
 
 
@@ -189,7 +189,7 @@ class MarketInfo(BaseModel):
     rpc_path: str
     contract_address: str
     max_amount_wh: int
-    max_price_per_wh: Wei
+    max_price_per_wh: WeiOut
 
 
 class MeterReading(BaseModel):
@@ -209,7 +209,7 @@ class MeterReading(BaseModel):
 class Community(BaseModel):
     houses: list[MeterReading]
     traded_today_wh: int
-    average_price_per_wh: Wei | None
+    average_price_per_wh: WeiOut | None
     trades_today: int
 
 
