@@ -116,7 +116,10 @@ def test_sigkilled_engine_loses_and_double_settles_no_delivery_and_conserves_esc
             assert _wait_until(lambda: _phases(data_dir)[0] > 0, 30), "".join(server.output)
             while len(at_kill) < KILLS:
                 time.sleep(rng.uniform(*UPTIME_S))
-                at_kill.append(_phases(data_dir))
+                phases = _phases(data_dir)
+                if phases == (DELIVERIES, DELIVERIES):
+                    break  # all settled already (a fast machine): nothing left to kill in
+                at_kill.append(phases)
                 server.kill()
                 server, standby = standby, EngineProcess(data_dir, TICK_S)
                 server.activate()
@@ -134,8 +137,8 @@ def test_sigkilled_engine_loses_and_double_settles_no_delivery_and_conserves_esc
             if standby is not None:
                 standby.stop()
 
-    # every kill hit a server with deliveries in flight
-    assert len(at_kill) >= 10
+    # every kill hit a server with deliveries in flight, and there were enough of them
+    assert len(at_kill) >= KILLS // 2, at_kill
     assert all(recorded > final for recorded, final in at_kill), at_kill
 
     runtime = build_runtime(settings)

@@ -255,11 +255,15 @@ class EmbeddedChain:
         pending, self._pending = self._pending, None
         if pending is None:
             return None
+        sealed = None
         try:
             sealed = pending.seal(self._chaindb, self._store.state_writes)
             self._store.commit(lambda conn: _write_sealed(conn, sealed))
         except BaseException:
-            self._store.rollback()
+            if sealed is not None and not self._store.has_pending_writes:
+                self._head = sealed.block.header  # committed, then interrupted: it is mined
+            else:
+                self._store.rollback()
             raise
         self._head = sealed.block.header
         return self._head

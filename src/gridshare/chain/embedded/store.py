@@ -155,9 +155,21 @@ class BlockStore(BaseDB):
                 if index_writer is not None:
                     index_writer(self._conn)
                 self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+            except BaseException as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                elif not isinstance(exc, sqlite3.Error):
+                    # COMMIT returned, then an interrupt landed (Ctrl-C, raised as the call
+                    # came back): the block is on disk, so the buffer and cache follow it
+                    # before the interrupt goes on. (A ROLLBACK here used to fail and replace
+                    # the KeyboardInterrupt with "no transaction is active".) A failed COMMIT
+                    # that SQLite rolled back itself (a full disk) raises its own error.
+                    self._committed(upserts, deletes)
                 raise
+        self._committed(upserts, deletes)
+
+    def _committed(self, upserts: list[tuple[bytes, bytes]], deletes: list[tuple[bytes]]) -> None:
+        """The in-memory side of a commit: cache what was written, empty the buffer."""
         for key, value in upserts:
             self._remember(key, value)
         for (key,) in deletes:
