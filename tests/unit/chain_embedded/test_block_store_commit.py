@@ -41,6 +41,17 @@ class Interrupted:
         return result
 
 
+def commit_interrupted(store: BlockStore, after: str) -> None:
+    """`store.commit()` with a Ctrl-C just after the statement `after`: it must go on."""
+    conn = store._conn
+    store._conn = Interrupted(conn, after)  # type: ignore[assignment]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            store.commit()
+    finally:
+        store._conn = conn
+
+
 def on_disk(path: Path) -> bytes | None:
     with sqlite3.connect(path) as conn:
         row = conn.execute("SELECT v FROM kv WHERE k = ?", (KEY,)).fetchone()
@@ -51,25 +62,17 @@ def test_an_interrupt_after_commit_keeps_the_block_and_goes_on_as_itself(
     tmp_path: Path,
 ) -> None:
     store = BlockStore(tmp_path / "chain.sqlite")
-    conn = store._conn
     store[KEY] = VALUE
-    store._conn = Interrupted(conn, "COMMIT")  # type: ignore[assignment]
-    with pytest.raises(KeyboardInterrupt):
-        store.commit()
-    store._conn = conn
+    commit_interrupted(store, "COMMIT")
     assert on_disk(tmp_path / "chain.sqlite") == VALUE
     assert not store.has_pending_writes and store[KEY] == VALUE  # memory follows the disk
 
 
 def test_an_interrupt_before_commit_writes_nothing(tmp_path: Path) -> None:
     store = BlockStore(tmp_path / "chain.sqlite")
-    conn = store._conn
     store[KEY] = VALUE
-    store._conn = Interrupted(conn, "INSERT OR REPLACE INTO kv")  # type: ignore[assignment]
-    with pytest.raises(KeyboardInterrupt):
-        store.commit()
-    store._conn = conn
-    assert not conn.in_transaction
+    commit_interrupted(store, "INSERT OR REPLACE INTO kv")
+    assert not store._conn.in_transaction
     assert on_disk(tmp_path / "chain.sqlite") is None
 
 
