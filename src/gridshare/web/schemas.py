@@ -6,13 +6,13 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
     WithJsonSchema,
-    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -45,6 +45,19 @@ def _wei_in(value: Any) -> Any:
         return int(value)
     return value
 
+
+def _meter_url(url: str) -> str:
+    problem = meter_url_problem(url)
+    if problem:
+        raise PydanticCustomError("meter_url", problem)
+    return url
+
+
+MeterUrl = Annotated[
+    str, Field(max_length=200, description="http://host:port the meter answers at"),
+    AfterValidator(_meter_url),
+]
+"""A meter's address the server's client can send to (`meters/address.py` says why not)."""
 
 PriceIn = Annotated[
     int, BeforeValidator(_wei_in), Field(ge=1, le=MAX_PRICE_PER_WH),
@@ -220,37 +233,21 @@ class NewHousehold(BaseModel):
     password: str = Field(min_length=8, max_length=256)
     house_id: int = Field(ge=1, le=10**6)
     meter_id: int = Field(ge=1, le=10**6)
-    meter_url: str = Field(max_length=200, description="http://host:port the meter answers at")
+    meter_url: MeterUrl
     meter_key: str = Field(pattern=r"^[0-9a-fA-F]{64}$", description="256-bit key, hex")
     wallet_address: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
     top_up_coins: int = Field(default=0, ge=0, le=10**9)
-
-    @field_validator("meter_url")
-    @classmethod
-    def _meter_url(cls, url: str) -> str:
-        problem = meter_url_problem(url)
-        if problem:
-            raise PydanticCustomError("meter_url", problem)
-        return url
 
 
 class MeterChange(BaseModel):
     """A household's meter moved (a new address) or was replaced (a new board, a new key)."""
 
     model_config = StrictModel
-    meter_url: str = Field(max_length=200, description="http://host:port the meter answers at")
+    meter_url: MeterUrl
     meter_key: str | None = Field(
         default=None, pattern=r"^[0-9a-fA-F]{64}$",
         description="the new board's 256-bit key, hex (left out: the key stays)",
     )
-
-    @field_validator("meter_url")
-    @classmethod
-    def _meter_url(cls, url: str) -> str:
-        problem = meter_url_problem(url)
-        if problem:
-            raise PydanticCustomError("meter_url", problem)
-        return url
 
 
 class CreatedHousehold(BaseModel):
