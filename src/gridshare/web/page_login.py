@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
 
 from gridshare.services.sessions import Session, SessionStore
-from gridshare.web.security import current_session
+from gridshare.web.render import render
+from gridshare.web.security import current_session, set_session_cookie
 
 SESSION_EXPIRED = "Your session expired; please try again."
 LOGGED_OUT = (
@@ -41,6 +45,17 @@ def form_session(request: Request, sessions: SessionStore, token: str) -> tuple[
     fresh = sessions.new()
     fresh.flash = SESSION_EXPIRED
     return fresh, False
+
+
+def session_page(
+    templates: Jinja2Templates, request: Request, name: str, session: Session,
+    status: int = 200, **values: Any,
+) -> HTMLResponse:
+    """A page whose form posts with `session`'s token (the login and recovery forms, whose
+    visitor may have no cookie yet): rendered, and the cookie set."""
+    response = render(templates, request, name, session, status=status, **values)
+    set_session_cookie(request, response, session)
+    return response
 
 
 RESIDENT_PAGES = ("/market", "/account", "/meter", "/community")

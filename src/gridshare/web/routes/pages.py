@@ -36,6 +36,7 @@ from gridshare.web.page_login import (
     form_session,
     known_page,
     page_user,
+    session_page,
 )
 from gridshare.web.render import STATIC, VENDOR, make_templates, node_modules, render
 from gridshare.web.routes.api import (
@@ -96,9 +97,7 @@ def login_page(
         return back(after_login(page, session))
     if unsent and session.flash is None:
         session.flash = LOGGED_OUT
-    response = render(templates, request, "login.html", session, next_page=known_page(page))
-    set_session_cookie(request, response, session)
-    return response
+    return session_page(templates, request, "login.html", session, next_page=known_page(page))
 
 
 @router.post("/login", response_model=None)
@@ -110,9 +109,7 @@ def login(
 ) -> Response:
     anonymous, token_ok = form_session(request, ctx.sessions, csrf_token)
     if not token_ok:
-        response: Response = render(templates, request, "login.html", anonymous, status=403)
-        set_session_cookie(request, response, anonymous)
-        return response
+        return session_page(templates, request, "login.html", anonymous, status=403)
     try:
         session = log_in(ctx, request, username, password)
     except ApiError as exc:

@@ -11,7 +11,7 @@ from gridshare.services.accounts import AccountError
 from gridshare.services.sessions import Session
 from gridshare.web.context import WebContext, get_context
 from gridshare.web.errors import ApiError
-from gridshare.web.page_login import after_login, form_session, page_user
+from gridshare.web.page_login import after_login, form_session, page_user, session_page
 from gridshare.web.render import make_templates, render
 from gridshare.web.routes.api import change_password, recover
 from gridshare.web.security import check_form_csrf, current_session, set_session_cookie
@@ -68,9 +68,7 @@ def password_change(
 @router.get("/recover", response_class=HTMLResponse)
 def recovery_page(request: Request, ctx: Ctx) -> HTMLResponse:
     session = current_session(request) or ctx.sessions.new()
-    response = render(templates, request, "recover.html", session)
-    set_session_cookie(request, response, session)
-    return response
+    return session_page(templates, request, "recover.html", session)
 
 
 @router.post("/recover", response_model=None)
@@ -81,9 +79,7 @@ def recovery(
 ) -> Response:
     anonymous, token_ok = form_session(request, ctx.sessions, csrf_token)
     if not token_ok:
-        response: Response = render(templates, request, "recover.html", anonymous, status=403)
-        set_session_cookie(request, response, anonymous)
-        return response
+        return session_page(templates, request, "recover.html", anonymous, status=403)
     try:
         if new_password != new_password_again:
             raise AccountError("passwords_differ", DIFFER, "new_password_again")
