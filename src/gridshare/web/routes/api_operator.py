@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 
 from gridshare.chain.errors import ChainError, TransactionTimeout
-from gridshare.domain import coins_to_wei, format_coins
+from gridshare.domain import Household, coins_to_wei, format_coins
 from gridshare.meters import MeterEntry, MeterKey
 from gridshare.services.accounts import AccountError
 from gridshare.services.sessions import Session
@@ -116,9 +116,13 @@ def change_meter_of(ctx: WebContext, house_id: int, body: MeterChange) -> Househ
         raise ApiError(404, exc.code, exc.message, exc.field) from exc
 
 
-def household_out(ctx: WebContext, record: HouseholdRecord) -> HouseholdOut:
-    """A household as the operator's API shows it: meter, balances, whether it may trade."""
-    household = ctx.trading.households([record.account])[record.account]
+def household_out(
+    ctx: WebContext, record: HouseholdRecord, household: Household | None = None
+) -> HouseholdOut:
+    """A household as the operator's API shows it: meter, balances, whether it may trade
+    (`household`, its registration on chain, read here unless the caller has it)."""
+    if household is None:
+        household = ctx.trading.households([record.account])[record.account]
     return HouseholdOut(
         house_id=record.house_id, name=record.name, account=record.account,
         meter_id=record.meter_id, meter_url=record.meter_url,
@@ -138,7 +142,9 @@ def known_household(ctx: WebContext, house_id: int) -> HouseholdRecord:
 @router.get("/households", response_model=list[HouseholdOut], responses=DENIED)
 def households(_: OperatorRead, ctx: Ctx) -> list[HouseholdOut]:
     """Every registered household with its meter and balances."""
-    return [household_out(ctx, r) for r in ctx.households.all()]
+    records = ctx.households.all()
+    on_chain = ctx.trading.households([r.account for r in records])  # one look for them all
+    return [household_out(ctx, r, on_chain[r.account]) for r in records]
 
 
 @router.post("/households", response_model=CreatedHousehold, status_code=201,

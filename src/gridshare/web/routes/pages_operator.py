@@ -56,8 +56,8 @@ def operator_page(request: Request, ctx: Ctx, session: Operator) -> HTMLResponse
     households = ctx.trading.households([r.account for r in records])
     stopped = {r.house_id for r in records
                if (h := households[r.account]) is not None and not h.active}
-    wallet_only = {r.house_id for r in records
-                   if (u := ctx.users.by_address(r.account)) is not None and not u.holds_key}
+    keyless = {u.address.lower() for u in ctx.users.all() if not u.holds_key}
+    wallet_only = {r.house_id for r in records if r.account.lower() in keyless}
     house_of = {r.account.lower(): r.house_id for r, _ in houses}  # who sold, who bought
     free_mb = free_bytes(ctx.runtime.settings.data_dir) // 2**20
     return render(
