@@ -9,9 +9,13 @@ abbreviation, so "14:05:09 PKT" and not an hour residents have to convert. Pure 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 UTC = ZoneInfo("UTC")
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+MONTHS_SHORT = tuple(name[:3] for name in MONTHS)
 
 
 def village_zone(name: str) -> ZoneInfo:
@@ -38,9 +42,13 @@ def date_and_time(epoch: int, zone: dt.tzinfo = UTC) -> str:
     return _moment(epoch, zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def day_and_time(epoch: int, zone: dt.tzinfo = UTC) -> str:
-    """"30 Nov 13:32": a row's time in a list of this year's trades."""
-    return _moment(epoch, zone).strftime("%d %b %H:%M")
+def day_and_time(
+    epoch: int, zone: dt.tzinfo = UTC, months: Sequence[str] = MONTHS_SHORT
+) -> str:
+    """"30 Nov 13:32": a row's time in a list of this year's trades; `months` names the
+    twelve months in the reader's language (strftime's %b would follow the process locale)."""
+    moment = _moment(epoch, zone)
+    return f"{moment.day:02d} {months[moment.month - 1]} {moment:%H:%M}"
 
 
 def offset_s(epoch: int, zone: dt.tzinfo = UTC) -> int:

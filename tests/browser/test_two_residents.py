@@ -19,6 +19,7 @@ from tests.integration.web_support import PASSWORD
 
 from gridshare.domain import DeliveryStatus
 from gridshare.storage.users import UserStore
+from gridshare.web.render import month_names
 
 PRICE_COINS = "0.5"
 PRICE_WEI = 5 * 10**17
@@ -114,7 +115,9 @@ def trade(seller: Page, buyer: Page, server: Server, wh: int) -> None:
     expect(row).to_have_attribute("data-status", "settled", timeout=15_000)
     expect(row.locator(".wh")).to_have_text(str(settled.delivered_wh))
     # in the page's own words ("Purchased", "خرید لیا"), not the API's "settled"
-    expect(row.locator(".when")).to_have_text(re.compile(r"^\d\d [A-Z][a-z]{2} \d\d:\d\d$"))
+    # the day, its month in the page's language ("Nov", "نومبر"), and the village's time
+    months = "|".join(month_names(buyer.locator("html").get_attribute("lang") or "en"))
+    expect(row.locator(".when")).to_have_text(re.compile(rf"^\d\d ({months}) \d\d:\d\d$"))
     word = row.get_attribute("data-label-settled") or ""
     assert word in ("Purchased", "خرید لیا"), word
     expect(row.locator(".status")).to_have_text(word)

@@ -27,6 +27,7 @@ def test_times_are_shown_on_the_villages_clock_with_its_abbreviation() -> None:
     assert time_of_day(EPOCH, KARACHI) == "13:32:03 PKT"
     assert date_and_time(EPOCH, KARACHI) == "2026-11-30 13:32 PKT"
     assert day_and_time(EPOCH, KARACHI) == "30 Nov 13:32"
+    assert day_and_time(EPOCH, KARACHI, [f"m{i}" for i in range(1, 13)]) == "30 m11 13:32"
     assert date_and_time(EPOCH - 9 * 3600, KARACHI) == "2026-11-30 04:32 PKT"
     assert (offset_s(EPOCH, KARACHI), abbreviation(EPOCH, KARACHI)) == (18000, "PKT")
 

@@ -15,7 +15,15 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from gridshare.domain import format_coins
-from gridshare.local_time import UTC, abbreviation, day_and_time, offset_s, time_of_day
+from gridshare.local_time import (
+    MONTHS,
+    MONTHS_SHORT,
+    UTC,
+    abbreviation,
+    day_and_time,
+    offset_s,
+    time_of_day,
+)
 from gridshare.services.sessions import Session
 from gridshare.web import i18n
 
@@ -87,6 +95,20 @@ def clock(epoch: int | None, zone: tzinfo = UTC) -> str:
     return time_of_day(epoch, zone)
 
 
+@cache
+def month_names(lang: str) -> tuple[str, ...]:
+    """The months as a page in `lang` names them: "Nov" in English, "نومبر" in Urdu (whose
+    catalog translates the full English names; Urdu does not shorten them)."""
+    if lang == i18n.DEFAULT:
+        return MONTHS_SHORT
+    return tuple(i18n.gettext(lang, name) for name in MONTHS)
+
+
+def day_month_time(epoch: int, zone: tzinfo = UTC, lang: str = i18n.DEFAULT) -> str:
+    """"30 Nov 13:32" in the page's language ("30 نومبر 13:32" in Urdu)."""
+    return day_and_time(epoch, zone, month_names(lang))
+
+
 def parse_coins(text: str) -> int | None:
     """A decimal amount of coins ("0.05") as wei, without floats; None if malformed."""
     text = text.strip()
@@ -108,7 +130,7 @@ def make_templates() -> Jinja2Templates:
     templates.env.filters["coins"] = coins
     templates.env.filters["measure"] = measure
     templates.env.filters["clock"] = clock
-    templates.env.filters["day_and_time"] = day_and_time
+    templates.env.filters["day_and_time"] = day_month_time
     templates.env.globals["request_key"] = new_request_key
     return templates
 

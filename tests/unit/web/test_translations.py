@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from gridshare.local_time import MONTHS, village_zone
 from gridshare.services.accounts import PHRASE_RULE
 from gridshare.web import i18n
 from gridshare.web.error_pages import OUT_OF_DATE, WORDS
 from gridshare.web.errors import ApiError
 from gridshare.web.market_form import AMOUNT_RULE, MINUTES_RULE, price_rule
 from gridshare.web.page_login import LOGGED_OUT, SESSION_EXPIRED
-from gridshare.web.render import script_texts
+from gridshare.web.render import day_month_time, script_texts
 from gridshare.web.routes.pages import STALE_PAGE
 from gridshare.web.routes.pages_operator import MECHANISMS
 from gridshare.web.routes.pages_password import CHANGED, DIFFER
@@ -26,7 +27,7 @@ TEMPLATES = Path(__file__).parents[3] / "src" / "gridshare" / "web" / "templates
 URDU = json.loads((TEMPLATES / "_locales" / "ur.json").read_text(encoding="utf-8"))
 LITERAL = re.compile(r"""\bt\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*\)""")
 MESSAGES = [*MECHANISMS, LOGGED_OUT, SESSION_EXPIRED, STALE_PAGE, OUT_OF_DATE, *WORDS.values(),
-            AMOUNT_RULE, MINUTES_RULE, DIFFER, CHANGED, PHRASE_RULE]
+            AMOUNT_RULE, MINUTES_RULE, DIFFER, CHANGED, PHRASE_RULE, *MONTHS]
 
 
 def template_texts() -> set[str]:
@@ -81,3 +82,10 @@ def test_messages_with_values_and_several_sentences_are_translated_piece_by_piec
     assert joined == f"{URDU[AMOUNT_RULE]} {i18n.gettext('ur', rule)}"
     assert i18n.gettext("ur", "Not in the catalog at all.") == "Not in the catalog at all."
     assert i18n.gettext("en", rule) == rule
+
+
+def test_a_trades_day_names_its_month_in_the_pages_language() -> None:
+    karachi, epoch = village_zone("Asia/Karachi"), 1796027523  # 2026-11-30 08:32:03 UTC
+    assert day_month_time(epoch, karachi) == "30 Nov 13:32"
+    assert day_month_time(epoch, karachi, "ur") == "30 نومبر 13:32"
+    assert day_month_time(epoch - 31 * 86400, karachi, "ur") == "30 اکتوبر 13:32"
