@@ -144,6 +144,27 @@ def test_a_normal_login_still_works(client: TestClient) -> None:
     assert logs_in(client)
 
 
+def test_an_api_body_giving_a_key_twice_is_refused_naming_the_key(client: TestClient) -> None:
+    """Python's parser would keep the last value; another reader may keep the first."""
+    twice = (f'{{"username": "operator", "password": "wrong",'
+             f' "password": {json.dumps(OPERATOR_PASSWORD)}}}').encode()
+    anonymous = TestClient(client.app)
+    reply = anonymous.post(SESSION, content=twice, headers=JSON)
+    assert reply.status_code == 400
+    assert reply.json()["error"] == {
+        "code": "invalid", "field": "password",
+        "message": "body: 'password' is given twice in one object; give each field once."}
+    assert anonymous.get("/api/v1/me").status_code == 401  # not logged in
+    deep = b'{"username": "operator", "password": "x", "extra": [{"a": 1, "a": 2}]}'
+    assert anonymous.post(SESSION, content=deep, headers=JSON).json()["error"]["field"] == "a"
+    large = b'{"username": "operator", "pad": "' + b"x" * 40_000 + b'", "pad": 1}'  # off-loop
+    assert anonymous.post(SESSION, content=large, headers=JSON).json()["error"]["field"] == "pad"
+    apart = b'[{"username": "operator"}, {"username": "operator"}]'  # one key in two objects
+    assert anonymous.post(SESSION, content=apart, headers=JSON).status_code == 422  # the route's
+    rpc = b'{"jsonrpc": "2.0", "id": 1, "id": 2, "method": "eth_chainId", "params": []}'
+    assert client.post("/rpc", content=rpc, headers=JSON).json()["result"] == "0x539"  # not /api
+
+
 @dataclass
 class Exchange:
     """What one ASGI request got: status, headers, body, and how many messages were read."""

@@ -12,12 +12,19 @@ nested document with RecursionError: 100,000 `[` overflow the C stack and the wh
 dies with a segfault. `BodyGuard` measures how deep a body that looks like JSON nests its
 arrays and objects without parsing it (on a worker thread when the body is large, so other
 requests are answered meanwhile), and answers 400 (a JSON-RPC parse error on /rpc) when they
-nest deeper than `MAX_JSON_DEPTH`; any other body reaches the app unchanged.
+nest deeper than `MAX_JSON_DEPTH`.
+
+A JSON body to the API (`/api/...`) that gives one key twice in an object is refused too
+(400, the key as the field): `{"amount_wh": 1, "amount_wh": 1000}` means 1 to one reader and
+1000 to another (Python's parser keeps the last), and an order must mean one thing. Any other
+body reaches the app unchanged.
 """
 
 from __future__ import annotations
 
+import json
 from collections import deque
+from typing import Any
 
 import anyio.to_thread
 from starlette.responses import JSONResponse
@@ -32,6 +39,7 @@ TOO_DEEP = f"JSON nested deeper than {MAX_JSON_DEPTH}"
 TOO_LARGE = f"larger than the limit of {MAX_BODY_BYTES // 2**20} MiB ({MAX_BODY_BYTES} bytes)"
 RPC_TOO_LARGE = "request too large"  # what /rpc itself answers for a body over the limit
 RPC_PATH = "/rpc"
+API_PREFIX = "/api/"
 SCAN_ON_LOOP_BYTES = 16 * 1024  # scanned on the event loop up to here (~1 ms); larger: a thread
 MAX_PIECES = 256  # messages of a body kept apart; later ones are merged as they come
 
@@ -107,11 +115,51 @@ def messages(pieces: list[bytes]) -> list[Message]:
     ]
 
 
-async def scan_too_deep(body: bytes) -> bool:
-    """`too_deep(body)`, on a worker thread when the body is large enough to hold up the loop."""
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _object_once_per_key(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _DuplicateKey(key)
+        found[key] = value
+    return found
+
+
+def duplicate_key(body: bytes) -> str | None:
+    """The first key an object in `body` gives twice; None if none does, and for a body that
+    is not JSON (the app refuses that with its own message). Parse only what `too_deep`
+    passed: the parser recurses once per level."""
+    try:
+        json.loads(body, object_pairs_hook=_object_once_per_key)
+    except _DuplicateKey as twice:
+        return twice.key
+    except (ValueError, UnicodeError):  # not JSON, or a number over Python's digit limit
+        return None
+    return None
+
+
+def refusal(body: bytes, scope: Scope) -> JSONResponse | None:
+    """The answer refusing a body that looks like JSON, or None to pass it on."""
+    if too_deep(body):
+        return too_deep_refusal(scope)
+    if str(scope.get("path", "")).startswith(API_PREFIX):
+        key = duplicate_key(body)
+        if key is not None:
+            return duplicate_key_refusal(key)
+    return None
+
+
+async def scan(body: bytes, scope: Scope) -> JSONResponse | None:
+    """`refusal(body, scope)`, on a worker thread when the body is large enough to hold up
+    the event loop."""
     if len(body) <= SCAN_ON_LOOP_BYTES:
-        return too_deep(body)
-    return await anyio.to_thread.run_sync(too_deep, body)
+        return refusal(body, scope)
+    return await anyio.to_thread.run_sync(refusal, body, scope)
 
 
 class BodyGuard:
@@ -119,8 +167,9 @@ class BodyGuard:
 
     A body over `MAX_BODY_BYTES` is refused unread (Content-Length) or as soon as the count
     passes the limit; one starting with `[` or `{` is refused if it nests too deep, whatever
-    the content type, since /rpc parses its raw body whatever the header says. A body that
-    passes is handed to the app as the same messages.
+    the content type, since /rpc parses its raw body whatever the header says, and one to
+    an `/api/` route if an object in it gives a key twice. A body that passes is handed to
+    the app as the same messages.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -140,8 +189,9 @@ class BodyGuard:
             return
         if pieces is None:
             return  # the client left before sending the whole body: nobody to answer
-        if starts_json(pieces) and await scan_too_deep(b"".join(pieces)):
-            await too_deep_refusal(scope)(scope, receive, send)
+        refused = await scan(b"".join(pieces), scope) if starts_json(pieces) else None
+        if refused is not None:
+            await refused(scope, receive, send)
             return
         read = deque(messages(pieces))
 
@@ -166,6 +216,12 @@ def too_deep_refusal(scope: Scope) -> JSONResponse:
     return JSONResponse(
         error_body("invalid", f"body: {TOO_DEEP} is refused.", "body"), status_code=400
     )
+
+
+def duplicate_key_refusal(key: str) -> JSONResponse:
+    """The answer to an API body that gives `key` twice in one object."""
+    message = f"body: {key[:100]!r} is given twice in one object; give each field once."
+    return JSONResponse(error_body("invalid", message, key[:100]), status_code=400)
 
 
 def too_large_refusal(scope: Scope) -> JSONResponse:
