@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from starlette.types import Message, Receive, Scope, Send
 
 from gridshare.nesting import json_depth
-from gridshare.web.body_guard import MAX_JSON_DEPTH, BodyGuard, too_deep
+from gridshare.web.body_guard import MAX_JSON_DEPTH, BodyGuard, duplicate_key, too_deep
 from tests.support.async_run import run_async
 
 TRICKY = st.text(alphabet='[]{}"\\/ aé€\n\u2028', max_size=12)
@@ -142,3 +142,16 @@ def test_guard_calls_nothing_when_the_client_leaves_mid_body() -> None:
     scope: Scope = {"type": "http", "method": "POST", "path": "/rpc", "headers": []}
     run_async(BodyGuard(never), scope, receive, send)
     assert (app, sent) == ([], [])
+
+
+@pytest.mark.parametrize(("body", "key"), [
+    (b'{"a": 1, "a": 2}', "a"),
+    (b'{"a": 1, "\\u0061": 1}', "a"),  # the same key once decoded, though spelt otherwise
+    (b'{"x": [{"b": 1, "b": 1}]}', "b"),  # in an object inside
+    (b'{"a": 1, "A": 2}', None),  # keys are case-sensitive
+    (b'[{"a": 1}, {"a": 2}]', None),  # one key in two objects
+    (b'{"a": 1, "a": }', None),  # not JSON: the app refuses it with its own message
+    (b'\xff{"a": 1, "a": 2}', None),
+])  # fmt: skip
+def test_duplicate_key_finds_a_key_one_object_gives_twice(body: bytes, key: str | None) -> None:
+    assert duplicate_key(body) == key
