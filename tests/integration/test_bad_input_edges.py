@@ -1,9 +1,9 @@
 """Bad input at the edges gets a clear error naming the field, and loses nothing.
 
-Through the real app, embedded chain and database: order ids past uint256, request keys
-freed by a refusal made before anything was sent, non-ASCII digits in the market form and
-the explorer, wrong passwords at key export, the contract's own field names, and storage
-slots past 2**256 - 1 on /rpc.
+Through the real app, embedded chain and database: order ids past uint256 or not written
+in ASCII digits, request keys freed by a refusal made before anything was sent, non-ASCII
+digits in the market form and the explorer, wrong passwords at key export, the contract's
+own field names, and storage slots past 2**256 - 1 on /rpc.
 """
 
 from __future__ import annotations
@@ -82,6 +82,30 @@ def test_taking_an_order_id_past_uint256_is_404_naming_order_id(world: dict[str,
         assert posted.status_code == 404, posted.text
         assert posted.json()["error"]["field"] == "order_id"
     assert counts(world, bilal) == before
+
+
+def test_an_id_in_a_path_is_read_only_as_ascii_digits(world: dict[str, Any]) -> None:
+    """Pydantic's lax int read "+7", "7.0" and " 7" as order 7, and "0_7" as 7 too (so
+    "1_0" was order 10): such a path now names the id and changes nothing."""
+    bilal: Resident = world["bilal"]
+    order_id = offer(world)
+    before = counts(world, bilal)
+    rule = "must be a whole number written with the digits 0-9"
+    for spelled in (f"+{order_id}", f"{order_id}.0", f"%20{order_id}", f"0_{order_id}"):
+        taken = bilal.client.post(f"/api/v1/orders/{spelled}/take", json={"amount_wh": 1},
+                                  headers={"X-CSRF-Token": bilal.csrf})  # fmt: skip
+        assert taken.status_code == 422, (spelled, taken.text)
+        assert taken.json()["error"] == {
+            "code": "invalid", "message": f"order_id: {rule}", "field": "order_id"}
+        form = {"csrf_token": bilal.csrf, "amount_wh": "1", "request_key": f"spelled-{spelled}"}
+        posted = bilal.client.post(f"/market/orders/{spelled}/take", data=form,
+                                   follow_redirects=False)  # fmt: skip
+        assert posted.status_code == 422, (spelled, posted.text)
+        explorer = bilal.client.get(f"/api/v1/explorer/orders/{spelled}")
+        assert explorer.json()["error"]["field"] == "order_id", (spelled, explorer.text)
+    assert counts(world, bilal) == before
+    leading_zero = bilal.client.get(f"/api/v1/explorer/orders/0{order_id}")
+    assert leading_zero.status_code != 422, leading_zero.text  # digits all the same
 
 
 # ---------------------------------------------------------------- 2. keys freed by refusals

@@ -36,6 +36,19 @@ quantities carry them (a balance of 99999999999999999999 wei read as 1e20 in a b
 _DIGITS = re.compile(r"[0-9]{1,80}")
 
 
+def _written_in_digits(value: Any) -> Any:
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise PydanticCustomError(
+            "int_parsing", "must be a whole number written with the digits 0-9"
+        )
+    return value
+
+
+PathId = Annotated[int, BeforeValidator(_written_in_digits)]
+"""An order, delivery or house number in a URL path: ASCII digits only. Path values go
+through pydantic's lax int, which reads "1.0", "+1" and " 1" as 1, and "1_0" as 10."""
+
+
 def _wei_in(value: Any) -> Any:
     """A request's wei: a JSON integer, or the same as a decimal string (what a JavaScript
     client can send exactly); anything else is left for the integer check to refuse."""

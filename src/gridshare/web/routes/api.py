@@ -35,6 +35,7 @@ from gridshare.web.schemas import (
     NewPassword,
     OrderView,
     Password,
+    PathId,
     Recovery,
     SessionView,
     Take,
@@ -416,7 +417,7 @@ def place_order(
 @router.post("/orders/{order_id}/take", response_model=DeliveryView, status_code=201,
              tags=["market"], responses={**R401, **R403, 404: {"description": "no order"}, **R_KEY})
 def take_order(
-    order_id: int, body: Take, session: Writer, ctx: Ctx, idempotency_key: IdempotencyKey = None
+    order_id: PathId, body: Take, session: Writer, ctx: Ctx, idempotency_key: IdempotencyKey = None
 ) -> DeliveryView:
     """Take (Buy / Sell button) part or all of another household's order at its price."""
     known_order(order_id)
@@ -437,7 +438,7 @@ def take_order(
 @router.delete("/orders/{order_id}", status_code=204, tags=["market"],
                responses={**R401, **R403, 404: {"description": "no such order of yours"}, **R_KEY})
 def cancel_order(
-    order_id: int, session: Writer, ctx: Ctx, idempotency_key: IdempotencyKey = None
+    order_id: PathId, session: Writer, ctx: Ctx, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """Cancel one of my open orders (another household's order: 404)."""
     assert session.user is not None

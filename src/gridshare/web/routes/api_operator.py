@@ -26,6 +26,7 @@ from gridshare.web.schemas import (
     MeterChange,
     NewHousehold,
     PasswordReset,
+    PathId,
     TopUp,
 )
 from gridshare.web.schemas import HouseholdView as HouseholdOut
@@ -162,7 +163,7 @@ def create_household(
 
 @router.post("/households/{house_id}/top-up", status_code=204,
              responses={**DENIED, 404: {"description": "no such house"}})
-def top_up(house_id: int, body: TopUp, _: Operator, ctx: Ctx) -> None:
+def top_up(house_id: PathId, body: TopUp, _: Operator, ctx: Ctx) -> None:
     """Move coins from the treasury into a household's market balance."""
     record = known_household(ctx, house_id)
     try:
@@ -173,7 +174,7 @@ def top_up(house_id: int, body: TopUp, _: Operator, ctx: Ctx) -> None:
 
 @router.put("/households/{house_id}/meter", response_model=HouseholdOut,
             responses={**DENIED, 404: {"description": "no such house"}})
-def change_meter(house_id: int, body: MeterChange, _: Operator, ctx: Ctx) -> HouseholdOut:
+def change_meter(house_id: PathId, body: MeterChange, _: Operator, ctx: Ctx) -> HouseholdOut:
     """Point a household at its meter's new address, and at a replaced board's key.
 
     The meter id stays (it is on chain); a replaced board is flashed with the same id
@@ -183,7 +184,7 @@ def change_meter(house_id: int, body: MeterChange, _: Operator, ctx: Ctx) -> Hou
 
 @router.put("/households/{house_id}/active", response_model=HouseholdOut,
             responses={**DENIED, 404: {"description": "no such house"}})
-def set_active(house_id: int, body: Activity, _: Operator, ctx: Ctx) -> HouseholdOut:
+def set_active(house_id: PathId, body: Activity, _: Operator, ctx: Ctx) -> HouseholdOut:
     """Stop a household trading (`{"active": false}`), or let it trade again.
 
     Stopped, it keeps its balances and login, may cancel its orders, and its deliveries still
@@ -212,7 +213,7 @@ def reset_wallet_password(ctx: WebContext, house_id: int, new_password: str) -> 
 
 @router.put("/households/{house_id}/password", status_code=204,
             responses={**DENIED, 404: {"description": "no such house"}})
-def reset_password(house_id: int, body: PasswordReset, _: Operator, ctx: Ctx) -> Response:
+def reset_password(house_id: PathId, body: PasswordReset, _: Operator, ctx: Ctx) -> Response:
     """A new password for a household that signs in its own wallet (MetaMask) and forgot its
     login's. Refused (400 `holds_key`) when the server holds the household's key: that key
     is encrypted with the password, and the resident's recovery phrase replaces it instead."""

@@ -21,6 +21,7 @@ from gridshare.explorer.words import short_address
 from gridshare.local_time import abbreviation, date_and_time, offset_s
 from gridshare.runtime import Runtime
 from gridshare.web.errors import ApiError
+from gridshare.web.schemas import PathId
 
 WEB = Path(__file__).resolve().parents[1]
 STATIC = WEB / "static" / "explorer"
@@ -48,7 +49,7 @@ def get_explorer(request: Request) -> Explorer:
 ExplorerDep = Annotated[Explorer, Depends(get_explorer)]
 PageNo = Annotated[int, Query(ge=1, le=10**6)]
 # ids are uint256 on chain, but no chain here will ever reach SQLite's 64-bit INTEGER
-EntityId = Annotated[int, PathParam(ge=0, le=2**63 - 1)]
+EntityId = Annotated[PathId, PathParam(ge=0, le=2**63 - 1)]
 
 
 def _templates() -> Jinja2Templates:

@@ -17,6 +17,7 @@ from gridshare.services.engine import EngineSettings, MarketEngine
 from gridshare.services.sessions import Session
 from gridshare.storage.deliveries import DeliveryRecord
 from gridshare.web.errors import ApiError
+from gridshare.web.schemas import PathId
 from gridshare.web.security import require_user
 
 router = APIRouter(prefix="/api/v1", tags=["market"])
@@ -79,7 +80,7 @@ def delivery_json(r: DeliveryRecord) -> dict[str, Any]:
 
 @router.get("/deliveries/{delivery_id}")
 def delivery(
-    delivery_id: Annotated[int, Path(ge=1, le=MAX_ID, description="delivery id")],
+    delivery_id: Annotated[PathId, Path(ge=1, le=MAX_ID, description="delivery id")],
     engine: Annotated[MarketEngine, Depends(get_engine)],
     session: Annotated[Session, Depends(require_user)],
 ) -> dict[str, Any]:

@@ -48,6 +48,7 @@ from gridshare.web.routes.api import (
 )
 from gridshare.web.routes.pages_operator import router as operator_router
 from gridshare.web.routes.pages_password import router as password_router
+from gridshare.web.schemas import PathId
 from gridshare.web.security import (
     SESSION_COOKIE,
     check_form_csrf,
@@ -285,7 +286,7 @@ def post_order(
 
 @router.post("/market/orders/{order_id}/take")
 def take_order(
-    order_id: int, request: Request, ctx: Ctx, session: User, amount_wh: Typed = "",
+    order_id: PathId, request: Request, ctx: Ctx, session: User, amount_wh: Typed = "",
     csrf_token: Typed = "", request_key: RequestKey = "",
 ) -> RedirectResponse:
     typed = {"form": f"take-{order_id}", "amount_wh": amount_wh}
@@ -309,7 +310,7 @@ def take_order(
 
 @router.post("/market/orders/{order_id}/cancel")
 def cancel_order(
-    order_id: int, request: Request, ctx: Ctx, session: User, csrf_token: Typed = "",
+    order_id: PathId, request: Request, ctx: Ctx, session: User, csrf_token: Typed = "",
     request_key: RequestKey = "",
 ) -> RedirectResponse:
     stale = stale_form(request, session, csrf_token)

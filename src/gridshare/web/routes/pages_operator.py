@@ -24,7 +24,7 @@ from gridshare.web.routes.api_operator import (
     register_household,
     reset_wallet_password,
 )
-from gridshare.web.schemas import MeterChange, NewHousehold
+from gridshare.web.schemas import MeterChange, NewHousehold, PathId
 from gridshare.web.security import check_form_csrf
 
 router = APIRouter(include_in_schema=False)
@@ -119,7 +119,7 @@ def top_up(
 
 @router.post("/operator/households/{house_id}/active")
 def set_active(
-    ctx: Ctx, session: Operator, house_id: int, active: Annotated[bool, Form()],
+    ctx: Ctx, session: Operator, house_id: PathId, active: Annotated[bool, Form()],
     csrf_token: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
     check_form_csrf(session, csrf_token)
