@@ -18,6 +18,7 @@ from gridshare.chain.keystore import OPERATOR_SCRYPT_N, load_or_create_keystore
 from gridshare.chain.outbox import Outbox
 from gridshare.config import Settings
 from gridshare.domain import WEI_PER_COIN
+from gridshare.meters import ClockCounter, CommandCounter
 from gridshare.services.agents import KeyProvider
 from gridshare.storage import Database
 
@@ -40,6 +41,9 @@ class Runtime:
     """Keys the auto-trading agents may sign with (None: the agents hold no keys)."""
     clock_s: Callable[[], float] = time.time
     """The clock the chain's blocks and the market engine follow (simulated time in a demo)."""
+    meter_counter: CommandCounter = field(default_factory=ClockCounter)
+    """Counters of the commands sent to meters, shared by the market engine and the pages'
+    readings (two counters in one process could give one meter the same number twice)."""
 
     def on_close(self, closer: Callable[[], None]) -> None:
         """Run `closer` when the runtime closes (background services register here)."""
@@ -55,6 +59,7 @@ class Runtime:
 
 KEYSTORE = "operator.keystore.json"
 DATABASE = "gridshare.sqlite"
+METER_COUNTER = "meter-counter.json"  # keeps command counters above any sent (keys.py)
 CHAIN_DIR = "chain"  # the embedded chain's files (chain.connection.open_embedded)
 
 
@@ -109,7 +114,8 @@ def build_runtime(settings: Settings) -> Runtime:
         chain.close()
         raise
     market = market.with_sender(outbox)
-    return Runtime(settings, chain, compiled, transactor, market, operator, database, outbox)
+    return Runtime(settings, chain, compiled, transactor, market, operator, database, outbox,
+                   meter_counter=ClockCounter(reserve_in=settings.data_dir / METER_COUNTER))
 
 
 def _records_lost(settings: Settings, sent: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import threading
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 KEY_BYTES = 32
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,22 +59,68 @@ class CommandCounter(Protocol):
 
 
 class ClockCounter:
-    """Counters from the wall clock in microseconds, never repeating within this process.
+    """Counters from the wall clock in microseconds, strictly increasing across all meters.
 
-    Needs no storage: after a restart the clock has moved on, so counters keep increasing as
-    long as the system clock is not set back (use `FileCounter` where it might be).
+    Needs no storage while the clock only goes forward. With `reserve_in` (a file in the data
+    directory, as the server runs it), counters also stay above every one handed out before a
+    restart when the clock was set back meanwhile: a Raspberry Pi has no clock battery, and
+    after a power cut it starts from the time it last saved, which an offline village has no
+    time server to correct. Meters refuse a counter not above the last one they obeyed, so
+    without this every command was refused until the clock caught up (up to an hour).
+
+    The file holds a mark `RESERVE_US` ahead of the last counter given out. It is written
+    (atomically, synced) only when a counter passes the mark, so about once a minute while the
+    server sends commands; after a restart counters start above it. A clock that is behind
+    makes each counter the last one + 1, so the file is then written hardly at all.
     """
 
-    def __init__(self, clock_us: Callable[[], int] | None = None) -> None:
+    RESERVE_US = 60_000_000
+
+    def __init__(
+        self, clock_us: Callable[[], int] | None = None, reserve_in: Path | None = None
+    ) -> None:
         self._clock_us = clock_us or (lambda: time.time_ns() // 1000)
-        self._last: dict[int, int] = {}
+        self._path = reserve_in
+        self._reserved = 0 if reserve_in is None else read_reservation(reserve_in)
+        self._last = self._reserved
         self._lock = threading.Lock()
 
     def next(self, meter_id: int) -> int:
         with self._lock:
-            value = max(self._clock_us(), self._last.get(meter_id, 0) + 1)
-            self._last[meter_id] = value
+            value = max(self._clock_us(), self._last + 1)
+            if self._path is not None and value > self._reserved:
+                write_reservation(self._path, value + self.RESERVE_US)
+                self._reserved = value + self.RESERVE_US
+            self._last = value
             return value
+
+
+def read_reservation(path: Path) -> int:
+    """The mark saved in `path`; 0 (the clock alone) if there is none or it is unreadable,
+    which is logged: written through a synced temporary file, it is unreadable only if
+    something else wrote it."""
+    try:
+        mark = json.loads(path.read_text(encoding="utf-8"))["reserved_us"]
+    except FileNotFoundError:
+        return 0
+    except (OSError, ValueError, TypeError, KeyError):
+        mark = None
+    if type(mark) is not int or mark < 0:
+        log.warning("%s does not hold the meters' command counter ({\"reserved_us\": <whole"
+                    " number>}): counting from the clock alone, so if the clock was set back,"
+                    " meters refuse commands until it passes their last one", path)
+        return 0
+    return mark
+
+
+def write_reservation(path: Path, mark: int) -> None:
+    """Save `mark` so that a power cut leaves the old file or the new one, never half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(json.dumps({"reserved_us": mark}))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 class FileCounter:

@@ -21,7 +21,7 @@ from eth_account.signers.local import LocalAccount
 
 from gridshare.chain.market import EnergyMarket
 from gridshare.market import mechanism_named
-from gridshare.meters import MeterClient, MeterKey
+from gridshare.meters import ClockCounter, CommandCounter, MeterClient, MeterKey
 from gridshare.services.agents import (
     AgentRunner,
     HouseReader,
@@ -70,6 +70,7 @@ class MarketEngine:
         keys: KeyProvider | None = None,
         clock_s: Callable[[], float] = time.time,
         read_house: HouseReader | None = None,
+        counter: CommandCounter | None = None,
     ) -> None:
         self.settings = settings
         self.market = market
@@ -85,6 +86,7 @@ class MarketEngine:
         self.matcher, self.orchestrator, self.agents = self._parts(database)
         self.sweeper = ExpiredOrderSweeper(self.trading, operator)
         self._clients: dict[int, tuple[tuple[str, str], MeterClient]] = {}
+        self._counter: CommandCounter = counter or ClockCounter()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.errors = 0
@@ -136,6 +138,7 @@ class MarketEngine:
         client = MeterClient(
             house.meter_url,
             MeterKey.from_hex(meter_id, house.meter_key_hex),
+            counter=self._counter,
             clock_ms=self.clock_ms,
             timeout=self.settings.meter_timeout_s,
         )

@@ -169,6 +169,7 @@ def build_context(runtime: Runtime) -> WebContext:
         agent_orders=AgentOrders(runtime.database),
         delivery_window_s=runtime.market.timing()[0],
         mechanism=users.pref("market_mechanism") or settings.market_mechanism,
+        readings=ReadingCache(counter=runtime.meter_counter),
     )
     ctx.trading.clock = ctx.now
     return ctx

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from gridshare.meters import (
+    ClockCounter,
+    CommandCounter,
     MeterAddressInvalid,
     MeterClient,
     MeterError,
@@ -49,10 +51,15 @@ def meter_trouble(exc: MeterError) -> str:
     return UNREADABLE
 
 
-def meter_reading(record: HouseholdRecord, timeout: float = 1.5) -> MeterReading:
-    """Live readings from the household's meter (and the simulator's house model, if any)."""
+def meter_reading(
+    record: HouseholdRecord, timeout: float = 1.5, counter: CommandCounter | None = None
+) -> MeterReading:
+    """Live readings from the household's meter (and the simulator's house model, if any).
+
+    `counter`: the server's command counter (a signed status read spends one)."""
     reading = MeterReading(house_id=record.house_id, reachable=False)
-    with MeterClient(record.meter_url, record.meter.key, timeout=timeout) as client:
+    with MeterClient(record.meter_url, record.meter.key, timeout=timeout,
+                     counter=counter) as client:
         try:
             status = client.status()
         except MeterError as exc:
@@ -74,9 +81,13 @@ def meter_reading(record: HouseholdRecord, timeout: float = 1.5) -> MeterReading
 class ReadingCache:
     """Recent meter readings, so page views do not each ask every meter (cheap for both)."""
 
-    def __init__(self, max_age_s: float = 3.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, max_age_s: float = 3.0, clock: Callable[[], float] = time.monotonic,
+        counter: CommandCounter | None = None,
+    ) -> None:
         self.max_age_s = max_age_s
         self._clock = clock
+        self._counter = counter or ClockCounter()
         self._readings: dict[int, tuple[float, MeterReading]] = {}
         self._lock = threading.Lock()
 
@@ -86,7 +97,7 @@ class ReadingCache:
             cached = self._readings.get(record.house_id)
         if cached is not None and self._clock() - cached[0] < self.max_age_s:
             return cached[1]
-        reading = meter_reading(record, timeout)
+        reading = meter_reading(record, timeout, self._counter)
         with self._lock:
             self._readings[record.house_id] = (self._clock(), reading)
         return reading

@@ -44,6 +44,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
         engine_settings(runtime),
         keys=runtime.key_provider,
         clock_s=runtime.clock_s,  # simulated time in `gridshare demo`
+        counter=runtime.meter_counter,
     )
     app.state.market_engine = engine
     if runtime.settings.market_engine:
