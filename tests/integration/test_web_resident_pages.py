@@ -163,7 +163,9 @@ def test_pages_and_scripts_are_gzipped_for_the_village_wifi(world: dict[str, Any
 def test_a_full_disk_is_said_plainly_and_a_low_one_is_shown_to_the_operator(
     world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A full disk used to be a bare 500 ("Something went wrong"), with health still "ok"."""
+    """A full disk used to be a bare 500 ("Something went wrong"), with health still "ok";
+    then a 503 that the server still raised again after answering (a traceback per refused
+    write in the log, the connection dropped): this test client would raise it."""
     app, amina, operator = world["app"], world["amina"], world["operator"]
     healthy = amina.get("/api/v1/health").json()
     assert healthy["status"] == "ok" and healthy["disk_free_bytes"] > 0
@@ -174,7 +176,7 @@ def test_a_full_disk_is_said_plainly_and_a_low_one_is_shown_to_the_operator(
 
     chain = app.state.runtime.chain.embedded  # the chain cannot write its next block
     monkeypatch.setattr(chain, "send_raw_transaction", full)
-    phone = TestClient(app, raise_server_exceptions=False)  # the answer a phone gets
+    phone = TestClient(app)  # the answer a phone gets; an error raised again would raise here
     csrf = phone.post("/api/v1/session", json={"username": "amina", "password": PASSWORD})
     refused = phone.post("/api/v1/orders", headers={"X-CSRF-Token": csrf.json()["csrf_token"]},
                          json={"side": "sell", "amount_wh": 5, "price_per_wh": 10**15})
@@ -188,6 +190,15 @@ def test_a_full_disk_is_said_plainly_and_a_low_one_is_shown_to_the_operator(
         "csrf_token": token.group(1), "side": "sell", "amount_wh": "5", "price": "0.5",
         "minutes": "60"})  # fmt: skip
     assert "The server&#39;s disk is full, so nothing was changed." in shown.text
+    # the outbox cannot record the operator's top-up: SQLite's own error, not the chain's
+    monkeypatch.setattr(app.state.runtime.outbox, "_sign_record_broadcast", full)
+    desk = TestClient(app)
+    op_csrf = desk.post("/api/v1/session", json={"username": "operator",
+                                                 "password": OPERATOR_PASSWORD})
+    topped = desk.post("/api/v1/households/1/top-up", json={"coins": 5},
+                       headers={"X-CSRF-Token": op_csrf.json()["csrf_token"]})
+    assert (topped.status_code, topped.json()["error"]["code"]) == (503, "disk_full")
+    assert desk.get("/api/v1/me").status_code == 200  # the same connection goes on
 
     # what the file system answers when 50 MB are left
     usage = shutil.disk_usage("/")

@@ -4,6 +4,7 @@ opening a page (not the API) gets the same message as a page instead (`ErrorPage
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -152,7 +153,6 @@ def install_error_handlers(app: FastAPI, page: ErrorPage | None = None) -> None:
             headers=getattr(exc, "headers", None),
         )
 
-    @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:
         if is_disk_full(exc):
             log.error("the disk is full: %s", exc)
@@ -160,3 +160,9 @@ def install_error_handlers(app: FastAPI, page: ErrorPage | None = None) -> None:
         log.exception("unhandled error")
         message = "Something went wrong on the server; nothing was changed."
         return answer(request, 500, "internal", message)
+
+    # Starlette answers a handler for Exception itself and then raises the error again, so
+    # the server logs a traceback and drops the connection: a full disk did that on every
+    # refused write. The errors a full disk shows up as are handled where they stay handled.
+    for kind in (Exception, sqlite3.Error, OSError):
+        app.add_exception_handler(kind, _crash)
