@@ -14,6 +14,7 @@ for an answer that is not a report the server can read.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
@@ -41,6 +42,8 @@ from gridshare.meters.reports import (
 )
 from gridshare.meters.wire import sign
 from gridshare.nesting import json_depth
+
+log = logging.getLogger(__name__)
 
 
 def seller_cap_wh(target_wh: Wh, loss_percent: int = 10) -> Wh:
@@ -230,7 +233,7 @@ class _Signer:
             request_counter=int(str(msg["counter"])),
             after=self.last_report,
         )
-        self.last_report = report.counter
+        self.counted(report.counter)
         return report
 
     def status(self, response: Answer, msg: Mapping[str, object]) -> MeterStatus:
@@ -240,8 +243,20 @@ class _Signer:
             request_counter=int(str(msg["counter"])),
             after=self.last_report,
         )
-        self.last_report = report.counter
+        self.counted(report.counter)
         return report
+
+    def counted(self, counter: int) -> None:
+        """Note a verified report's counter; one that went back is said (not refused)."""
+        if counter <= self.last_report:
+            log.warning(
+                "meter %d: its report counter went back from %d to %d, so it lost its counter"
+                " file (re-flashed, or the file was removed). Its answers are still checked"
+                " against each request; until the server's next command it would also obey"
+                " a recorded one (docs/meters.md, Counters survive reboots)",
+                self.key.meter_id, self.last_report, counter,
+            )
+        self.last_report = counter
 
 
 class MeterClient:

@@ -144,7 +144,13 @@ def parse_delivery(raw: object) -> MeterDelivery:
 def check_envelope(
     raw: object, key: MeterKey, kind: str, request_counter: int | None, after: int
 ) -> Mapping[str, object]:
-    """The report dict once its signature, meter, kind, request and counter check out."""
+    """The report dict once its signature, meter, kind, request and counter check out.
+
+    A report that answers a request (`request_counter`) is fresh by its signed `req`, so its
+    own counter is not held against `after`: a meter that lost its counter file (re-flashed)
+    counts from zero again, and refusing its answers left it running a delivery the server
+    believed unstarted. Only a report that answers no request must count above `after`.
+    """
     if not isinstance(raw, Mapping):
         raise ReportInvalid("report: must be an object")
     if not signature_valid(key.key, raw):
@@ -155,7 +161,7 @@ def check_envelope(
         raise ReportInvalid("meter: report is from another meter")
     if request_counter is not None and raw.get("req") != request_counter:
         raise ReportInvalid("req: report does not answer this request")
-    if _int(raw, "counter") <= after:
+    if _int(raw, "counter") <= after and request_counter is None:
         raise ReportInvalid("counter: replayed or out-of-order report")
     return raw
 

@@ -131,6 +131,22 @@ def test_replayed_report_is_rejected_by_counter() -> None:
         verify_delivery_report(old, KEY, after=last)
 
 
+def test_an_answer_is_fresh_by_its_request_whatever_its_counter() -> None:
+    """A re-flashed meter counts its reports from zero again; its answer to this request is
+    still accepted, and the same report is useless for any other request."""
+    meter: Any = firmware.new_meter(4, KEY.key, None, silence_ms=10**9)
+    meter.command(_start(1, 1), "start", 0)
+    last = max(verify_delivery_report(_report(meter, 1), KEY).counter for _ in range(5))
+    flashed: Any = firmware.new_meter(4, KEY.key, None, silence_ms=10**9)
+    flashed.command(_start(2, 1), "start", 0)
+    answer = flashed.delivery_report(1, 78)
+    assert answer["counter"] <= last
+    report = verify_delivery_report(answer, KEY, request_counter=78, after=last)
+    assert report.delivery.delivery_id == 1
+    with pytest.raises(ReportInvalid, match="req"):
+        verify_delivery_report(answer, KEY, request_counter=79, after=last)
+
+
 def test_report_from_another_meter_with_its_own_key_is_rejected() -> None:
     other_key = MeterKey(5, bytes(range(32)))
     other: Any = firmware.new_meter(5, other_key.key, None, silence_ms=10**9)
