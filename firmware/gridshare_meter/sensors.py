@@ -5,24 +5,59 @@ class SensorFault(Exception):
     """A reading that cannot be trusted (saturated ADC, implausible voltage or current)."""
 
 
+def whole(d, name, default, low, high, where=""):
+    """d[name] (or `default`): a whole number from low to high, else ValueError naming it."""
+    value = d.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValueError(where + name + ": must be a whole number from " + str(low) + " to "
+                         + str(high) + ", not " + repr(value))
+    return value
+
+
+def number(d, name, default, low, high, where="calibration."):
+    """d[name] (or `default`): a finite number from low to high, else ValueError naming it."""
+    value = d.get(name, default)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not (
+        low <= value <= high  # false for NaN too
+    ):
+        raise ValueError(where + name + ": must be a number from " + str(low) + " to "
+                         + str(high) + ", not " + repr(value))
+    return float(value)
+
+
+CALIBRATION_KEYS = ("v_ratio", "v_offset_mv", "i_zero_mv", "i_mv_per_a", "i_sign", "adc_min_mv",
+                    "adc_max_mv", "v_min_mv", "v_max_mv", "i_max_ma", "i_deadband_ma")
+
+
 class Calibration:
-    """Voltage divider and Hall current sensor calibration, from the config file."""
+    """Voltage divider and Hall current sensor calibration, from the config file.
+
+    Every value is checked by name; an unknown key is refused (a misspelt one would leave
+    its default in force), and so are limits the wrong way round, with which every sample
+    would be a sensor fault.
+    """
 
     def __init__(self, d):
-        self.v_ratio = float(d.get("v_ratio", 21.0))  # (R1 + R2) / R2 of the divider
-        self.v_offset_mv = float(d.get("v_offset_mv", 0.0))
-        self.i_zero_mv = float(d.get("i_zero_mv", 1650.0))  # sensor output at 0 A, at the pin
+        for name in d:
+            if name not in CALIBRATION_KEYS:
+                raise ValueError("calibration." + str(name) + ": not a setting (known: "
+                                 + ", ".join(CALIBRATION_KEYS) + ")")
+        self.v_ratio = number(d, "v_ratio", 21.0, 0.001, 1000.0)  # (R1 + R2) / R2 of the divider
+        self.v_offset_mv = number(d, "v_offset_mv", 0.0, -100000.0, 100000.0)
+        self.i_zero_mv = number(d, "i_zero_mv", 1650.0, 0.0, 5000.0)  # sensor at 0 A, at the pin
         # 66 mV/A (ACS712-30A) seen through a 2/3 divider
-        self.i_mv_per_a = float(d.get("i_mv_per_a", 44.0))
-        self.i_sign = -1 if d.get("i_sign", 1) < 0 else 1
-        self.adc_min_mv = float(d.get("adc_min_mv", 20.0))
-        self.adc_max_mv = float(d.get("adc_max_mv", 3100.0))
-        self.v_min_mv = int(d.get("v_min_mv", 10000))
-        self.v_max_mv = int(d.get("v_max_mv", 70000))
-        self.i_max_ma = int(d.get("i_max_ma", 30000))
-        self.i_deadband_ma = int(d.get("i_deadband_ma", 40))  # below this, the current is zero
-        if self.v_ratio <= 0 or self.i_mv_per_a <= 0:
-            raise ValueError("calibration: v_ratio and i_mv_per_a must be positive")
+        self.i_mv_per_a = number(d, "i_mv_per_a", 44.0, 0.001, 10000.0)
+        sign = d.get("i_sign", 1)
+        if sign not in (1, -1) or isinstance(sign, bool):
+            raise ValueError("calibration.i_sign: must be 1 or -1, not " + repr(sign))
+        self.i_sign = int(sign)
+        self.adc_min_mv = number(d, "adc_min_mv", 20.0, 0.0, 5000.0)
+        self.adc_max_mv = number(d, "adc_max_mv", 3100.0, self.adc_min_mv + 1, 5000.0)
+        self.v_min_mv = whole(d, "v_min_mv", 10000, 0, 10**6, "calibration.")
+        self.v_max_mv = whole(d, "v_max_mv", 70000, self.v_min_mv + 1, 10**6, "calibration.")
+        self.i_max_ma = whole(d, "i_max_ma", 30000, 1, 10**6, "calibration.")
+        # below this, the current is zero
+        self.i_deadband_ma = whole(d, "i_deadband_ma", 40, 0, self.i_max_ma, "calibration.")
 
 
 def convert(cal, v_pin_uv, i_pin_uv):

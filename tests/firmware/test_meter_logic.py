@@ -7,6 +7,7 @@ import os
 
 from gridshare_meter import canon
 from gridshare_meter.auth import REPORT_BLOCK, Guard, sign
+from gridshare_meter.config import Config
 from gridshare_meter.deliveries import Book
 from gridshare_meter.energy import NJ_PER_MWH, NJ_PER_WH, Integrator
 from gridshare_meter.hmac256 import equal, hexlify, hmac_sha256, unhexlify
@@ -132,6 +133,66 @@ def test_integrator_caps_a_stalled_gap():
     integ.add(0, 1000, 1000)
     imp, _ = integ.add(10000, 1000, 1000)
     assert imp == 1000 * 1000 * 500
+
+
+# ---- config -----------------------------------------------------------------------------
+
+
+def _config(**changes):
+    d = {"meter_id": 3, "key": "ab" * 32, "wifi_ssid": "village-grid"}
+    for k in changes:
+        d[k] = changes[k]
+    return d
+
+
+# (change to a good config.json, the start of the refusal: the setting it names)
+BAD_CONFIGS = (
+    ({"pins": {"relay_active_high": "false"}}, "pins.relay_active_high: must be true or false"),
+    ({"pins": {"relay_active_high": 0}}, "pins.relay_active_high: must be true or false"),
+    ({"max_queue": 0}, "max_queue: must be a whole number from 1 to 64"),
+    ({"max_queue": -1}, "max_queue: "),
+    ({"port": 70000}, "port: must be a whole number from 1 to 65535"),
+    ({"port": "eighty"}, "port: "),
+    ({"port": None}, "port: "),
+    ({"wifi_ssid": 123}, "wifi_ssid: must be text of 1 to 32 bytes"),
+    ({"wifi_ssid": ""}, "wifi_ssid: "),
+    ({"silence_s": 60}, "silence_s: not a setting"),
+    ({"silence_ms": 50, "sample_ms": 100}, "silence_ms: must be a whole number from 100"),
+    ({"pins": [34, 35]}, "pins: must be an object"),
+    ({"pins": {"relay": 99}}, "pins.relay: must be a whole number from 0 to 48"),
+    ({"pins": {"voltage": 26}}, "pins: voltage, current, relay and direction must be different"),
+    ({"pins": {"relais": 5}}, "pins.relais: not a setting"),
+    ({"calibration": None}, "calibration: must be an object"),
+    ({"calibration": {"i_sign": "-1"}}, "calibration.i_sign: must be 1 or -1"),
+    ({"calibration": {"adc_min_mv": 3000, "adc_max_mv": 100}}, "calibration.adc_max_mv: "),
+    ({"calibration": {"v_min_mv": 70000, "v_max_mv": 10000}}, "calibration.v_max_mv: "),
+    ({"calibration": {"v_ratio": "21"}}, "calibration.v_ratio: must be a number"),
+    ({"calibration": {"v_ration": 21}}, "calibration.v_ration: not a setting"),
+    ({"meter_id": True}, "meter_id: must be a whole number"),
+    ({"state_file": "meter_state.json"}, "state_file: must be a path from the root"),
+)
+
+
+def test_each_bad_setting_is_refused_by_name():
+    for change, start in BAD_CONFIGS:
+        d = _config()
+        for k in change:
+            d[k] = change[k]
+        try:
+            Config(d)
+        except ValueError as e:
+            assert str(e).startswith(start), (change, str(e))
+            continue
+        raise AssertionError("accepted " + repr(change))
+
+
+def test_a_good_config_keeps_its_values_and_its_defaults():
+    c = Config(_config(port=8080, pins={"relay": 27, "relay_active_high": False, "direction": 4},
+                       calibration={"i_sign": -1, "v_ratio": 20}))
+    assert (c.port, c.relay_pin, c.relay_active_high, c.dir_pin) == (8080, 27, False, 4)
+    assert (c.v_pin, c.i_pin, c.silence_ms, c.max_queue) == (34, 35, 60000, 8)
+    assert c.calibration.i_sign == -1 and c.calibration.v_ratio == 20.0
+    assert Config(_config()).relay_active_high is True
 
 
 # ---- sensors ----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from gridshare.commands.paths import directory_problem
 from gridshare.meters.address import meter_url_problem
@@ -168,7 +169,7 @@ def _read_calibration(path: Path) -> dict[str, object]:
     try:
         sensors.Calibration(values)
     except ValueError as exc:
-        rule = str(exc).removeprefix("calibration: ")
+        rule = str(exc).removeprefix("calibration.")
         raise FlashRefused(f"--calibration: {path}: {rule}") from exc
     return values
 
@@ -243,6 +244,31 @@ def _checked_ssid(ssid: str) -> str:
     return ssid
 
 
+def _listening_port(url: str | None) -> int:
+    """The port the board serves on: the one --url names (80 if it names none)."""
+    if url is None:
+        return 80
+    parsed = urlsplit(url)
+    return parsed.port or (443 if parsed.scheme == "https" else 80)
+
+
+# where each key of the board's config.json comes from, for a refusal to name the option
+_OPTION_OF = {"pins": "--pins", "calibration": "--calibration", "port": "--url",
+              "name": "--name", "wifi_ssid": "--wifi-ssid", "wifi_password": "--wifi-password"}
+
+
+def _check_config(config: dict[str, object]) -> None:
+    """Refuse a config.json the board's firmware would refuse at boot (the same rules, from
+    the firmware itself: pins used twice, limits the wrong way round, ...)."""
+    firmware_config = importlib.import_module("gridshare_meter.config")
+    try:
+        firmware_config.Config(config)
+    except ValueError as exc:
+        rule = str(exc)
+        option = _OPTION_OF.get(re.split(r"[.:]", rule, maxsplit=1)[0], "config")
+        raise FlashRefused(f"{option}: the board would refuse this setting: {rule}") from exc
+
+
 def _check_stage_dir(stage: Path | None) -> None:
     """Refuse a --stage-dir that is a file or cannot be created; nothing is created here."""
     problem = None if stage is None else directory_problem(stage)
@@ -286,20 +312,22 @@ def flash_command(args: argparse.Namespace) -> int:
         calibration = _read_calibration(args.calibration) if args.calibration else {}
         pins = _read_pins(args.pins) if args.pins else {}
         known = _read_directory(args.directory) if args.directory is not None else []
+        config: dict[str, object] = {
+            "meter_id": meter_id,
+            "name": args.name or f"House {house_id}",
+            "key": key.hex,
+            "wifi_ssid": args.wifi_ssid,
+            "wifi_password": args.wifi_password,
+            "port": _listening_port(args.url),
+            "calibration": calibration,
+            "pins": pins,
+        }
+        _check_config(config)
         _check_stage_dir(args.stage_dir)
         stage = _make_stage(args.stage_dir)  # last: a refused option leaves nothing behind
     except FlashRefused as exc:
         print(f"{FLASH}: {exc}", file=sys.stderr)
         return 2
-    config: dict[str, object] = {
-        "meter_id": meter_id,
-        "name": args.name or f"House {house_id}",
-        "key": key.hex,
-        "wifi_ssid": args.wifi_ssid,
-        "wifi_password": args.wifi_password,
-        "calibration": calibration,
-        "pins": pins,
-    }
     try:
         entries = stage_firmware(stage, config)
     except OSError as exc:

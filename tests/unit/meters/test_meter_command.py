@@ -199,6 +199,8 @@ def test_flash_refuses_a_url_the_server_would_refuse_in_one_line(
     ("[1, 2]", "JSON object"),
     ('{"v_ratio": 0}', "v_ratio"),
     ('{"v_ratio": "twenty"}', "v_ratio"),
+    ('{"adc_min_mv": 3000, "adc_max_mv": 100}', "adc_max_mv: must be a number from 3001"),
+    ('{"v_min_mv": 70000, "v_max_mv": 10000}', "v_max_mv: must be a whole number from 70001"),
 ])
 def test_flash_refuses_a_bad_calibration_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], mpremote_runs: list[list[str]],
@@ -271,6 +273,7 @@ def test_flash_takes_the_boards_wiring(tmp_path: Path, mpremote_runs: list[list[
     ('{"relay": true}', "relay must be a GPIO number"),
     ('{"led": 2}', "unknown key 'led'"),
     ("[26]", "JSON object"),
+    ('{"voltage": 26, "relay": 26}', "voltage, current, relay and direction must be different"),
 ])
 def test_flash_refuses_a_bad_wiring_file_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], mpremote_runs: list[list[str]],
@@ -282,3 +285,14 @@ def test_flash_refuses_a_bad_wiring_file_in_one_line(
     assert code == 2
     assert rule in _one_line_error(capsys, "--pins")
     assert mpremote_runs == [] and not (tmp_path / "stage").exists()
+
+
+@pytest.mark.parametrize(("url", "port"), [("http://192.168.1.23:8080", 8080),
+                                           ("http://192.168.1.23", 80)])
+def test_the_board_listens_on_the_port_its_url_names(
+    tmp_path: Path, url: str, port: int
+) -> None:
+    """--url with :8080 was recorded for the server while the board listened on 80."""
+    code = main([*BASE, "--url", url, "--stage-dir", str(tmp_path / "stage"), "--dry-run"])
+    assert code == 0
+    assert Config(json.loads((tmp_path / "stage" / "config.json").read_text())).port == port
