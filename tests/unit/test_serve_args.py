@@ -57,3 +57,23 @@ def test_serve_help_says_when_the_password_is_asked_for_and_names_every_variable
                      "GRIDSHARE_CHAIN_URL", "GRIDSHARE_CHAIN_ID"):
         assert variable in text, variable
     assert "(default GRIDSHARE_CHAIN_ID, else 1337)" in text
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ([""], "the operator keystore password cannot be empty; nothing was created"),
+    (["secret", "other"], "the two passwords differ; nothing was created"),
+])  # fmt: skip
+def test_the_password_prompt_refuses_an_empty_or_mistyped_password_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    typed: list[str], message: str,
+) -> None:
+    """An empty answer at the prompt was told to "set GRIDSHARE_OPERATOR_PASSWORD"."""
+    monkeypatch.delenv("GRIDSHARE_OPERATOR_PASSWORD", raising=False)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    answers = iter(typed)
+    monkeypatch.setattr("getpass.getpass", lambda _prompt: next(answers))
+    with pytest.raises(SystemExit) as stopped:
+        serve_settings("--production", "--data", str(tmp_path / "data"))
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.strip() == f"gridshare serve: {message}"
+    assert not (tmp_path / "data").exists()

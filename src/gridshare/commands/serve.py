@@ -98,13 +98,17 @@ def given_settings(args: argparse.Namespace) -> dict[str, object]:
     return {k: v for k, v in given.items() if v is not None}
 
 
-def _ask_password(*, first_run: bool) -> str | None:
+def _ask_password(*, first_run: bool) -> str:
     """The operator keystore password from the terminal; twice when it makes the keystore."""
     password = getpass.getpass("operator keystore password: ")
-    if first_run and password and getpass.getpass("the same password again: ") != password:
+    if not password:
+        print("gridshare serve: the operator keystore password cannot be empty; nothing was"
+              " created", file=sys.stderr)
+        raise SystemExit(2)
+    if first_run and getpass.getpass("the same password again: ") != password:
         print("gridshare serve: the two passwords differ; nothing was created", file=sys.stderr)
         raise SystemExit(2)
-    return password or None
+    return password
 
 
 def run(args: argparse.Namespace) -> int:
