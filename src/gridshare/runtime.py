@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from gridshare.chain import CompiledContract, EnergyMarket, Transactor, compile_
 from gridshare.chain.connection import ChainConnection, connect_rpc, open_embedded
 from gridshare.chain.deployment import Deployment, DeploymentUnreadable
 from gridshare.chain.keystore import OPERATOR_SCRYPT_N, load_or_create_keystore
-from gridshare.chain.outbox import Outbox
+from gridshare.chain.outbox import Outbox, OutboxEntry
 from gridshare.config import Settings
 from gridshare.domain import WEI_PER_COIN
 from gridshare.meters import ClockCounter, CommandCounter
@@ -41,6 +42,9 @@ class Runtime:
     """Keys the auto-trading agents may sign with (None: the agents hold no keys)."""
     clock_s: Callable[[], float] = time.time
     """The clock the chain's blocks and the market engine follow (simulated time in a demo)."""
+    started: str = ""
+    """What this start did, in a sentence: a new market deployed, or the one in the data
+    directory resumed, and the transactions a stop left open that it finished."""
     meter_counter: CommandCounter = field(default_factory=ClockCounter)
     """Counters of the commands sent to meters, shared by the market engine and the pages'
     readings (two counters in one process could give one meter the same number twice)."""
@@ -94,7 +98,9 @@ def build_runtime(settings: Settings) -> Runtime:
             )
         compiled = compile_contract()
         transactor = Transactor(chain.w3)
-        market, deployed = _deployed_market(settings, chain.w3, compiled, transactor, operator)
+        market, deployed, new = _deployed_market(
+            settings, chain.w3, compiled, transactor, operator
+        )
         sent = int(chain.w3.eth.get_transaction_count(operator.address))
         after_deployment = sent > deployed.operator_nonce  # the server sent more since
         if after_deployment and not (settings.data_dir / DATABASE).exists():
@@ -108,14 +114,32 @@ def build_runtime(settings: Settings) -> Runtime:
         # left open
         outbox = Outbox(database, transactor)
         _check_records_match_chain(settings, chain.w3, database, sent, after_deployment)
-        outbox.recover()
+        finished = outbox.recover()
     except BaseException:
         database.close()
         chain.close()
         raise
     market = market.with_sender(outbox)
     return Runtime(settings, chain, compiled, transactor, market, operator, database, outbox,
+                   started=start_summary(settings, deployed, new, finished),
                    meter_counter=ClockCounter(reserve_in=settings.data_dir / METER_COUNTER))
+
+
+def start_summary(
+    settings: Settings, deployed: Deployment, new: bool, finished: list[OutboxEntry]
+) -> str:
+    """What a start did, for `gridshare serve` to say: a new market, or the data directory's
+    resumed, and the transactions the last stop left open that the outbox finished."""
+    if new:
+        done = f"deployed a new market in block {deployed.block} of chain {settings.chain_id}"
+    else:
+        done = f"resumed the market in {settings.data_dir}"
+    if finished:
+        states = Counter(entry.state.value for entry in finished)
+        told = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+        done += (f"; finished {len(finished)} transaction(s) the last stop left unconfirmed"
+                 f" ({told})")
+    return done
 
 
 def _records_lost(settings: Settings, sent: int) -> str:
@@ -219,14 +243,15 @@ def _deployed_market(
     compiled: CompiledContract,
     transactor: Transactor,
     operator: LocalAccount,
-) -> tuple[EnergyMarket, Deployment]:
+) -> tuple[EnergyMarket, Deployment, bool]:
+    """The market in the data directory, or a new one deployed now (the bool: new)."""
     path = settings.data_dir / f"deployment-{settings.chain_id}.json"
     try:
         saved = Deployment.load(path)
     except DeploymentUnreadable as exc:
         raise StartupError(f"{exc}: restore it from the backup") from exc
     if saved is not None and w3.eth.get_code(Web3.to_checksum_address(saved.address)):
-        return EnergyMarket(w3, saved.address, compiled, transactor), saved
+        return EnergyMarket(w3, saved.address, compiled, transactor), saved, False
     if saved is not None and (settings.data_dir / DATABASE).exists():
         raise StartupError(
             f"the market {saved.address} in {path.name} is not on this chain: restore the "
@@ -254,4 +279,4 @@ def _deployed_market(
         operator_nonce=int(w3.eth.get_transaction_count(operator.address)),
     )
     deployment.save(path)
-    return market, deployment
+    return market, deployment, True

@@ -53,6 +53,9 @@ def test_first_run_creates_data_dir_and_restart_resumes_same_contract_and_head(
     assert second["contract_address"] == first["contract_address"]
     assert second["operator"] == first["operator"]
     assert second["head_block"] == first["head_block"]
+    # each start says what it did
+    assert "gridshare serve: deployed a new market in block" in server.log.read_text()
+    assert f"gridshare serve: resumed the market in {data}" in again.log.read_text()
 
 
 def test_wrong_operator_password_is_refused_with_a_clear_message(tmp_path: Path) -> None:

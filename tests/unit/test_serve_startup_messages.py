@@ -1,6 +1,7 @@
 """The words of `gridshare serve`'s refusals, as pure functions: settings named as the operator
 gave them, a port another program holds, a data directory that cannot be made, and a failed
-start turned into one line (a full disk said plainly, whichever layer noticed it)."""
+start turned into one line (a full disk said plainly, whichever layer noticed it); and what
+a start that worked did (a new market or the old one resumed, transactions it finished)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ import socket
 import sqlite3
 from pathlib import Path
 
-from gridshare.chain.transactor import RpcFailure
+from gridshare.chain.deployment import Deployment
+from gridshare.chain.outbox import EntryState, OutboxEntry
+from gridshare.chain.transactor import RpcFailure, TxRequest
 from gridshare.commands.paths import creation_problem
 from gridshare.commands.startup import listen_problem, setting_name, startup_failure
+from gridshare.config import Settings
+from gridshare.runtime import start_summary
 
 DATA = Path("/var/lib/gridshare")
 FULL = f"the disk holding {DATA} is full: free space, then start again"
@@ -74,3 +79,20 @@ def test_other_failures_are_one_line() -> None:
     denied = PermissionError(errno.EACCES, "Permission denied", str(DATA / "chain"))
     assert startup_failure(denied, DATA, None) == f"cannot use {DATA / 'chain'}: Permission denied"
     assert startup_failure(ValueError("two\n  lines"), DATA, None) == "two lines"
+
+
+def test_a_start_says_whether_it_made_the_market_and_what_it_finished() -> None:
+    settings = Settings(data_dir=DATA)
+    deployed = Deployment(chain_id=1337, address="0x" + "aa" * 20, source_hash="h", block=1)
+
+    def entry(state: EntryState) -> OutboxEntry:
+        return OutboxEntry("k", 1337, "0x" + "bb" * 20, 0, b"", b"",
+                           TxRequest("0x" + "aa" * 20, b""), state, None, None)
+
+    assert start_summary(settings, deployed, True, []) == (
+        "deployed a new market in block 1 of chain 1337")
+    assert start_summary(settings, deployed, False, []) == f"resumed the market in {DATA}"
+    finished = [entry(EntryState.MINED), entry(EntryState.DROPPED), entry(EntryState.MINED)]
+    assert start_summary(settings, deployed, False, finished) == (
+        f"resumed the market in {DATA}; finished 3 transaction(s) the last stop left"
+        " unconfirmed (1 dropped, 2 mined)")

@@ -153,7 +153,8 @@ def run(args: argparse.Namespace) -> int:
         )
     print(
         f"gridshare serve: {runtime.chain.kind} chain {settings.chain_id}, market "
-        f"{runtime.market.address}, operator {runtime.operator.address}",
+        f"{runtime.market.address}, operator {runtime.operator.address}\n"
+        f"gridshare serve: {runtime.started}",
         file=sys.stderr,
         flush=True,
     )
