@@ -184,6 +184,7 @@ class MarketEngine:
                 self._tick(matcher, orchestrator, agents)
                 self._stop.wait(max(0.0, self.settings.tick_s - (time.monotonic() - started)))
         finally:
+            orchestrator.close()
             for _, client in self._clients.values():
                 client.close()
             self._clients.clear()

@@ -8,12 +8,20 @@ idempotency keys stop a half-sent transaction from being applied twice).
 
 Time: chain deadlines are chain seconds; a meter gets `deadline_ms` on the server's clock
 (`clock_ms`, the meters' reference), mapped as now_ms + (deadline - chain_now) * 1000.
+
+Meters are asked in parallel, one delivery per worker (`METER_WORKERS`): the meters of
+running deliveries, and of the deliveries a round starts, are all different, so no two
+workers talk to one meter. Asked one after another, a few meters on weak Wi-Fi answering just
+inside their timeout held up every other meter's poll (3.8 s between polls of a healthy meter
+with two slow ones), and about sixteen would have passed the meters' 60 s silence and tripped
+every running delivery's fail-safe. Settlement and expiry stay on the engine's thread.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +50,7 @@ log = logging.getLogger(__name__)
 
 CURSOR = "delivery_created"
 MAX_BATCH = 50
+METER_WORKERS = 8
 NOT_FOUND = 404
 
 
@@ -90,6 +99,7 @@ class Orchestrator:
         self.settings = settings
         self.backoff = backoff or MeterBackoff()
         self._timing_at: tuple[tuple[int, str] | None, int] | None = None  # (head, grace)
+        self._workers: ThreadPoolExecutor | None = None
         self._topic = Web3.to_hex(
             Web3.keccak(
                 text="DeliveryCreated(uint256,address,address,uint256,uint256,uint256,uint256,uint256)"
@@ -105,10 +115,9 @@ class Orchestrator:
         now = self.clock.next_block()
         grace = self._grace()
         # polls first, so a meter whose delivery just finished starts its next one this round
-        records = [
-            self._guarded(r, "poll", self._poll, r, now) if r.phase is Phase.RUNNING else r
-            for r in records
-        ]
+        polled = self._each([r for r in records if r.phase is Phase.RUNNING], "poll",
+                            self._poll, now)
+        records = [polled.get(r.delivery_id, r) for r in records]
         busy = {
             meter
             for r in records
@@ -116,11 +125,20 @@ class Orchestrator:
             for meter in (r.buyer_meter, r.seller_meter)
             if meter is not None
         }
+        starting = []
+        for r in records:  # in order: each meter takes its deliveries first come, first served
+            if r.phase is not Phase.PENDING or now >= r.deadline:
+                continue
+            if r.buyer_meter is None or r.seller_meter is None:
+                continue
+            if r.buyer_meter not in busy and r.seller_meter not in busy:
+                busy.update((r.buyer_meter, r.seller_meter))
+                starting.append(r)
+        started = self._each(starting, "start", self._start, now)
+        records = [started.get(r.delivery_id, r) for r in records]
         ready: list[DeliveryRecord] = []
         overdue: list[DeliveryRecord] = []
         for r in records:
-            if r.phase is Phase.PENDING and now < r.deadline:
-                r = self._guarded(r, "start", self._start, r, busy, now)
             if r.phase is Phase.READY:
                 ready.append(r)
             elif not r.phase.final and now > r.deadline + grace:
@@ -128,6 +146,29 @@ class Orchestrator:
         self.settle(ready)
         for r in overdue:
             self._guarded(r, "expiry", self._expire, r)
+
+    def _each(
+        self, records: Sequence[DeliveryRecord], step: str,
+        run: Callable[..., DeliveryRecord | None], *args: Any,
+    ) -> dict[int, DeliveryRecord]:
+        """`run(r, *args)` for each delivery (guarded), in parallel when there are several:
+        each delivery's record after it, by delivery id."""
+        def one(r: DeliveryRecord) -> DeliveryRecord:
+            return self._guarded(r, step, run, r, *args)
+
+        if len(records) < 2:
+            done = [one(r) for r in records]
+        else:
+            if self._workers is None:
+                self._workers = ThreadPoolExecutor(METER_WORKERS, thread_name_prefix="meters")
+            done = list(self._workers.map(one, records))
+        return {r.delivery_id: r for r in done}
+
+    def close(self) -> None:
+        """Stop the meter workers (after the calls they are making)."""
+        if self._workers is not None:
+            self._workers.shutdown(wait=True)
+            self._workers = None
 
     def _guarded(
         self, r: DeliveryRecord, step: str, run: Callable[..., DeliveryRecord | None], *args: Any
@@ -199,12 +240,9 @@ class Orchestrator:
 
     # -- meters --------------------------------------------------------------
 
-    def _start(self, r: DeliveryRecord, busy: set[int], now: int) -> DeliveryRecord:
-        if r.buyer_meter is None or r.seller_meter is None:
-            return r
-        if r.buyer_meter in busy or r.seller_meter in busy:
-            return r
-        busy.update((r.buyer_meter, r.seller_meter))  # keeps per-meter FIFO order
+    def _start(self, r: DeliveryRecord, now: int) -> DeliveryRecord:
+        """Start a delivery on both meters (`tick` chose it: its meters hold no other)."""
+        assert r.buyer_meter is not None and r.seller_meter is not None
         buyer, seller = self._client(r.buyer_meter), self._client(r.seller_meter)
         if buyer is None or seller is None:
             return r
