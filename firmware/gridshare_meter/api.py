@@ -70,4 +70,12 @@ def create_app(meter, clock, name="meter"):
         code, report = meter.command(body(request), "ping", clock.now_ms())
         return report, code
 
+    @app.errorhandler(404)
+    async def not_found(request):
+        return {"error": "path: no such endpoint"}, 404
+
+    @app.errorhandler(405)
+    async def not_allowed(request):
+        return {"error": "method: " + request.method + " is not allowed here"}, 405
+
     return app

@@ -91,6 +91,18 @@ def test_unauthenticated_post_deliveries_gets_401(meter_sim: list[MeterEntry]) -
     assert stop.status_code == 401
 
 
+def test_an_unknown_path_or_method_gets_the_meters_json_error(
+    meter_sim: list[MeterEntry],
+) -> None:
+    """They were plain "Not found" (a 405 too), not the documented {"error": ...}."""
+    base = meter_sim[0].url
+    missing = httpx.get(base + "/nothing-here", timeout=5)
+    assert (missing.status_code, missing.json()) == (404, {"error": "path: no such endpoint"})
+    wrong = httpx.delete(base + "/deliveries", timeout=5)
+    assert (wrong.status_code, wrong.json()) == (
+        405, {"error": "method: DELETE is not allowed here"})
+
+
 def test_unsigned_reads_are_unsigned_and_spend_no_report_counter(
     meter_sim: list[MeterEntry],
 ) -> None:
