@@ -1,8 +1,28 @@
 """The meter's HTTP API on Microdot (MicroPython on the board, CPython in the simulator)."""
 
+import asyncio
+
 from microdot import Microdot, Response
 
 from gridshare_meter.page import render
+
+REQUEST_S = 10
+"""A connection gets this long to send its request and take the answer. Microdot waits for a
+request's lines without end, and the board has sockets for only a few connections: a few
+clients that send half a request and wait would keep the server's commands out."""
+
+
+class MeterApp(Microdot):
+    """Microdot with a deadline on each connection (`REQUEST_S`)."""
+
+    async def handle_request(self, reader, writer):
+        try:
+            await asyncio.wait_for(super().handle_request(reader, writer), REQUEST_S)
+        except asyncio.TimeoutError:
+            try:
+                await writer.aclose()
+            except OSError:
+                pass
 
 
 def _query_command(request, action, did=None):
@@ -23,7 +43,7 @@ def _query_command(request, action, did=None):
 
 def create_app(meter, clock, name="meter"):
     """A Microdot app serving one meter; `clock.now_ms()` is the meter's local time."""
-    app = Microdot()
+    app = MeterApp()
 
     def body(request):
         try:

@@ -6,6 +6,7 @@ import contextlib
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from gridshare_meter import api as meter_api
 
 from gridshare.domain.units import Wh
 from gridshare.meters import (
@@ -27,7 +29,7 @@ from gridshare.meters import (
 )
 from gridshare.meters.address import meter_url_problem
 from gridshare.sim.meter_sim import MeterSim, SimSettings
-from tests.integration.engine.support import free_base_port
+from tests.integration.engine.support import free_base_port, sim_in_thread, sim_settings
 
 HOUSES = 10
 SPEED = 20.0
@@ -163,3 +165,19 @@ def test_an_ipv6_host_is_written_in_brackets_in_the_meters_urls() -> None:
     registration check) can parse."""
     url = MeterSim(SimSettings(houses=1, host="::1", base_port=8100)).entries[0].url
     assert url == "http://[::1]:8100" and meter_url_problem(url) is None
+
+
+def test_a_connection_that_never_finishes_its_request_is_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Microdot waited for a request's lines without end (one kept open for 271 s): on the
+    board, a few such connections would use up its sockets and keep the server out."""
+    monkeypatch.setattr(meter_api, "REQUEST_S", 0.5)
+    with sim_in_thread(sim_settings(1, speed=1.0)) as sim:
+        host, port = sim.entries[0].url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as hung:
+            hung.sendall(b"GET /status HTTP/1.1\r\nHost: meter\r\nContent-Length: 50\r\n")
+            started = time.monotonic()
+            assert hung.recv(1024) == b""  # closed by the meter, not by our 10 s timeout
+            assert time.monotonic() - started < 5
+        assert httpx.get(sim.entries[0].url + "/status", timeout=5).status_code == 200
