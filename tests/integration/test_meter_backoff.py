@@ -82,6 +82,8 @@ def test_an_unreachable_meter_is_tried_ever_less_often_and_used_again_once_back(
         assert all(later > earlier for earlier, later in itertools.pairwise(gaps))
         record = engine.delivery(1)
         assert record is not None and record.phase is Phase.PENDING
+        trouble = engine.meter_troubles()[house.meter_id]  # what the operator page lists
+        assert trouble.failures >= 3 and "delivery 1: not started yet" in trouble.reason
         # and while the chain stands still, its ticks run no contract code either
         provider = runtime.market.w3.provider
         answer, methods = provider.make_request, []
@@ -99,4 +101,5 @@ def test_an_unreachable_meter_is_tried_ever_less_often_and_used_again_once_back(
         wait_until(
             lambda: (r := engine.delivery(1)) is not None and r.phase is not Phase.PENDING, 15
         )
+        assert house.meter_id not in engine.meter_troubles()
         assert engine.errors == 0

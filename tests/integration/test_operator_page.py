@@ -1,12 +1,15 @@
 """The operator page's flagged deliveries say which houses they are between (seller → buyer),
 so the operator knows which meters to go and look at: the list used to give only the delivery
-number. The real app, chain and database; the engine's flag is its own report of a silent
-meter, set through the context as the engine would."""
+number; and the meters the engine cannot use are listed with their house and why. The real
+app, chain and database; the engine's flag and its meters' failures are set through the
+context as the engine would report them."""
 
 from __future__ import annotations
 
+import html
 import re
 
+from gridshare.services.backoff import MeterBackoff
 from tests.integration.web_support import OPERATOR_PASSWORD, PASSWORD, log_in, register, web_app
 
 
@@ -33,3 +36,25 @@ def test_a_flagged_delivery_names_the_seller_and_buyer_house() -> None:
     cells = re.findall(r"<td>(.*?)</td>", row.group(1))
     assert cells[1] == "House 3 → House 7"
     assert cells[-1] == "A meter fell silent; settled on its last report"
+
+
+def test_a_meter_the_engine_cannot_use_is_listed_with_its_house_and_why() -> None:
+    """A meter refusing every command was only in the server's log; its deliveries showed
+    "pending" with no word why."""
+    backoff = MeterBackoff()
+    reason = ("delivery 4: not started yet: meter answered 401: counter: replayed or out of"
+              " order")
+    for _ in range(3):
+        backoff.failed(3, reason)
+    with web_app() as (_runtime, _settings, app):
+        operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
+        register(operator, op_csrf, 3, "amina", "http://127.0.0.1:9", "33" * 32)
+        register(operator, op_csrf, 7, "bilal", "http://127.0.0.1:9", "44" * 32)
+        assert 'id="meter-troubles"' not in operator.get("/operator").text
+        app.state.web.meter_troubles = backoff.troubles  # type: ignore[attr-defined]
+        page = operator.get("/operator").text
+    rows = re.findall(r'<tr data-meter="(\d+)">(.*?)</tr>', page, re.S)
+    assert [meter for meter, _ in rows] == ["3"]
+    cells = re.findall(r"<td>(.*?)</td>", rows[0][1])
+    assert cells[0].startswith("House 3 · ") and cells[2] == "3 failed tries in a row"
+    assert html.unescape(cells[3]) == reason

@@ -7,7 +7,11 @@ signature, garbage, 404 for a delivery it lost in a reboot, HTTP 500). After any
 meter is skipped for a wait that doubles with each further failure (0.5 s, 1 s, ... up to
 8 s), so the log gets one line per wait, and it is forgotten on the first good answer. While a
 meter is left alone it counts as not answering: its deliveries wait, and one whose deadline has
-passed is decided as for a silent meter (its fail-safe has acted by then)."""
+passed is decided as for a silent meter (its fail-safe has acted by then).
+
+What the last failure was is kept with the count (`troubles`), for the operator page: a meter
+that refuses every command (a wrong key, a counter file it cannot read, a server clock set
+back) is otherwise only in the server's log, its deliveries "pending" with no word why."""
 
 from __future__ import annotations
 
@@ -19,6 +23,14 @@ FIRST_WAIT_S = 0.5
 MAX_WAIT_S = 8.0
 
 
+@dataclass(frozen=True, slots=True)
+class MeterTrouble:
+    """A meter that failed its last tries: how many in a row, and what the last one was."""
+
+    failures: int
+    reason: str
+
+
 @dataclass
 class MeterBackoff:
     """Per-meter waits after failed tries, on `clock` (seconds; monotonic by default)."""
@@ -26,21 +38,26 @@ class MeterBackoff:
     clock: Callable[[], float] = time.monotonic
     first_wait_s: float = FIRST_WAIT_S
     max_wait_s: float = MAX_WAIT_S
-    _failures: dict[int, tuple[int, float]] = field(default_factory=dict, init=False)
-    """meter id -> (failures in a row, time before which it is not tried)"""
+    _failures: dict[int, tuple[int, float, str]] = field(default_factory=dict, init=False)
+    """meter id -> (failures in a row, time before which it is not tried, the last failure)"""
 
     def ready(self, meter_id: int) -> bool:
         """Whether the meter may be tried now."""
         entry = self._failures.get(meter_id)
         return entry is None or self.clock() >= entry[1]
 
-    def failed(self, meter_id: int) -> float:
-        """Record a failed try; returns how long the meter is now left alone (seconds)."""
-        count = self._failures.get(meter_id, (0, 0.0))[0] + 1
+    def failed(self, meter_id: int, reason: str = "") -> float:
+        """Record a failed try (and why); returns how long the meter is now left alone (s)."""
+        count = self._failures.get(meter_id, (0, 0.0, ""))[0] + 1
         wait = min(self.max_wait_s, self.first_wait_s * 2.0 ** (count - 1))
-        self._failures[meter_id] = (count, self.clock() + wait)
+        self._failures[meter_id] = (count, self.clock() + wait, reason)
         return wait
 
     def answered(self, meter_id: int) -> None:
         """The meter answered: try it freely again."""
         self._failures.pop(meter_id, None)
+
+    def troubles(self) -> dict[int, MeterTrouble]:
+        """The meters whose last try failed, by meter id."""
+        return {meter: MeterTrouble(count, reason)
+                for meter, (count, _, reason) in list(self._failures.items())}

@@ -29,6 +29,7 @@ from gridshare.services.agents import (
     StaticKeys,
     sim_house_reader,
 )
+from gridshare.services.backoff import MeterTrouble
 from gridshare.services.chain_clock import ChainClock
 from gridshare.services.matcher import Matcher, MatcherSettings
 from gridshare.services.orchestrator import Orchestrator, OrchestratorSettings
@@ -202,6 +203,10 @@ class MarketEngine:
     def delivery(self, delivery_id: int) -> DeliveryRecord | None:
         """The orchestrator's view of one delivery (phase, progress, decision)."""
         return self.deliveries.get(delivery_id)
+
+    def meter_troubles(self) -> dict[int, MeterTrouble]:
+        """The meters whose last try failed, and why, by meter id (for the operator page)."""
+        return self.orchestrator.backoff.troubles()
 
     def flagged_deliveries(self) -> list[DeliveryRecord]:
         """Deliveries flagged for the operator (meters disagreed or fell silent)."""

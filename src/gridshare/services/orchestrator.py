@@ -184,7 +184,8 @@ class Orchestrator:
             return run(*args) or r
         except Exception as exc:  # any failure of one delivery: logged, the round goes on
             meters = [m for m in (r.buyer_meter, r.seller_meter) if m is not None]
-            wait = max((self.backoff.failed(m) for m in meters), default=0.0)
+            why = f"{step} failed: {type(exc).__name__}: {exc}"
+            wait = max((self.backoff.failed(m, why) for m in meters), default=0.0)
             log.warning("delivery %d: %s failed (%s: %s); its meters %s wait %.1f s",
                         r.delivery_id, step, type(exc).__name__, exc, meters, wait)
             log.debug("delivery %d: %s failed", r.delivery_id, step, exc_info=True)
@@ -362,7 +363,7 @@ class Orchestrator:
         A meter that answers wrongly (bad signature, garbage, an error status such as 404
         after a reboot) fails again on the next tick just as a silent one does.
         """
-        wait = self.backoff.failed(client.meter_id)
+        wait = self.backoff.failed(client.meter_id, f"{context}: {exc}")
         log.warning("%s: meter %d of %s: %s; next try in %.1f s",
                     context, client.meter_id, self._house(client.meter_id), exc, wait)
 

@@ -16,6 +16,7 @@ from gridshare.chain.market import EnergyMarket, OrderEvent
 from gridshare.domain import Delivery, DeliveryStatus, Order, OrderStatus, Wh
 from gridshare.runtime import Runtime
 from gridshare.services.accounts import AccountService
+from gridshare.services.backoff import MeterTrouble
 from gridshare.services.chain_clock import ChainClock
 from gridshare.services.engine import MarketEngine
 from gridshare.services.households import HouseholdService
@@ -140,6 +141,11 @@ class WebContext:
         if engine is None:
             return {}
         return {r.delivery_id: r.flag for r in engine.flagged_deliveries() if r.flag}
+
+    def meter_troubles(self) -> dict[int, MeterTrouble]:
+        """The meters the engine could not use on its last try, and why, by meter id."""
+        engine = self.engine
+        return {} if engine is None else engine.meter_troubles()
 
     def created_at(self, delivery: Delivery) -> int:
         """When a delivery was created (its deadline minus the delivery window)."""

@@ -1,8 +1,9 @@
-"""MeterBackoff: an unreachable meter is tried after waits that double, up to a cap."""
+"""MeterBackoff: an unreachable meter is tried after waits that double, up to a cap, and
+what its last failure was is kept for the operator until it answers."""
 
 from __future__ import annotations
 
-from gridshare.services.backoff import MeterBackoff
+from gridshare.services.backoff import MeterBackoff, MeterTrouble
 
 
 class Clock:
@@ -39,3 +40,16 @@ def test_an_answer_forgets_the_failures() -> None:
     backoff.answered(3)
     assert backoff.ready(3)
     assert backoff.failed(3) == 0.5  # starts over from the first wait
+
+
+def test_what_the_last_failure_was_is_kept_until_the_meter_answers() -> None:
+    backoff = MeterBackoff(clock=Clock())
+    refused = "delivery 1: not started yet: meter answered 401: counter"
+    backoff.failed(3, "delivery 1: not started yet: connection refused")
+    backoff.failed(3, refused)
+    backoff.failed(4)
+    troubles = backoff.troubles()
+    assert troubles[3] == MeterTrouble(2, refused)
+    assert troubles[4].failures == 1 and set(troubles) == {3, 4}
+    backoff.answered(3)
+    assert set(backoff.troubles()) == {4}

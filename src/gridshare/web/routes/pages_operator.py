@@ -60,10 +60,12 @@ def operator_page(request: Request, ctx: Ctx, session: Operator) -> HTMLResponse
     wallet_only = {r.house_id for r in records if r.account.lower() in keyless}
     house_of = {r.account.lower(): r.house_id for r, _ in houses}  # who sold, who bought
     free_mb = free_bytes(ctx.runtime.settings.data_dir) // 2**20
+    troubles = ctx.meter_troubles()
     return render(
         templates, request, "operator.html", session, houses=houses, mechanism=ctx.mechanism,
         mechanisms=MECHANISMS, stopped=stopped, wallet_only=wallet_only, house_of=house_of,
         flagged=queries.flagged(ctx, ctx.engine_flags())[:50],
+        troubled=[(r, troubles[r.meter_id]) for r in records if r.meter_id in troubles],
         treasury=ctx.runtime.chain.w3.eth.get_balance(ctx.runtime.operator.address),
         disk_free_mb=free_mb if free_mb < LOW_DISK_BYTES // 2**20 else None,  # a warning
     )
