@@ -19,7 +19,7 @@ from gridshare.chain.keystore import OPERATOR_SCRYPT_N, load_or_create_keystore
 from gridshare.chain.outbox import Outbox, OutboxEntry
 from gridshare.config import Settings
 from gridshare.domain import WEI_PER_COIN
-from gridshare.meters import ClockCounter, CommandCounter
+from gridshare.meters import ClockCounter, CommandCounter, CounterMarkFile
 from gridshare.services.agents import KeyProvider
 from gridshare.storage import Database
 
@@ -122,7 +122,8 @@ def build_runtime(settings: Settings) -> Runtime:
     market = market.with_sender(outbox)
     return Runtime(settings, chain, compiled, transactor, market, operator, database, outbox,
                    started=start_summary(settings, deployed, new, finished),
-                   meter_counter=ClockCounter(reserve_in=settings.data_dir / METER_COUNTER))
+                   meter_counter=ClockCounter(
+                       mark=CounterMarkFile(settings.data_dir / METER_COUNTER)))
 
 
 def start_summary(

@@ -21,7 +21,7 @@ import pytest
 from gridshare_meter.auth import Guard
 from gridshare_meter.store import MemoryStore
 
-from gridshare.meters import ClockCounter, MeterClient, MeterRejected
+from gridshare.meters import ClockCounter, CounterMarkFile, MeterClient, MeterRejected
 from tests.integration.engine.support import sim_in_thread, sim_settings
 
 HOUR_US = 3600 * 10**6
@@ -40,12 +40,12 @@ def test_commands_are_obeyed_after_a_restart_on_a_clock_set_back(tmp_path: Path)
             with MeterClient(entry.url, entry.key, counter=counter, timeout=5) as client:
                 return client.status().meter_id
 
-        assert status(ClockCounter(reserve_in=reservation)) == entry.key.meter_id
+        assert status(ClockCounter(mark=CounterMarkFile(reservation))) == entry.key.meter_id
         with pytest.raises(MeterRejected) as refused:  # what the server did before
             status(behind(1))
         assert refused.value.status == 401 and "counter" in str(refused.value)
         restarted = ClockCounter(
-            clock_us=lambda: time.time_ns() // 1000 - HOUR_US, reserve_in=reservation
+            clock_us=lambda: time.time_ns() // 1000 - HOUR_US, mark=CounterMarkFile(reservation)
         )
         assert [status(restarted) for _ in range(3)] == [entry.key.meter_id] * 3
 

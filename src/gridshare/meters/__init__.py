@@ -9,7 +9,7 @@ from gridshare.meters.errors import (
     MeterUnreachable,
     ReportInvalid,
 )
-from gridshare.meters.keys import ClockCounter, CommandCounter, FileCounter, MeterKey
+from gridshare.meters.keys import ClockCounter, CommandCounter, CounterMarkFile, MeterKey
 from gridshare.meters.reports import (
     DeliveryReport,
     DeliveryState,
@@ -24,9 +24,9 @@ from gridshare.meters.wire import canonical, sign, signature_valid
 __all__ = [
     "ClockCounter",
     "CommandCounter",
+    "CounterMarkFile",
     "DeliveryReport",
     "DeliveryState",
-    "FileCounter",
     "MeterAddressInvalid",
     "MeterClient",
     "MeterDelivery",

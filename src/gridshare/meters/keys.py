@@ -61,88 +61,100 @@ class CommandCounter(Protocol):
 class ClockCounter:
     """Counters from the wall clock in microseconds, strictly increasing across all meters.
 
-    Needs no storage while the clock only goes forward. With `reserve_in` (a file in the data
+    Needs no storage while the clock only goes forward. With a `mark` (a file in the data
     directory, as the server runs it), counters also stay above every one handed out before a
     restart when the clock was set back meanwhile: a Raspberry Pi has no clock battery, and
     after a power cut it starts from the time it last saved, which an offline village has no
     time server to correct. Meters refuse a counter not above the last one they obeyed, so
     without this every command was refused until the clock caught up (up to an hour).
 
-    The file holds a mark `RESERVE_US` ahead of the last counter given out. It is written
-    (atomically, synced) only when a counter passes the mark, so about once a minute while the
-    server sends commands; after a restart counters start above it. A clock that is behind
-    makes each counter the last one + 1, so the file is then written hardly at all.
+    The mark is kept `RESERVE_US` ahead of the last counter given out and saved again once
+    counters are half way there, so the mark saved before the latest one still covers every
+    counter given out since: a power cut that loses the latest save loses nothing. After a
+    restart counters start above the mark. A save that fails (a full or read-only card) is
+    logged and tried again `RETRY_S` later; the commands go on meanwhile.
     """
 
     RESERVE_US = 60_000_000
+    RETRY_S = 30.0
 
     def __init__(
-        self, clock_us: Callable[[], int] | None = None, reserve_in: Path | None = None
+        self, clock_us: Callable[[], int] | None = None, mark: CounterMark | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._clock_us = clock_us or (lambda: time.time_ns() // 1000)
-        self._path = reserve_in
-        self._reserved = 0 if reserve_in is None else read_reservation(reserve_in)
+        self._mark = mark
+        self._monotonic = monotonic
+        self._reserved = 0 if mark is None else mark.load()
         self._last = self._reserved
+        self._retry_at = 0.0
         self._lock = threading.Lock()
 
     def next(self, meter_id: int) -> int:
         with self._lock:
             value = max(self._clock_us(), self._last + 1)
-            if self._path is not None and value > self._reserved:
-                write_reservation(self._path, value + self.RESERVE_US)
-                self._reserved = value + self.RESERVE_US
             self._last = value
+            if value > self._reserved - self.RESERVE_US // 2:
+                self._save(value + self.RESERVE_US)
             return value
 
-
-def read_reservation(path: Path) -> int:
-    """The mark saved in `path`; 0 (the clock alone) if there is none or it is unreadable,
-    which is logged: written through a synced temporary file, it is unreadable only if
-    something else wrote it."""
-    try:
-        mark = json.loads(path.read_text(encoding="utf-8"))["reserved_us"]
-    except FileNotFoundError:
-        return 0
-    except (OSError, ValueError, TypeError, KeyError):
-        mark = None
-    if type(mark) is not int or mark < 0:
-        log.warning("%s does not hold the meters' command counter ({\"reserved_us\": <whole"
-                    " number>}): counting from the clock alone, so if the clock was set back,"
-                    " meters refuse commands until it passes their last one", path)
-        return 0
-    return mark
+    def _save(self, wanted: int) -> None:
+        if self._mark is None or self._monotonic() < self._retry_at:
+            return
+        try:
+            self._mark.save(wanted)
+        except OSError as exc:
+            self._retry_at = self._monotonic() + self.RETRY_S
+            log.warning("cannot save the meters' command counter mark (%s); commands go on,"
+                        " but after a restart with the clock set back meters would refuse"
+                        " them until it catches up; trying again in %.0f s", exc, self.RETRY_S)
+            return
+        self._reserved = wanted
 
 
-def write_reservation(path: Path, mark: int) -> None:
-    """Save `mark` so that a power cut leaves the old file or the new one, never half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(json.dumps({"reserved_us": mark}))
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+class CounterMark(Protocol):
+    """Where ClockCounter keeps its mark across restarts."""
+
+    def load(self) -> int: ...
+
+    def save(self, mark: int) -> None: ...
 
 
-class FileCounter:
-    """Counters persisted in a JSON file (written before each command is sent)."""
+class CounterMarkFile:
+    """The mark in a JSON file (`{"reserved_us": N}`), replaced atomically and synced."""
 
     def __init__(self, path: Path) -> None:
-        self._path = path
-        self._lock = threading.Lock()
+        self.path = path
 
-    def _load(self) -> dict[str, int]:
+    def load(self) -> int:
+        """The saved mark; 0 (the clock alone) if there is none or it is unreadable, which
+        is logged: saved through a synced temporary file, it is unreadable only if something
+        else wrote it."""
         try:
-            data = json.loads(self._path.read_text())
-        except (OSError, ValueError):
-            return {}
-        return {str(k): int(v) for k, v in data.items()} if isinstance(data, dict) else {}
+            mark = json.loads(self.path.read_text(encoding="utf-8"))["reserved_us"]
+        except FileNotFoundError:
+            return 0
+        except (OSError, ValueError, TypeError, KeyError):
+            mark = None
+        if type(mark) is not int or mark < 0:
+            log.warning("%s does not hold the meters' command counter ({\"reserved_us\":"
+                        " <whole number>}): counting from the clock alone, so if the clock was"
+                        " set back, meters refuse commands until it passes their last one",
+                        self.path)
+            return 0
+        return mark
 
-    def next(self, meter_id: int) -> int:
-        with self._lock:
-            data = self._load()
-            value = data.get(str(meter_id), 0) + 1
-            data[str(meter_id)] = value
-            tmp = self._path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data))
-            os.replace(tmp, self._path)
-            return value
+    def save(self, mark: int) -> None:
+        """A power cut leaves the old file or the new one, never half a file; the folder is
+        synced too, so the new name survives it."""
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(json.dumps({"reserved_us": mark}))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        folder = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)

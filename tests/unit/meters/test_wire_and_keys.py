@@ -10,7 +10,7 @@ import pytest
 from gridshare_meter import auth as fw_auth
 from gridshare_meter import canon as fw_canon
 
-from gridshare.meters import ClockCounter, FileCounter, MeterKey, canonical, keys, sign
+from gridshare.meters import ClockCounter, CounterMarkFile, MeterKey, canonical, sign
 from gridshare.meters.wire import signature_valid
 
 
@@ -62,6 +62,31 @@ def test_clock_counter_increases_even_when_the_clock_stands_still() -> None:
 HOUR_US = 3600 * 10**6
 
 
+class Marks:
+    """A CounterMark in memory that remembers every save (and can be made to fail)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.saved: list[int] = []
+        self.fail = fail
+
+    def load(self) -> int:
+        return self.saved[-1] if self.saved else 0
+
+    def save(self, mark: int) -> None:
+        if self.fail:
+            raise OSError(28, "No space left on device")
+        self.saved.append(mark)
+
+
+def commands(counter: ClockCounter, now: list[int], seconds: int) -> list[int]:
+    """A command a second for `seconds` seconds of the clock in `now`."""
+    given = []
+    for _ in range(seconds):
+        given.append(counter.next(1))
+        now[0] += 1_000_000
+    return given
+
+
 def test_after_a_restart_with_the_clock_set_back_counters_stay_above_all_given_before(
     tmp_path: Path,
 ) -> None:
@@ -69,51 +94,46 @@ def test_after_a_restart_with_the_clock_set_back_counters_stay_above_all_given_b
     counter not above the last one they obeyed."""
     path = tmp_path / "meter-counter.json"
     now = [10 * HOUR_US]
-    before = ClockCounter(clock_us=lambda: now[0], reserve_in=path)
-    given = []
-    for _ in range(100):
-        given.append(before.next(1))
-        now[0] += 1_000_000  # a command a second, 100 s in all
+    given = commands(ClockCounter(lambda: now[0], CounterMarkFile(path)), now, 100)
     now[0] -= HOUR_US  # the power cut: the clock comes back an hour behind
-    after = ClockCounter(clock_us=lambda: now[0], reserve_in=path)
+    after = ClockCounter(lambda: now[0], CounterMarkFile(path))
     again = [after.next(1) for _ in range(3)]
     assert min(again) > max(given)
     assert again == sorted(set(again))
-    assert ClockCounter(clock_us=lambda: now[0]).next(1) < max(given)  # what happened before
-
-
-def test_the_reservation_is_written_about_once_a_minute_not_per_command(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = tmp_path / "meter-counter.json"
-    writes: list[int] = []
-    write = keys.write_reservation
-    monkeypatch.setattr(keys, "write_reservation",
-                        lambda p, mark: (writes.append(mark), write(p, mark))[1])
-    now = [10 * HOUR_US]
-    counter = ClockCounter(clock_us=lambda: now[0], reserve_in=path)
-    for _ in range(600):  # ten minutes of a command a second
-        counter.next(1)
-        now[0] += 1_000_000
-    assert 9 <= len(writes) <= 11
-    assert json.loads(path.read_text()) == {"reserved_us": writes[-1]}
+    assert ClockCounter(lambda: now[0]).next(1) < max(given)  # what happened before
     assert not path.with_name(path.name + ".tmp").exists()
+
+
+def test_a_power_cut_that_loses_the_latest_save_loses_no_counter() -> None:
+    marks, now = Marks(), [10 * HOUR_US]
+    given = commands(ClockCounter(lambda: now[0], marks), now, 600)  # ten minutes
+    assert 15 <= len(marks.saved) <= 25  # about twice a minute, not once per command
+    marks.saved.pop()  # the latest save did not survive
+    now[0] -= HOUR_US
+    assert ClockCounter(lambda: now[0], marks).next(1) > max(given)
+
+
+def test_a_mark_that_cannot_be_saved_stops_no_command_and_is_tried_again_later(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A full or read-only card: the commands go on (the meters' fail-safe would otherwise
+    trip everywhere); the failure is logged once per try, one try every RETRY_S."""
+    marks, now, monotonic = Marks(fail=True), [10 * HOUR_US], [0.0]
+    counter = ClockCounter(lambda: now[0], marks, monotonic=lambda: monotonic[0])
+    assert commands(counter, now, 5) == [10 * HOUR_US + i * 1_000_000 for i in range(5)]
+    assert caplog.text.count("cannot save the meters' command counter mark") == 1
+    marks.fail, monotonic[0] = False, ClockCounter.RETRY_S
+    counter.next(1)
+    assert marks.saved == [now[0] + ClockCounter.RESERVE_US]
 
 
 @pytest.mark.parametrize("text", ["", "{", "[]", '{"reserved_us": -1}', '{"reserved_us": 1.5}',
                                   '{"reserved_us": true}', '{"other": 5}'])
-def test_an_unreadable_reservation_falls_back_to_the_clock_and_says_so(
+def test_an_unreadable_mark_falls_back_to_the_clock_and_says_so(
     tmp_path: Path, text: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "meter-counter.json"
     path.write_text(text)
-    assert ClockCounter(clock_us=lambda: 1000, reserve_in=path).next(1) == 1000
+    assert ClockCounter(lambda: 1000, CounterMarkFile(path)).next(1) == 1000
     assert "does not hold the meters' command counter" in caplog.text
     assert json.loads(path.read_text()) == {"reserved_us": 1000 + ClockCounter.RESERVE_US}
-
-
-def test_file_counter_survives_a_restart(tmp_path: Path) -> None:
-    path = tmp_path / "counters.json"
-    first = FileCounter(path)
-    assert [first.next(1), first.next(1), first.next(2)] == [1, 2, 1]
-    assert FileCounter(path).next(1) == 3
