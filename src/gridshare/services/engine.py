@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
@@ -32,7 +33,7 @@ from gridshare.services.agents import (
 from gridshare.services.backoff import MeterTrouble
 from gridshare.services.chain_clock import ChainClock
 from gridshare.services.matcher import Matcher, MatcherSettings
-from gridshare.services.orchestrator import Orchestrator, OrchestratorSettings
+from gridshare.services.orchestrator import MapEach, Orchestrator, OrchestratorSettings
 from gridshare.services.sweeper import ExpiredOrderSweeper
 from gridshare.services.trading import TradingService
 from gridshare.storage.agent_orders import AgentOrders
@@ -41,6 +42,8 @@ from gridshare.storage.deliveries import DeliveryRecord, DeliveryRepository
 from gridshare.storage.households import HouseholdRepository
 
 log = logging.getLogger(__name__)
+
+METER_WORKERS = 8  # deliveries whose meters the running engine asks at the same time
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +101,9 @@ class MarketEngine:
         mechanism_named(mechanism)  # refuses an unknown name before anything changes
         self.mechanism = mechanism
 
-    def _parts(self, database: Database) -> tuple[Matcher, Orchestrator, AgentRunner]:
+    def _parts(
+        self, database: Database, map_each: MapEach = map
+    ) -> tuple[Matcher, Orchestrator, AgentRunner]:
         """Matcher, orchestrator and agents working through `database`."""
         s = self.settings
         households = HouseholdRepository(database)
@@ -112,6 +117,7 @@ class MarketEngine:
             self.meter_client, self.clock, self.clock_ms,
             OrchestratorSettings(s.loss_tolerance_percent, s.seller_allowance_percent,
                                  s.silent_wait_s),
+            map_each=map_each,
         )  # fmt: skip
         agents = AgentRunner(
             self.trading, households, self._keys, self._read_house, s.agent_interval_s,
@@ -177,7 +183,8 @@ class MarketEngine:
     def _run(self) -> None:
         # the thread's own connections (SQLite ones must be closed by the thread using them)
         database = Database(self.database.path)
-        matcher, orchestrator, agents = self._parts(database)
+        workers = ThreadPoolExecutor(METER_WORKERS, thread_name_prefix="meters")
+        matcher, orchestrator, agents = self._parts(database, workers.map)
         self.orchestrator = orchestrator  # meter_client() reads households through it
         try:
             while not self._stop.is_set():
@@ -185,7 +192,7 @@ class MarketEngine:
                 self._tick(matcher, orchestrator, agents)
                 self._stop.wait(max(0.0, self.settings.tick_s - (time.monotonic() - started)))
         finally:
-            orchestrator.close()
+            workers.shutdown(wait=True)  # before the connections its threads opened close
             for _, client in self._clients.values():
                 client.close()
             self._clients.clear()

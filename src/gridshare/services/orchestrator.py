@@ -9,19 +9,20 @@ idempotency keys stop a half-sent transaction from being applied twice).
 Time: chain deadlines are chain seconds; a meter gets `deadline_ms` on the server's clock
 (`clock_ms`, the meters' reference), mapped as now_ms + (deadline - chain_now) * 1000.
 
-Meters are asked in parallel, one delivery per worker (`METER_WORKERS`): the meters of
-running deliveries, and of the deliveries a round starts, are all different, so no two
-workers talk to one meter. Asked one after another, a few meters on weak Wi-Fi answering just
+Meters are asked in parallel when the engine gives `map_each` a pool's map (its running
+thread does: `engine.METER_WORKERS` workers, one delivery each): the meters of running deliveries,
+and of the deliveries a round starts, are all different, so no two workers talk to one
+meter. Asked one after another, a few meters on weak Wi-Fi answering just
 inside their timeout held up every other meter's poll (3.8 s between polls of a healthy meter
 with two slow ones), and about sixteen would have passed the meters' 60 s silence and tripped
-every running delivery's fail-safe. Settlement and expiry stay on the engine's thread.
+every running delivery's fail-safe. Settlement and expiry stay on the engine's thread. The
+built-in `map` (the default, and the simulator's) asks them one after another.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +51,6 @@ log = logging.getLogger(__name__)
 
 CURSOR = "delivery_created"
 MAX_BATCH = 50
-METER_WORKERS = 8
 NOT_FOUND = 404
 
 
@@ -61,6 +61,11 @@ class Forgotten:
 
 FORGOTTEN = Forgotten()
 Report = DeliveryReport | Forgotten | None
+MapEach = Callable[
+    [Callable[[DeliveryRecord], DeliveryRecord], Iterable[DeliveryRecord]],
+    Iterable[DeliveryRecord],
+]
+"""How `tick` runs one step for several deliveries: `map`, or a thread pool's `map`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +93,7 @@ class Orchestrator:
         clock_ms: Callable[[], int],
         settings: OrchestratorSettings,
         backoff: MeterBackoff | None = None,
+        map_each: MapEach = map,
     ) -> None:
         self.market = market
         self.operator = operator
@@ -99,7 +105,7 @@ class Orchestrator:
         self.settings = settings
         self.backoff = backoff or MeterBackoff()
         self._timing_at: tuple[tuple[int, str] | None, int] | None = None  # (head, grace)
-        self._workers: ThreadPoolExecutor | None = None
+        self.map_each = map_each
         self._topic = Web3.to_hex(
             Web3.keccak(
                 text="DeliveryCreated(uint256,address,address,uint256,uint256,uint256,uint256,uint256)"
@@ -156,19 +162,8 @@ class Orchestrator:
         def one(r: DeliveryRecord) -> DeliveryRecord:
             return self._guarded(r, step, run, r, *args)
 
-        if len(records) < 2:
-            done = [one(r) for r in records]
-        else:
-            if self._workers is None:
-                self._workers = ThreadPoolExecutor(METER_WORKERS, thread_name_prefix="meters")
-            done = list(self._workers.map(one, records))
+        done = [one(r) for r in records] if len(records) < 2 else self.map_each(one, records)
         return {r.delivery_id: r for r in done}
-
-    def close(self) -> None:
-        """Stop the meter workers (after the calls they are making)."""
-        if self._workers is not None:
-            self._workers.shutdown(wait=True)
-            self._workers = None
 
     def _guarded(
         self, r: DeliveryRecord, step: str, run: Callable[..., DeliveryRecord | None], *args: Any

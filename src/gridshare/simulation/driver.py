@@ -164,7 +164,6 @@ def run_simulation(config: SimulationConfig, progress: Progress | None = None) -
             lambda: world.now() * 1000, OrchestratorSettings(),
             MeterBackoff(clock=sim_s),  # simulated time: runs don't depend on the machine
         )
-        world.closers.append(orchestrator.close)
         traders = Traders(world, matcher, default_rules(ids, config.seed, PER_KWH),
                           seed=config.seed)
         settled = SettlementLog(
