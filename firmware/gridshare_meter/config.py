@@ -71,9 +71,8 @@ class Config:
         self.silence_ms = whole(d, "silence_ms", 60000, self.sample_ms, 3600000)
         self.max_queue = whole(d, "max_queue", 8, 1, 64)
         self.oversample = whole(d, "oversample", 16, 1, 256)
-        self.state_file = _text(d, "state_file", "/meter_state.json", 2, 64)
-        if not self.state_file.startswith("/"):
-            raise ValueError("state_file: must be a path from the root, like /meter_state.json")
+        state_file = _text(d, "state_file", "/meter_state.json", 1, 63)
+        self.state_file = state_file if state_file.startswith("/") else "/" + state_file
         pins = _object(d, "pins")
         known_keys(pins, PIN_KEYS, "pins.")
         self.v_pin = _gpio(pins, "voltage", 34)
@@ -85,9 +84,9 @@ class Config:
             raise ValueError("pins: voltage, current, relay and direction must be different"
                              " GPIOs, got " + ", ".join(str(p) for p in used))
         active_high = pins.get("relay_active_high", True)
-        if not isinstance(active_high, bool):
+        if active_high not in (True, False) or not isinstance(active_high, (bool, int)):
             raise ValueError("pins.relay_active_high: must be true or false (without quotes)")
-        self.relay_active_high = active_high
+        self.relay_active_high = bool(active_high)  # 1 and 0 as older files may have them
         self.calibration = Calibration(_object(d, "calibration"))
 
 

@@ -6,8 +6,14 @@ class SensorFault(Exception):
 
 
 def whole(d, name, default, low, high, where=""):
-    """d[name] (or `default`): a whole number from low to high, else ValueError naming it."""
+    """d[name] (or `default`): a whole number from low to high (100.0 counts as 100), else
+    ValueError naming it."""
     value = d.get(name, default)
+    if isinstance(value, float):
+        try:
+            value = int(value) if value == int(value) else value
+        except (OverflowError, ValueError):  # inf, nan
+            pass
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise ValueError(where + name + ": must be a whole number from " + str(low) + " to "
                          + str(high) + ", not " + repr(value))

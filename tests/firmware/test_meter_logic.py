@@ -148,7 +148,9 @@ def _config(**changes):
 # (change to a good config.json, the start of the refusal: the setting it names)
 BAD_CONFIGS = (
     ({"pins": {"relay_active_high": "false"}}, "pins.relay_active_high: must be true or false"),
-    ({"pins": {"relay_active_high": 0}}, "pins.relay_active_high: must be true or false"),
+    ({"pins": {"relay_active_high": 2}}, "pins.relay_active_high: must be true or false"),
+    ({"pins": {"relay_active_high": 0.5}}, "pins.relay_active_high: must be true or false"),
+    ({"sample_ms": 100.5}, "sample_ms: must be a whole number"),
     ({"max_queue": 0}, "max_queue: must be a whole number from 1 to 64"),
     ({"max_queue": -1}, "max_queue: "),
     ({"port": 70000}, "port: must be a whole number from 1 to 65535"),
@@ -169,7 +171,7 @@ BAD_CONFIGS = (
     ({"calibration": {"v_ratio": "21"}}, "calibration.v_ratio: must be a number"),
     ({"calibration": {"v_ration": 21}}, "calibration.v_ration: not a setting"),
     ({"meter_id": True}, "meter_id: must be a whole number"),
-    ({"state_file": "meter_state.json"}, "state_file: must be a path from the root"),
+    ({"state_file": ""}, "state_file: must be text"),
 )
 
 
@@ -193,6 +195,12 @@ def test_a_good_config_keeps_its_values_and_its_defaults():
     assert (c.v_pin, c.i_pin, c.silence_ms, c.max_queue) == (34, 35, 60000, 8)
     assert c.calibration.i_sign == -1 and c.calibration.v_ratio == 20.0
     assert Config(_config()).relay_active_high is True
+    # what older files may hold and the old firmware read the same way
+    older = Config(_config(sample_ms=100.0, pins={"relay_active_high": 0},
+                           calibration={"v_min_mv": 10000.0}, state_file="meter_state.json"))
+    assert (older.sample_ms, older.relay_active_high, older.state_file) == (
+        100, False, "/meter_state.json")
+    assert older.calibration.v_min_mv == 10000
 
 
 # ---- sensors ----------------------------------------------------------------------------

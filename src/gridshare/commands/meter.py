@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from gridshare.commands.paths import directory_problem
@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     flash.add_argument("--pins", type=Path,
                        help='JSON object of the board\'s wiring, e.g. {"relay_active_high": '
                             'false} or, on an ESP32-S3, {"voltage": 4, "current": 5}; keys: '
-                            + ", ".join(PIN_KEYS))
+                            + ", ".join(_firmware_config().PIN_KEYS))
     flash.add_argument("--dry-run", action="store_true",
                        help="stage the files and print the mpremote command; touch no board, "
                             "record nothing")
@@ -143,66 +143,19 @@ def _checked_key(meter_id: int, key_hex: str | None) -> MeterKey:
     return MeterKey.from_hex(meter_id, key_hex)
 
 
-def _read_calibration(path: Path) -> dict[str, object]:
-    """The calibration file's values, checked as the board's firmware will read them."""
+def _read_object(option: str, path: Path, example: str) -> dict[str, object]:
+    """The JSON object in `path`, or FlashRefused naming `option`. Its values are checked
+    with the rest of config.json, by the firmware's own rules (`_check_config`)."""
     try:
         text = path.read_text()
     except OSError as exc:
-        raise FlashRefused(f"--calibration: cannot read {path}: {exc.strerror or exc}") from exc
+        raise FlashRefused(f"{option}: cannot read {path}: {exc.strerror or exc}") from exc
     try:
         values = json.loads(text)
     except ValueError as exc:
-        raise FlashRefused(f"--calibration: {path} is not JSON ({exc})") from exc
+        raise FlashRefused(f"{option}: {path} is not JSON ({exc})") from exc
     if not isinstance(values, dict):
-        raise FlashRefused(f"--calibration: {path} must hold a JSON object, "
-                           'e.g. {"v_ratio": 20.8, "i_zero_mv": 1642}')
-    sensors = importlib.import_module("gridshare_meter.sensors")
-    known = sorted(vars(sensors.Calibration({})))
-    for name, value in values.items():
-        if name not in known:
-            raise FlashRefused(f"--calibration: {path}: unknown key {name!r} "
-                               f"(known: {', '.join(known)})")
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
-            value
-        ):
-            raise FlashRefused(f"--calibration: {path}: {name} must be a number, not {value!r}")
-    try:
-        sensors.Calibration(values)
-    except ValueError as exc:
-        rule = str(exc).removeprefix("calibration.")
-        raise FlashRefused(f"--calibration: {path}: {rule}") from exc
-    return values
-
-
-PIN_KEYS = ("voltage", "current", "relay", "relay_active_high", "direction")
-GPIO_MAX = 48  # ESP32-S3's highest GPIO (the ESP32's is 39)
-
-
-def _read_pins(path: Path) -> dict[str, object]:
-    """The wiring file's values, checked as the board's firmware will read them: GPIO numbers
-    for voltage, current, relay and direction (null: none), true or false for
-    relay_active_high."""
-    try:
-        values = json.loads(path.read_text())
-    except OSError as exc:
-        raise FlashRefused(f"--pins: cannot read {path}: {exc.strerror or exc}") from exc
-    except ValueError as exc:
-        raise FlashRefused(f"--pins: {path} is not JSON ({exc})") from exc
-    if not isinstance(values, dict):
-        raise FlashRefused(f'--pins: {path} must hold a JSON object, e.g. {{"relay": 26}}')
-    for name, value in values.items():
-        if name not in PIN_KEYS:
-            known = ", ".join(PIN_KEYS)
-            raise FlashRefused(f"--pins: {path}: unknown key {name!r} (known: {known})")
-        if name == "relay_active_high":
-            if not isinstance(value, bool):
-                raise FlashRefused(f"--pins: {path}: relay_active_high must be true or false")
-        elif not (value is None and name == "direction") and (
-            isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= GPIO_MAX
-        ):
-            raise FlashRefused(
-                f"--pins: {path}: {name} must be a GPIO number 0-{GPIO_MAX}, not {value!r}"
-            )
+        raise FlashRefused(f"{option}: {path} must hold a JSON object, e.g. {example}")
     return values
 
 
@@ -226,9 +179,6 @@ def _read_directory(path: Path) -> list[MeterEntry]:
                            f"({exc}); fix or move the file first") from exc
 
 
-SSID_MAX_BYTES = 32  # 802.11: an SSID is 1 to 32 bytes
-
-
 def _checked_port(port: str) -> str:
     if not port.strip():
         raise FlashRefused("--port: must name the board's serial port, e.g. /dev/ttyUSB0; "
@@ -236,20 +186,14 @@ def _checked_port(port: str) -> str:
     return port
 
 
-def _checked_ssid(ssid: str) -> str:
-    size = len(ssid.encode())
-    if not 1 <= size <= SSID_MAX_BYTES:
-        raise FlashRefused(f"--wifi-ssid: must be 1 to {SSID_MAX_BYTES} bytes (the name of "
-                           f"the village Wi-Fi), got {size}")
-    return ssid
-
-
 def _listening_port(url: str | None) -> int:
     """The port the board serves on: the one --url names (80 if it names none)."""
     if url is None:
         return 80
     parsed = urlsplit(url)
-    return parsed.port or (443 if parsed.scheme == "https" else 80)
+    if parsed.scheme != "http":
+        raise FlashRefused(f"--url: the board serves plain HTTP: give http://..., got {url!r}")
+    return parsed.port or 80
 
 
 # where each key of the board's config.json comes from, for a refusal to name the option
@@ -257,12 +201,16 @@ _OPTION_OF = {"pins": "--pins", "calibration": "--calibration", "port": "--url",
               "name": "--name", "wifi_ssid": "--wifi-ssid", "wifi_password": "--wifi-password"}
 
 
+def _firmware_config() -> Any:
+    """The board's `gridshare_meter.config` (from firmware/, which mypy does not read)."""
+    return importlib.import_module("gridshare_meter.config")
+
+
 def _check_config(config: dict[str, object]) -> None:
     """Refuse a config.json the board's firmware would refuse at boot (the same rules, from
     the firmware itself: pins used twice, limits the wrong way round, ...)."""
-    firmware_config = importlib.import_module("gridshare_meter.config")
     try:
-        firmware_config.Config(config)
+        _firmware_config().Config(config)
     except ValueError as exc:
         rule = str(exc)
         option = _OPTION_OF.get(re.split(r"[.:]", rule, maxsplit=1)[0], "config")
@@ -308,9 +256,10 @@ def flash_command(args: argparse.Namespace) -> int:
             raise FlashRefused("--directory needs --url (the meter's address on the village "
                                "network)")
         _checked_port(args.port)
-        _checked_ssid(args.wifi_ssid)
-        calibration = _read_calibration(args.calibration) if args.calibration else {}
-        pins = _read_pins(args.pins) if args.pins else {}
+        calibration = (_read_object("--calibration", args.calibration,
+                                    '{"v_ratio": 20.8, "i_zero_mv": 1642}')
+                       if args.calibration else {})  # fmt: skip
+        pins = _read_object("--pins", args.pins, '{"relay": 26}') if args.pins else {}
         known = _read_directory(args.directory) if args.directory is not None else []
         config: dict[str, object] = {
             "meter_id": meter_id,

@@ -228,7 +228,8 @@ def test_flash_takes_a_calibration_file(
 
 
 @pytest.mark.parametrize(("option", "value"), [("--meter-id", "0"), ("--meter-id", "-1"),
-                                               ("--house-id", "0"), ("--url", "192.168.1.23")])
+                                               ("--house-id", "0"), ("--url", "192.168.1.23"),
+                                               ("--url", "https://192.168.1.23")])
 def test_flash_refuses_what_the_operator_page_cannot_register(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], mpremote_runs: list[list[str]],
     option: str, value: str,
@@ -268,12 +269,13 @@ def test_flash_takes_the_boards_wiring(tmp_path: Path, mpremote_runs: list[list[
 
 
 @pytest.mark.parametrize(("content", "rule"), [
-    ('{"relay_active_high": "no"}', "relay_active_high must be true or false"),
-    ('{"voltage": 99}', "voltage must be a GPIO number 0-48"),
-    ('{"relay": true}', "relay must be a GPIO number"),
-    ('{"led": 2}', "unknown key 'led'"),
+    ('{"relay_active_high": "no"}', "pins.relay_active_high: must be true or false"),
+    ('{"voltage": 99}', "pins.voltage: must be a whole number from 0 to 48"),
+    ('{"relay": true}', "pins.relay: must be a whole number from 0 to 48"),
+    ('{"led": 2}', "pins.led: not a setting (known: voltage, current, relay"),
     ("[26]", "JSON object"),
     ('{"voltage": 26, "relay": 26}', "voltage, current, relay and direction must be different"),
+    ("not json", "is not JSON"),
 ])
 def test_flash_refuses_a_bad_wiring_file_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], mpremote_runs: list[list[str]],
