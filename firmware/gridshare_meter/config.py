@@ -9,21 +9,13 @@ should have opened it.
 import json
 
 from gridshare_meter.hmac256 import unhexlify
-from gridshare_meter.sensors import Calibration, whole
+from gridshare_meter.sensors import Calibration, known_keys, whole
 
 GPIO_MAX = 48  # ESP32-S3's highest GPIO (the ESP32's is 39)
 SSID_MAX_BYTES = 32  # 802.11
 KEYS = ("meter_id", "name", "key", "wifi_ssid", "wifi_password", "port", "sample_ms",
         "silence_ms", "max_queue", "oversample", "state_file", "pins", "calibration")
 PIN_KEYS = ("voltage", "current", "relay", "relay_active_high", "direction")
-
-
-def known_keys(d, keys, where=""):
-    """Refuse a key of `d` that is not one of `keys`."""
-    for name in d:
-        if name not in keys:
-            raise ValueError(where + str(name) + ": not a setting (known: " + ", ".join(keys)
-                             + ")")
 
 
 def _text(d, name, default, low, high):

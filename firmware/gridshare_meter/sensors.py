@@ -5,6 +5,15 @@ class SensorFault(Exception):
     """A reading that cannot be trusted (saturated ADC, implausible voltage or current)."""
 
 
+def known_keys(d, keys, where=""):
+    """Refuse a key of `d` that is not one of `keys` (a misspelt one would leave its default
+    in force without a word)."""
+    for name in d:
+        if name not in keys:
+            raise ValueError(where + str(name) + ": not a setting (known: " + ", ".join(keys)
+                             + ")")
+
+
 def whole(d, name, default, low, high, where=""):
     """d[name] (or `default`): a whole number from low to high (100.0 counts as 100), else
     ValueError naming it."""
@@ -44,10 +53,7 @@ class Calibration:
     """
 
     def __init__(self, d):
-        for name in d:
-            if name not in CALIBRATION_KEYS:
-                raise ValueError("calibration." + str(name) + ": not a setting (known: "
-                                 + ", ".join(CALIBRATION_KEYS) + ")")
+        known_keys(d, CALIBRATION_KEYS, "calibration.")
         self.v_ratio = number(d, "v_ratio", 21.0, 0.001, 1000.0)  # (R1 + R2) / R2 of the divider
         self.v_offset_mv = number(d, "v_offset_mv", 0.0, -100000.0, 100000.0)
         self.i_zero_mv = number(d, "i_zero_mv", 1650.0, 0.0, 5000.0)  # sensor at 0 A, at the pin
