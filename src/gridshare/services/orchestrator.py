@@ -9,12 +9,12 @@ idempotency keys stop a half-sent transaction from being applied twice).
 Time: chain deadlines are chain seconds; a meter gets `deadline_ms` on the server's clock
 (`clock_ms`, the meters' reference), mapped as now_ms + (deadline - chain_now) * 1000.
 
-Meters are asked in parallel when the engine gives `map_each` a pool's map (its running
-thread does: `engine.METER_WORKERS` workers, one delivery each): the meters of running deliveries,
-and of the deliveries a round starts, are all different, so no two workers talk to one
-meter. Asked one after another, a few meters on weak Wi-Fi answering just
-inside their timeout held up every other meter's poll (3.8 s between polls of a healthy meter
-with two slow ones), and about sixteen would have passed the meters' 60 s silence and tripped
+Meters are asked in parallel when `map_each` is a thread pool's map, as the engine's running
+thread gives it (`engine.METER_WORKERS` workers, one delivery each): the meters of running
+deliveries, and of the deliveries a round starts, are all different, so no two workers talk
+to one meter. Asked one after another, a few meters on weak Wi-Fi answering just inside
+their timeout held up every other meter's poll (3.8 s between polls of a healthy meter with
+two slow ones), and about sixteen would have passed the meters' 60 s silence and tripped
 every running delivery's fail-safe. Settlement and expiry stay on the engine's thread. The
 built-in `map` (the default, and the simulator's) asks them one after another.
 """
