@@ -27,7 +27,7 @@ from tests.integration.web_support import (
     counts,
     log_in,
     offer,
-    register,
+    register_residents,
     web_app,
 )
 
@@ -40,11 +40,9 @@ def world() -> Iterator[dict[str, Any]]:
     """The app with three funded residents: amina sells, bilal buys, chloe tries passwords."""
     with web_app() as (runtime, _settings, app):
         operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
-        residents = {}
-        for house, name in ((1, "amina"), (2, "bilal"), (3, "chloe")):
-            created = register(operator, op_csrf, house, name, "http://127.0.0.1:9", "33" * 32)
-            client, csrf = log_in(app, name, PASSWORD)
-            residents[name] = Resident(name, str(created["address"]), house, client, csrf)
+        residents = register_residents(
+            app, operator, op_csrf, ("amina", "bilal", "chloe"), "33" * 32
+        )
         yield {"app": app, "runtime": runtime, **residents}
 
 

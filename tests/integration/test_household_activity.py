@@ -23,11 +23,10 @@ from gridshare.storage.households import HouseholdRepository
 from tests.integration.engine.support import register_community, unmetered
 from tests.integration.web_support import (
     OPERATOR_PASSWORD,
-    PASSWORD,
     Resident,
     log_in,
     offer,
-    register,
+    register_residents,
     web_app,
 )
 
@@ -36,11 +35,7 @@ from tests.integration.web_support import (
 def world() -> Iterator[dict[str, Any]]:
     with web_app(market_engine=False) as (runtime, _settings, app):
         operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
-        residents = {}
-        for house, name in ((1, "amina"), (2, "bilal")):
-            created = register(operator, op_csrf, house, name, "http://127.0.0.1:9", "55" * 32)
-            client, csrf = log_in(app, name, PASSWORD)
-            residents[name] = Resident(name, str(created["address"]), house, client, csrf)
+        residents = register_residents(app, operator, op_csrf, ("amina", "bilal"), "55" * 32)
         yield {"app": app, "runtime": runtime, "operator": operator,
                "op": {"X-CSRF-Token": op_csrf}, **residents}
 

@@ -26,7 +26,7 @@ from tests.integration.web_support import (
     counts,
     log_in,
     offer,
-    register,
+    register_residents,
     web_app,
 )
 
@@ -46,11 +46,7 @@ def world() -> Iterator[dict[str, Any]]:
     with web_app() as (runtime, settings, app):
         assert settings.coin_symbol == "PKR"
         operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
-        residents = {}
-        for house, name in ((1, "amina"), (2, "bilal")):
-            created = register(operator, op_csrf, house, name, "http://127.0.0.1:9", "44" * 32)
-            client, csrf = log_in(app, name, PASSWORD)
-            residents[name] = Resident(name, str(created["address"]), house, client, csrf)
+        residents = register_residents(app, operator, op_csrf, ("amina", "bilal"), "44" * 32)
         yield {"app": app, "runtime": runtime, **residents}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +76,18 @@ def register(
     assert response.status_code == 201, response.text
     result: dict[str, object] = response.json()
     return result
+
+
+def register_residents(
+    app: object, operator: TestClient, csrf: str, names: Sequence[str], meter_key: str
+) -> dict[str, Resident]:
+    """Houses 1, 2, ... registered for `names` (meters nobody answers at), each logged in."""
+    residents = {}
+    for house, name in enumerate(names, start=1):
+        created = register(operator, csrf, house, name, "http://127.0.0.1:9", meter_key)
+        client, resident_csrf = log_in(app, name, PASSWORD)
+        residents[name] = Resident(name, str(created["address"]), house, client, resident_csrf)
+    return residents
 
 
 def counts(world: dict[str, Any], resident: Resident) -> tuple[int, int, int]:
