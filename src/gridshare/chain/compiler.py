@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gridshare.atomic_file import write_atomically
+
 CONTRACTS_DIR = Path(__file__).resolve().parents[3] / "contracts"
 MARKET_SOURCE = CONTRACTS_DIR / "energy_market.vy"
 
@@ -43,10 +45,7 @@ def compile_contract(
     else:
         out = vyper.compile_code(text, output_formats=["abi", "bytecode"])
         data = {"abi": out["abi"], "bytecode": out["bytecode"]}
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data), encoding="utf-8")
-        tmp.replace(cache)  # atomic: concurrent compilers never see half a file
+        write_atomically(cache, json.dumps(data))  # concurrent compilers never see half a file
     return CompiledContract(
         name=source.stem,
         abi=tuple(data["abi"]),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+
+from gridshare.atomic_file import write_atomically
 
 
 @dataclass(frozen=True)
@@ -23,12 +24,7 @@ class Deployment:
 
     def save(self, path: Path) -> None:
         """Write atomically (a crash never leaves half a file)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        tmp.replace(path)
+        write_atomically(path, json.dumps(asdict(self), indent=2))
 
     @classmethod
     def load(cls, path: Path) -> Deployment | None:

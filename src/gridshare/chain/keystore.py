@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+
+from gridshare.atomic_file import write_atomically
 
 # scrypt cost for the operator's keystore: ~0.1 s here, well under a second on a Pi 4.
 OPERATOR_SCRYPT_N = 2**15
@@ -20,14 +21,7 @@ class KeystoreError(Exception):
 def save_keystore(path: Path, account: LocalAccount, password: str, *, scrypt_n: int) -> None:
     """Write `account`'s key encrypted with `password`, atomically and readable only by us."""
     keyfile = Account.encrypt(account.key, password, kdf="scrypt", iterations=scrypt_n)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(keyfile, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
+    write_atomically(path, json.dumps(keyfile), private=True)
 
 
 def load_keystore(path: Path, password: str) -> LocalAccount:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from gridshare.atomic_file import write_atomically
 from gridshare.meters.keys import MeterKey
 
 
@@ -28,11 +28,7 @@ def save_directory(path: Path, entries: list[MeterEntry]) -> None:
             for e in entries
         ]
     }
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(data, indent=2), private=True)
 
 
 def load_directory(path: Path) -> list[MeterEntry]:

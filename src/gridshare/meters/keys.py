@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import threading
 import time
@@ -12,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from gridshare.atomic_file import write_atomically
 
 KEY_BYTES = 32
 log = logging.getLogger(__name__)
@@ -147,14 +148,4 @@ class CounterMarkFile:
     def save(self, mark: int) -> None:
         """A power cut leaves the old file or the new one, never half a file; the folder is
         synced too, so the new name survives it."""
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(json.dumps({"reserved_us": mark}))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
-        folder = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
+        write_atomically(self.path, json.dumps({"reserved_us": mark}))

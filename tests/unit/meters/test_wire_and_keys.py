@@ -101,7 +101,7 @@ def test_after_a_restart_with_the_clock_set_back_counters_stay_above_all_given_b
     assert min(again) > max(given)
     assert again == sorted(set(again))
     assert ClockCounter(lambda: now[0]).next(1) < max(given)  # what happened before
-    assert not path.with_name(path.name + ".tmp").exists()
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left
 
 
 def test_a_power_cut_that_loses_the_latest_save_loses_no_counter() -> None:
