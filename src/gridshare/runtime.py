@@ -6,6 +6,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,31 +72,27 @@ class StartupError(Exception):
     """The server cannot start; the message says what to do."""
 
 
-def build_chain(settings: Settings, operator: LocalAccount) -> ChainConnection:
-    """The embedded chain in the data directory, or the JSON-RPC node in the settings."""
-    if settings.chain_url is None:
-        treasury: dict[str, int] = {operator.address: settings.treasury_coins * WEI_PER_COIN}
-        return open_embedded(settings.data_dir, settings.chain_id, treasury)
-    return connect_rpc(settings.chain_url)
-
-
 def build_runtime(settings: Settings) -> Runtime:
     """Create or resume the data directory: operator key, chain, deployed market."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _check_restored_whole(settings)
-    operator = load_or_create_keystore(
-        settings.data_dir / KEYSTORE,
-        settings.development_password,
-        scrypt_n=OPERATOR_SCRYPT_N,
-    )
-    chain = build_chain(settings, operator)
-    try:
-        chain_id = _chain_id(settings, chain)
-        if settings.chain_url is not None and chain_id != settings.chain_id:
-            raise StartupError(
-                f"the node at {settings.chain_url} has chain id {chain_id}, "
-                f"settings say {settings.chain_id}"
-            )
+    with ExitStack() as on_failure:
+        node = None
+        if settings.chain_url is not None:  # checked first: a node that does not answer
+            node = connect_rpc(settings.chain_url)  # leaves no new keystore behind
+            on_failure.callback(node.close)
+            _check_chain_id(settings, node)
+        operator = load_or_create_keystore(
+            settings.data_dir / KEYSTORE,
+            settings.development_password,
+            scrypt_n=OPERATOR_SCRYPT_N,
+        )
+        if node is None:
+            treasury: dict[str, int] = {operator.address: settings.treasury_coins * WEI_PER_COIN}
+            chain = open_embedded(settings.data_dir, settings.chain_id, treasury)
+            on_failure.callback(chain.close)
+        else:
+            chain = node
         compiled = compile_contract()
         transactor = Transactor(chain.w3)
         market, deployed, new = _deployed_market(
@@ -106,24 +103,19 @@ def build_runtime(settings: Settings) -> Runtime:
         if after_deployment and not (settings.data_dir / DATABASE).exists():
             raise StartupError(_records_lost(settings, sent))
         database = Database(settings.data_dir / DATABASE)
-    except BaseException:
-        chain.close()
-        raise
-    try:
+        on_failure.callback(database.close)
         # every server-sent transaction is recorded before broadcast; finish what a crash
         # left open
         outbox = Outbox(database, transactor)
         _check_records_match_chain(settings, chain.w3, database, sent, after_deployment)
         finished = outbox.recover()
-    except BaseException:
-        database.close()
-        chain.close()
-        raise
-    market = market.with_sender(outbox)
-    return Runtime(settings, chain, compiled, transactor, market, operator, database, outbox,
-                   started=start_summary(settings, deployed, new, finished),
-                   meter_counter=ClockCounter(
-                       mark=CounterMarkFile(settings.data_dir / METER_COUNTER)))
+        runtime = Runtime(settings, chain, compiled, transactor, market.with_sender(outbox),
+                          operator, database, outbox,
+                          started=start_summary(settings, deployed, new, finished),
+                          meter_counter=ClockCounter(
+                              mark=CounterMarkFile(settings.data_dir / METER_COUNTER)))
+        on_failure.pop_all()
+    return runtime
 
 
 def start_summary(
@@ -183,15 +175,20 @@ def _check_records_match_chain(
     )
 
 
-def _chain_id(settings: Settings, chain: ChainConnection) -> int:
-    """The chain's id; a node that does not answer is named with what to do."""
+def _check_chain_id(settings: Settings, node: ChainConnection) -> None:
+    """The node answers, with the chain id the settings name; if not, say what to do."""
     try:
-        return int(chain.w3.eth.chain_id)
+        chain_id = int(node.w3.eth.chain_id)
     except OSError as exc:  # requests' ConnectionError and timeouts are OSErrors
         raise StartupError(
             f"no chain node answers at {settings.chain_url}: start it, or check --chain "
             f"({type(exc).__name__})"
         ) from exc
+    if chain_id != settings.chain_id:
+        raise StartupError(
+            f"the node at {settings.chain_url} has chain id {chain_id}, "
+            f"settings say {settings.chain_id}"
+        )
 
 
 def _check_restored_whole(settings: Settings) -> None:

@@ -143,9 +143,21 @@ def test_a_partly_restored_data_dir_is_refused_instead_of_starting_a_new_market(
     assert sorted(p.name for p in foreign.iterdir()) == ["chain"]
 
 
-def test_a_chain_node_that_does_not_answer_is_named_in_one_line(tmp_path: Path) -> None:
+def test_a_chain_node_that_does_not_answer_is_named_in_one_line_and_no_key_is_made(
+    tmp_path: Path,
+) -> None:
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     refused = run_serve_once(tmp_path / "data", "--chain", url)
     assert refused.returncode == 1
     assert f"no chain node answers at {url}: start it, or check --chain" in refused.stderr
     assert "Traceback" not in refused.stderr and "HTTPConnectionPool" not in refused.stderr
+    assert list((tmp_path / "data").iterdir()) == []  # the next start makes the key afresh
+
+
+def test_a_node_on_another_chain_id_is_refused_before_any_key_is_made(
+    tmp_path: Path, anvil: NodeProcess
+) -> None:
+    refused = run_serve_once(tmp_path / "data", "--chain", anvil.url, "--chain-id", "4242")
+    assert refused.returncode == 1
+    assert f"the node at {anvil.url} has chain id 1337, settings say 4242" in refused.stderr
+    assert list((tmp_path / "data").iterdir()) == []
