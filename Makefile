@@ -17,7 +17,7 @@ HYPOTHESIS_PROFILE ?= ci
 help:
 	@echo "make demo    run gridshare's demo (installs first)"
 	@echo "make test    install everything, then run unit, integration, firmware and browser tests"
-	@echo "make lint    ruff + mypy --strict on src/"
+	@echo "make lint    ruff on src, tests, bench; mypy --strict on src"
 	@echo "make bench   run the benchmarks in bench/ and record them in bench/results/"
 
 # ---- set-up (idempotent: each step re-runs only when its inputs change) ----

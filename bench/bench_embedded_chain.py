@@ -1,7 +1,8 @@
 """Benchmark of gridshare's embedded chain: restart time and transactions per second.
 
 Run alone:  .venv/bin/python bench/bench_embedded_chain.py [--quick]
-Prints the figures and writes them to bench/results/embedded_chain.json.
+Prints the figures and writes them to bench/results/embedded_chain.json (`--quick`: smaller
+counts, printed only unless `--out` names a file).
 
 Workload: the EnergyMarket contract (compiled for shanghai), 10 registered residents
 placing sell offers with signed raw transactions. `run_workload(w3, accounts, compiled)`
@@ -263,8 +264,9 @@ def machine_info() -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small counts (smoke test)")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--quick", action="store_true",
+                        help="small counts (smoke test), recorded only with --out")
+    parser.add_argument("--out", type=Path, help=f"where to record (default {RESULTS.name})")
     options = parser.parse_args()
     count, history = (100, 1_000) if options.quick else (1_000, 10_000)
     compiled, accounts = compile_market(), make_accounts()
@@ -287,8 +289,10 @@ def main() -> None:
         chain.close()
         results["restart"] = restart_figures(root, accounts, compiled, history)
     print(json.dumps(results, indent=2))
-    options.out.parent.mkdir(parents=True, exist_ok=True)
-    options.out.write_text(json.dumps(results, indent=2) + "\n")
+    out = options.out or (None if options.quick else RESULTS)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

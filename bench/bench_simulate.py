@@ -8,7 +8,7 @@ machine's load average then (other work on the machine slows a run). Sizes that 
 --budget-s (estimated from the previous size, growing linearly with houses) are skipped and
 recorded as such. `--merge` keeps the recorded runs of sizes not run this time.
 
-    python bench/bench_simulate.py                 # 10, 100, 1000 houses
+    python bench/bench_simulate.py                 # 10, 100 (1000 skipped: over 1,800 s)
     python bench/bench_simulate.py --sizes 10 100 --budget-s 900
     python bench/bench_simulate.py --sizes 1000 --budget-s 0 --merge   # the long one alone
 """

@@ -117,6 +117,11 @@ def test_the_schema_describes_every_error_as_the_error_shape_the_server_sends(ap
         assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (path, method, status)
     taking_input = spec["paths"]["/api/v1/orders"]["post"]["responses"]
     assert {"400", "422"} <= set(taking_input)
+    # what the server sends besides the route's own refusals (web/errors.py, body_guard.py)
+    assert {"413", "500", "503", "504"} <= set(taking_input)  # a write to the chain
+    reading = set(spec["paths"]["/api/v1/me"]["get"]["responses"])
+    assert {"500", "503"} <= reading and not {"413", "504"} & reading
+    assert "503" not in spec["paths"]["/api/v1/explorer/summary"]["get"]["responses"]
 
 
 def test_top_ups_beyond_the_treasury_are_refused_naming_their_field(api: Api) -> None:

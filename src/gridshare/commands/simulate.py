@@ -66,8 +66,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--data", type=Path, default=None,
                         help="keep the chain in this directory (default: a removed temp dir)")
     parser.add_argument("--quiet", action="store_true",
-                        help="no progress on stderr (otherwise a bar on a terminal, "
-                        "a line every tenth of the run elsewhere)")
+                        help="nothing on stderr but errors (otherwise the run's name, then a "
+                        "progress bar on a terminal, a line every tenth of the run elsewhere)")
     parser.set_defaults(handler=run)
 
 
@@ -167,7 +167,9 @@ def run(args: argparse.Namespace) -> int:
         step_s=args.step_s, poll_s=args.poll_s, scenario=scenario, data_dir=args.data,
     )
     name = config.resolved_scenario().name
-    print(f"simulating {name}: {config.days} day(s), {config.market} market", file=sys.stderr)
+    if not args.quiet:
+        print(f"simulating {name}: {config.days} day(s), {config.market} market",
+              file=sys.stderr)
     result = run_simulation(config, _progress(args.quiet, sys.stderr))
     try:
         data = write_outputs(result, args.out)

@@ -30,13 +30,23 @@ class ErrorBody(BaseModel):
 
 REFUSED = "refused by a rule of the server or the market; the error names the field"
 INVALID = "a field breaks its type or range; the error names it"
+TOO_LARGE = "body_too_large: the body is over the server's limit"
+CRASHED = "internal: the server failed (it logs why); nothing was changed"
+UNAVAILABLE = (
+    "chain_unavailable: the chain did not answer; chain_refused: the node refused the "
+    "transaction, nothing was sent; disk_full: the server's disk is full"
+)
+NOT_CONFIRMED = (
+    "not_confirmed: the transaction was sent without a receipt in time; it may still take effect"
+)
 
 
 def error_envelope(schema: dict[str, Any]) -> dict[str, Any]:
     """`schema` with every 4xx/5xx answer described as `ErrorBody`.
 
     Operations that take input also say they may answer 400 and 422 (FastAPI lists 422 only
-    for its own validation, and 400 nowhere)."""
+    for its own validation, and 400 nowhere), those with a body 413; every operation may
+    answer 500, the market's (/api/v1 but the explorer) 503 and, when they write, 504."""
     models = schema.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         models.pop(name, None)
@@ -44,13 +54,21 @@ def error_envelope(schema: dict[str, Any]) -> dict[str, Any]:
     models.update(body.pop("$defs", {}))
     models["ErrorBody"] = body
     content = {"application/json": {"schema": {"$ref": REF.format(model="ErrorBody")}}}
-    for operations in schema.get("paths", {}).values():
-        for operation in operations.values():
+    for path, operations in schema.get("paths", {}).items():
+        market = path.startswith("/api/v1/") and not path.startswith("/api/v1/explorer")
+        for method, operation in operations.items():
             answers = operation.setdefault("responses", {})
             if "requestBody" in operation or operation.get("parameters"):
                 answers.setdefault("400", {"description": REFUSED})
                 answers.setdefault("422", {"description": INVALID})
                 answers["422"]["description"] = INVALID  # not FastAPI's "Validation Error"
+            if "requestBody" in operation:
+                answers.setdefault("413", {"description": TOO_LARGE})
+            answers.setdefault("500", {"description": CRASHED})
+            if market:
+                answers.setdefault("503", {"description": UNAVAILABLE})
+                if method != "get":
+                    answers.setdefault("504", {"description": NOT_CONFIRMED})
             for status, answer in answers.items():
                 if status[:1] in ("4", "5"):
                     answer["content"] = content

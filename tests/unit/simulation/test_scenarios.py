@@ -39,3 +39,14 @@ def test_a_json_scenario_with_a_bad_field_names_it(tmp_path: Path) -> None:
     path.write_text(json.dumps({"houses": [{"panels": 3}]}))
     with pytest.raises(ScenarioFileError, match="unknown field"):
         load_scenario(path)
+
+
+def test_the_example_in_docs_simulation_md_loads_as_it_says(tmp_path: Path) -> None:
+    text = (Path(__file__).parents[3] / "docs" / "simulation.md").read_text(encoding="utf-8")
+    example = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "hill.toml"
+    path.write_text(example, encoding="utf-8")
+    scenario = load_scenario(path)
+    assert (scenario.site.latitude, scenario.site.longitude) == (34.8, 74.2)
+    assert scenario.site.tz == "Asia/Karachi"  # not given: the default
+    assert [h.load_shift_min for h in scenario.houses] == [0, -30]

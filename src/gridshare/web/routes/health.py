@@ -15,7 +15,7 @@ router = APIRouter()
 
 
 class Health(BaseModel):
-    status: str = Field(description="ok, or disk_low when the data disk has less than 200 MB free")
+    status: str = Field(description="ok, or disk_low when the data disk has less than 200 MiB free")
     chain: str
     chain_id: int
     head_block: int
