@@ -43,7 +43,11 @@ from gridshare.meters import (
 from gridshare.meters.reports import DeliveryReport
 from gridshare.services.backoff import MeterBackoff
 from gridshare.services.chain_clock import ChainClock
-from gridshare.services.settlement_rules import settle_after_silence, settle_on_reports
+from gridshare.services.settlement_rules import (
+    energy_not_arriving,
+    settle_after_silence,
+    settle_on_reports,
+)
 from gridshare.storage.deliveries import DeliveryRecord, DeliveryRepository, Phase
 from gridshare.storage.households import HouseholdRepository
 
@@ -52,6 +56,8 @@ log = logging.getLogger(__name__)
 CURSOR = "delivery_created"
 MAX_BATCH = 50
 NOT_FOUND = 404
+# the flag of a delivery stopped because its energy went elsewhere, as its settlement flags it
+NOT_ARRIVING = "loss_above_tolerance"
 
 
 class Forgotten:
@@ -292,6 +298,13 @@ class Orchestrator:
         if isinstance(seller_report, DeliveryReport):
             r = r.with_(seller_mwh=seller_report.delivery.delivered_mwh,
                         seller_final=seller_report.final)
+        if not (r.buyer_final and r.seller_final) and (
+            r.flag == NOT_ARRIVING  # stopped in an earlier round; a meter did not answer then
+            or energy_not_arriving((before.buyer_mwh, before.seller_mwh),
+                                   (r.buyer_mwh, r.seller_mwh),
+                                   self.settings.loss_tolerance_percent)
+        ):
+            r = self._stop_not_arriving(r, buyer_client, seller_client)
         if r.buyer_final and (r.seller_final or now > r.deadline):
             seller_mwh = r.seller_mwh if r.seller_final else None
             assert r.buyer_mwh is not None
@@ -308,6 +321,28 @@ class Orchestrator:
                 r = r.with_(flag="meter_silent", note="no energy reported: left to expire")
         if r != before:
             self.deliveries.save(r)
+        return r
+
+    def _stop_not_arriving(
+        self, r: DeliveryRecord, buyer: MeterClient | None, seller: MeterClient | None
+    ) -> DeliveryRecord:
+        """Stop, on both meters, a delivery whose energy goes elsewhere on the bus
+        (`energy_not_arriving`); their final reports settle it on what the buyer received,
+        flagged. A meter that does not answer is stopped again next round."""
+        if r.flag != NOT_ARRIVING:
+            log.warning("delivery %d: the seller's meter sent %s mWh, the buyer's took in %s and"
+                        " no more: stopping it on both meters", r.delivery_id, r.seller_mwh,
+                        r.buyer_mwh)
+            r = r.with_(flag=NOT_ARRIVING, note="stopped: the buyer's meter took in no more"
+                        " while the seller's sent on")
+        if not r.buyer_final:
+            report = self._stop(buyer, r.delivery_id)
+            if isinstance(report, DeliveryReport):
+                r = r.with_(buyer_mwh=report.delivery.delivered_mwh, buyer_final=report.final)
+        if not r.seller_final:
+            report = self._stop(seller, r.delivery_id)
+            if isinstance(report, DeliveryReport):
+                r = r.with_(seller_mwh=report.delivery.delivered_mwh, seller_final=report.final)
         return r
 
     def _after_restart(

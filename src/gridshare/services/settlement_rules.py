@@ -39,12 +39,40 @@ def settle_on_reports(
     buyer_wh = min(buyer_mwh // 1000, amount_wh)
     if seller_mwh is None:
         return Decision(buyer_wh, "seller_report_missing")
-    gap = abs(seller_mwh - buyer_mwh)
-    if gap * 100 > tolerance_percent * max(seller_mwh, 1) and gap >= 1000:
+    if _disagree(buyer_mwh, seller_mwh, tolerance_percent):
         lower = min(buyer_mwh, seller_mwh) // 1000
         why = "loss_above_tolerance" if seller_mwh > buyer_mwh else "import_above_export"
         return Decision(min(lower, amount_wh), why)
     return Decision(buyer_wh)
+
+
+def _disagree(buyer_mwh: int, seller_mwh: int, tolerance_percent: int) -> bool:
+    """The meters differ by at least 1 Wh and by more than `tolerance_percent` of the export."""
+    gap = abs(seller_mwh - buyer_mwh)
+    return gap * 100 > tolerance_percent * max(seller_mwh, 1) and gap >= 1000
+
+
+def energy_not_arriving(
+    before: tuple[int | None, int | None],
+    now: tuple[int | None, int | None],
+    tolerance_percent: int = DEFAULT_LOSS_TOLERANCE_PERCENT,
+) -> bool:
+    """Whether to stop a running delivery: its energy is going somewhere else.
+
+    `before` and `now` are (buyer import, seller export) in mWh at the last poll and at this
+    one. True when, since the last poll, the seller's meter sent more while the buyer's took in
+    nothing more, and the seller has sent more than the buyer received by more than settlement
+    accepts as line loss. On a shared bus that energy went to another delivery's buyer (this
+    buyer's battery is full, say), and the seller is paid only for what its buyer received:
+    stopping ends the seller's loss at about the tolerance instead of the whole delivery.
+    """
+    (buyer_before, seller_before), (buyer_mwh, seller_mwh) = before, now
+    if buyer_before is None or seller_before is None or buyer_mwh is None or seller_mwh is None:
+        return False
+    stalled = buyer_mwh <= buyer_before and seller_mwh > seller_before
+    return stalled and seller_mwh > buyer_mwh and _disagree(
+        buyer_mwh, seller_mwh, tolerance_percent
+    )
 
 
 def settle_after_silence(

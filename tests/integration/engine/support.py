@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import cast
@@ -28,6 +28,7 @@ from gridshare.meters import MeterEntry, MeterKey
 from gridshare.runtime import Runtime, build_runtime
 from gridshare.services.engine import EngineSettings, MarketEngine
 from gridshare.services.households import HouseholdService
+from gridshare.sim.house import HouseSpec
 from gridshare.sim.meter_sim import MeterSim, SimSettings
 from gridshare.storage.households import HouseholdRepository
 
@@ -128,9 +129,12 @@ EVENING = datetime(2025, 6, 21, 20, 0, tzinfo=ZoneInfo("Asia/Karachi"))
 
 
 @contextlib.contextmanager
-def sim_in_thread(settings: SimSettings) -> Iterator[MeterSim]:
-    """MeterSim serving real HTTP meters on loopback from a thread of this process."""
-    sim = MeterSim(settings)
+def sim_in_thread(
+    settings: SimSettings, specs: Sequence[HouseSpec] | None = None
+) -> Iterator[MeterSim]:
+    """MeterSim serving real HTTP meters on loopback from a thread of this process (houses
+    `specs`, else the simulator's default village)."""
+    sim = MeterSim(settings, specs)
     ready = threading.Event()
     loop = asyncio.new_event_loop()
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from gridshare.services.settlement_rules import Decision, settle_after_silence, settle_on_reports
+from gridshare.services.settlement_rules import (
+    Decision,
+    energy_not_arriving,
+    settle_after_silence,
+    settle_on_reports,
+)
 
 
 def test_settles_on_buyer_import_rounded_down_when_meters_agree() -> None:
@@ -45,3 +50,31 @@ def test_silent_meter_with_energy_settles_pro_rata_on_the_lower_last_report() ->
 def test_silent_meter_without_energy_means_expire() -> None:
     assert settle_after_silence(10, None, 5_000) is None
     assert settle_after_silence(10, 999, None) is None
+
+
+@pytest.mark.parametrize(
+    ("before", "now", "stop"),
+    [
+        # the buyer's import stands still while the seller's export runs on, beyond tolerance
+        ((0, 800), (0, 1_600), True),
+        ((4_000, 5_000), (4_000, 6_000), True),
+        # ... but under 1 Wh apart: sampling and the order of the two polls, not a leak
+        ((0, 300), (0, 900), False),
+        # energy arriving, even with a gap (it is settled on the lower, flagged, as ever)
+        ((0, 800), (10, 1_600), False),
+        ((4_000, 5_000), (4_900, 6_000), False),
+        # both standing still (nothing moves on the bus): no loss grows
+        ((0, 1_600), (0, 1_600), False),
+        # within line losses: 15 % of the export
+        ((8_600, 10_000), (8_600, 10_100), False),
+        # the buyer receives more than its seller sends: its seller loses nothing
+        ((3_000, 1_000), (3_000, 1_200), False),
+        # no report yet from one of them
+        ((None, 500), (0, 1_600), False),
+        ((0, None), (0, 1_600), False),
+    ],
+)
+def test_a_running_delivery_is_stopped_only_when_its_energy_goes_elsewhere(
+    before: tuple[int | None, int | None], now: tuple[int, int], stop: bool
+) -> None:
+    assert energy_not_arriving(before, now, 15) is stop
