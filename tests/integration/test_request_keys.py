@@ -143,7 +143,8 @@ def market() -> Iterator[dict[str, Any]]:
             created = register(operator, op_csrf, house, name, "http://127.0.0.1:9", "33" * 32)
             client, csrf = log_in(app, name, "correct horse battery")
             residents.append(Resident(name, str(created["address"]), house, client, csrf))
-        yield {"app": app, "runtime": runtime, "amina": residents[0], "bilal": residents[1]}
+        yield {"app": app, "runtime": runtime, "amina": residents[0], "bilal": residents[1],
+               "operator": (operator, op_csrf)}
 
 
 def chain_counts(market: dict[str, Any], resident: Resident) -> tuple[int, int, int]:
@@ -251,6 +252,51 @@ def test_a_refused_order_can_be_sent_again_with_its_key(market: dict[str, Any]) 
     assert refused.json()["error"]["code"] == "insufficient_balance"
     again = bilal.client.post("/api/v1/orders", json=too_dear, headers=headers)
     assert again.json()["error"]["code"] == "insufficient_balance"  # checked again, not replayed
+
+
+def available_coins(market: dict[str, Any], resident: Resident) -> int:
+    return int(market["runtime"].market.balances(resident.address).available // 10**18)
+
+
+def test_an_operator_top_up_sent_again_with_its_key_moves_the_coins_once(
+    market: dict[str, Any],
+) -> None:
+    """The operator's answer was lost (Wi-Fi, a restart): sending the top-up again with the
+    same Idempotency-Key must not credit the household twice."""
+    operator, csrf = market["operator"]
+    bilal = market["bilal"]
+    before = available_coins(market, bilal)
+    path, body = f"/api/v1/households/{bilal.house_id}/top-up", {"coins": 7}
+    headers = {"X-CSRF-Token": csrf, "Idempotency-Key": "top-up-retry-1"}
+    twin = TestClient(market["app"])
+    twin.cookies.update(operator.cookies)
+    with ThreadPoolExecutor(2) as pool:
+        replies = list(pool.map(lambda c: c.post(path, json=body, headers=headers),
+                                [operator, twin]))
+    later = operator.post(path, json=body, headers=headers)
+    assert [r.status_code for r in [*replies, later]] == [204, 204, 204], later.text
+    assert available_coins(market, bilal) - before == 7
+    other = operator.post(path, json={"coins": 8}, headers=headers)
+    assert other.status_code == 422 and other.json()["error"]["code"] == "request_key_reused"
+    assert available_coins(market, bilal) - before == 7
+
+
+def test_the_operator_top_up_form_sent_twice_moves_the_coins_once(
+    market: dict[str, Any],
+) -> None:
+    operator, csrf = market["operator"]
+    amina = market["amina"]
+    page = operator.get("/operator").text
+    keys = re.findall(r'action="/operator/top-up".*?name="request_key" value="([^"]+)"', page)
+    assert len(keys) == len(set(keys)) >= 2  # a key per household's form
+    form = {"csrf_token": csrf, "house_id": str(amina.house_id), "coins": "5",
+            "request_key": keys[0]}  # fmt: skip
+    before = available_coins(market, amina)
+    for _ in range(2):  # a reload of the answer, or the back button and send again
+        sent = operator.post("/operator/top-up", data=form, follow_redirects=False)
+        assert sent.status_code == 303
+    assert available_coins(market, amina) - before == 5
+    assert "Done." in operator.get("/operator").text
 
 
 def test_a_market_form_posted_twice_places_one_order(market: dict[str, Any]) -> None:

@@ -5,22 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from eth_abi.exceptions import EncodingError
 from eth_account.signers.local import LocalAccount
-from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from gridshare.chain.outbox import TransactionRefused
 from gridshare.domain import Side
 from gridshare.runtime import Runtime
 from gridshare.services.accounts import AccountError
 from gridshare.services.sessions import Session
 from gridshare.services.trading import TradingError
-from gridshare.storage.request_keys import KEY_RULE, RequestKeyError, RequestUnfinished
 from gridshare.storage.users import User
 from gridshare.web import queries
 from gridshare.web.context import WebContext, get_context, install_context
 from gridshare.web.errors import ApiError
+from gridshare.web.idempotency import R_KEY, IdempotencyKey, once
 from gridshare.web.routes.api_operator import router as operator_router
 from gridshare.web.schemas import (
     BalancesView,
@@ -62,10 +60,6 @@ R403: dict[int | str, dict[str, Any]] = {
 }
 R429: dict[int | str, dict[str, Any]] = {429: {"description": "too many wrong passwords"}}
 MAX_ORDER_ID = 2**63 - 1  # ids are uint256 on chain; none here gets past SQLite's INTEGER
-# Refusals raised before a transaction is sent (a check, the contract's dry run, or arguments
-# that cannot be encoded): a request key they interrupt is freed, not left unfinished.
-# nothing reached the chain: a request key used for one of these is free again
-REFUSALS: tuple[type[Exception], ...] = (ApiError, TradingError, EncodingError, TransactionRefused)
 # The contract's names for fields (chain/errors.py, shared with the operator) that residents
 # send under another name.
 REQUEST_FIELDS = {"amount": "amount_wh"}
@@ -363,34 +357,6 @@ def market_info(ctx: Ctx) -> MarketInfo:
 def open_orders(_: Reader, ctx: Ctx) -> list[OrderView]:
     """Every live offer and demand on the board, oldest first."""
     return [OrderView.of(o) for o in queries.open_board(ctx)]
-
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key", max_length=100,
-        description="Optional. A repeat of a request with the same key gets the first one's "
-        f"answer instead of trading again ({KEY_RULE}); kept for a day.",
-    ),
-]  # fmt: skip
-R_KEY: dict[int | str, dict[str, Any]] = {
-    409: {"description": "refused; or an earlier request with this Idempotency-Key did not finish"},
-    422: {"description": "bad input; or this Idempotency-Key was used for another request"},
-}
-
-
-def once(
-    ctx: WebContext, session: Session, key: str | None, fingerprint: str, work: Callable[[], str]
-) -> str:
-    """`work()`'s answer, computed once per Idempotency-Key (every time without one)."""
-    if key is None:
-        return work()
-    assert session.user is not None
-    try:
-        return ctx.requests.run(session.user.address, key, fingerprint, work, frees=REFUSALS)
-    except RequestKeyError as exc:
-        status = 409 if isinstance(exc, RequestUnfinished) else 422
-        raise ApiError(status, exc.code, str(exc), "Idempotency-Key") from exc
 
 
 @router.post("/orders", response_model=OrderView, status_code=201, tags=["market"],

@@ -16,6 +16,7 @@ from gridshare.storage.households import HouseholdRecord
 from gridshare.web import queries
 from gridshare.web.context import WebContext, get_context
 from gridshare.web.errors import ApiError
+from gridshare.web.idempotency import R_KEY, IdempotencyKey, once
 from gridshare.web.schemas import (
     Activity,
     BalancesView,
@@ -162,12 +163,21 @@ def create_household(
 
 
 @router.post("/households/{house_id}/top-up", status_code=204,
-             responses={**DENIED, 404: {"description": "no such house"}})
-def top_up(house_id: PathId, body: TopUp, _: Operator, ctx: Ctx) -> None:
-    """Move coins from the treasury into a household's market balance."""
+             responses={**DENIED, 404: {"description": "no such house"}, **R_KEY})
+def top_up(
+    house_id: PathId, body: TopUp, session: Operator, ctx: Ctx,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Move coins from the treasury into a household's market balance (send an
+    Idempotency-Key to retry safely after a lost answer: a repeat moves nothing more)."""
     record = known_household(ctx, house_id)
-    try:
+
+    def work() -> str:
         ctx.households.deposit_for(record.account, coins_to_wei(body.coins))
+        return ""
+
+    try:
+        once(ctx, session, idempotency_key, f"api:top-up:{house_id}:{body.coins}", work)
     except TradingError as exc:
         raise refused(exc) from exc
 

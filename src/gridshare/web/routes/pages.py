@@ -19,6 +19,7 @@ from gridshare.storage.request_keys import RequestKeyError, RequestKeyReused, Re
 from gridshare.web import i18n, queries
 from gridshare.web.context import WebContext, get_context, install_context
 from gridshare.web.errors import ApiError, chain_trouble
+from gridshare.web.idempotency import REFUSALS
 from gridshare.web.market_form import (
     AMOUNT_RULE,
     MAX_MINUTES,
@@ -41,7 +42,6 @@ from gridshare.web.page_login import (
 from gridshare.web.render import STATIC, VENDOR, make_templates, node_modules, render
 from gridshare.web.routes.api import (
     OPERATOR_DOES_NOT_TRADE,
-    REFUSALS,
     known_order,
     limited_key_export,
     log_in,

@@ -13,9 +13,11 @@ from gridshare.domain import coins_to_wei
 from gridshare.services.sessions import Session
 from gridshare.services.trading import TradingError
 from gridshare.storage.disk import LOW_DISK_BYTES, free_bytes
+from gridshare.storage.request_keys import RequestKeyError, RequestKeyReused, RequestUnfinished
 from gridshare.web import queries
 from gridshare.web.context import WebContext, get_context
 from gridshare.web.errors import ApiError, chain_trouble
+from gridshare.web.idempotency import REFUSALS
 from gridshare.web.page_login import page_user
 from gridshare.web.render import make_templates, render
 from gridshare.web.routes.api_operator import (
@@ -105,18 +107,38 @@ def add_household(
 def top_up(
     ctx: Ctx, session: Operator, house_id: Annotated[int, Form()],
     coins: Annotated[int, Form(ge=1, le=10**9)], csrf_token: Annotated[str, Form()] = "",
+    request_key: Annotated[str, Form(max_length=100)] = "",
 ) -> RedirectResponse:
+    """A top-up from the households table, once per form (`request_key`): sending the form
+    again after a lost answer (reload, back button) moves no more coins."""
     check_form_csrf(session, csrf_token)
     record = ctx.households.repository.get(house_id) if 0 < house_id < 2**63 else None
     if record is None:
         return _back(session, f"There is no house {house_id}.")
-    try:
+
+    def work() -> str:
         ctx.households.deposit_for(record.account, coins_to_wei(coins))
+        return "Done."
+
+    assert session.user is not None
+    try:
+        if request_key:
+            message = ctx.requests.run(session.user.address, request_key,
+                                       f"form:top-up:{house_id}:{coins}", work, frees=REFUSALS)
+        else:  # a page rendered before request keys, or a client that sends none
+            message = work()
     except TradingError as exc:
         return _back(session, exc.message)
+    except RequestKeyReused:
+        return _back(session, "That form was already sent. Send it again from here.")
+    except RequestUnfinished:
+        return _back(session, "The earlier top-up may not have finished: check the house's"
+                              " balance here before trying again.")
+    except RequestKeyError as exc:
+        return _back(session, str(exc))
     except ChainError as exc:
         return _back(session, chain_trouble(exc)[2])
-    return _back(session, "Done.")
+    return _back(session, message)
 
 
 @router.post("/operator/households/{house_id}/active")
