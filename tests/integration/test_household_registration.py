@@ -217,6 +217,27 @@ def test_the_markets_own_address_is_refused_as_a_households_wallet(operator: Ope
     assert app.state.web.households.market.household(contract) is None
 
 
+@pytest.mark.parametrize(
+    "address",
+    ["0x0000000000000000000000000000000000000001",  # ecrecover: a precompile, no code
+     "0x000000000000000000000000000000000000dEaD",  # a burn address
+     "0x0000000000000000000000000000000000000000"],
+)
+def test_an_address_no_key_signs_for_is_refused_as_a_households_wallet(
+    operator: Operator, address: str
+) -> None:
+    """Precompiles hold no code, so the contract check let them through, and the coins topped
+    up to them were stuck. 400 naming wallet_address; no login, nothing on chain."""
+    app, client, headers = operator
+    body = {**household(15, "parveen", 1), "wallet_address": address}
+    refused = client.post("/api/v1/households", json=body, headers=headers)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["code"] == "reserved_account"
+    assert refused.json()["error"]["field"] == "wallet_address"
+    assert app.state.web.users.by_username("parveen") is None
+    assert app.state.web.households.market.household(address) is None
+
+
 @pytest.mark.parametrize("name", ["House 14", "house 14", " HOUSE 14 "])
 def test_a_name_another_house_has_is_refused_whatever_its_case(
     operator: Operator, name: str

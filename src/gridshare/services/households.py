@@ -15,6 +15,10 @@ from gridshare.meters import MeterEntry
 from gridshare.services.trading import TradingError
 from gridshare.storage.households import HouseholdRecord, HouseholdRepository
 
+# The lowest addresses are the EVM's precompiles (0x01, 0x02, ...), the zero address and burn
+# addresses such as 0x…dEaD: nobody holds a key for any of them.
+RESERVED_UP_TO = 0xFFFF
+
 
 class HouseholdService:
     """Registers households on chain and keeps their meter entry and agent rules."""
@@ -55,6 +59,13 @@ class HouseholdService:
                 "meter_house", f"Meter {meter.meter_id} belongs to house {meter.house_id}.", "meter"
             )
         checksum = Web3.to_checksum_address(account)
+        if int(checksum, 16) <= RESERVED_UP_TO:
+            raise TradingError(
+                "reserved_account",
+                "That address (0x…0000 to 0x…ffff) is a precompile or a burn address that no"
+                " key signs for: coins sent to it would be stuck.",
+                "account",
+            )
         if self.market.holds_code(checksum):  # the market's own address, or any contract
             raise TradingError(
                 "contract_account",
