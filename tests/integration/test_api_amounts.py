@@ -38,6 +38,10 @@ def test_prices_and_balances_travel_as_exact_decimal_strings() -> None:
                                  json={"side": "sell", "amount_wh": 5, "price_per_wh": bad})
             assert refused.status_code == 422, (bad, refused.text)
             assert refused.json()["error"]["field"] == "price_per_wh"
+        for long, rule in (("0" * 80 + "1", "at most 80 digits"), ("1" * 5000, "at most 80")):
+            refused = amina.post("/api/v1/orders", headers=headers,
+                                 json={"side": "sell", "amount_wh": 5, "price_per_wh": long})
+            assert refused.status_code == 422 and rule in refused.json()["error"]["message"]
         assert len(amina.get("/api/v1/me/orders").json()) == 2  # the refused placed nothing
 
         spec = amina.get("/openapi.json").json()["components"]["schemas"]

@@ -33,7 +33,8 @@ WeiOut = Annotated[
 """An amount of wei in an answer: a decimal string, as the explorer's API and JSON-RPC's
 quantities carry them (a balance of 99999999999999999999 wei read as 1e20 in a browser)."""
 
-_DIGITS = re.compile(r"[0-9]{1,80}")
+MAX_WEI_DIGITS = 80
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def _written_in_digits(value: Any) -> Any:
@@ -55,6 +56,9 @@ def _wei_in(value: Any) -> Any:
     if isinstance(value, str):
         if not _DIGITS.fullmatch(value):
             raise PydanticCustomError("wei", "a whole number of wei: digits only")
+        if len(value) > MAX_WEI_DIGITS:  # int() of a huge string costs, and no price is so long
+            raise PydanticCustomError("wei", f"a whole number of wei: at most {MAX_WEI_DIGITS}"
+                                      " digits")
         return int(value)
     return value
 
