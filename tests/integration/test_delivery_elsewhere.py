@@ -9,7 +9,9 @@ explain while the buyer's import stands still, and it settles on that import, fl
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -19,8 +21,9 @@ from gridshare.services.engine import MarketEngine
 from gridshare.sim.battery import BatterySpec
 from gridshare.sim.house import HouseSpec
 from gridshare.sim.profiles import PvSpec
-from gridshare.storage.deliveries import Phase
+from gridshare.storage.deliveries import DeliveryRecord, Phase
 from tests.integration.engine.support import (
+    UNREACHABLE,
     fast_engine,
     register_community,
     sim_in_thread,
@@ -73,6 +76,48 @@ def test_a_delivery_whose_energy_goes_to_another_buyer_is_stopped_and_paid_on_ar
         other = runtime.market.delivery(served.id)
         assert other is not None and other.status is DeliveryStatus.SETTLED
         assert other.delivered_wh >= AMOUNT_WH - 1  # its buyer got its energy, and paid for it
+
+
+def test_a_delivery_whose_buyer_meter_misses_polls_for_a_while_is_not_stopped(
+    tmp_path: Path,
+) -> None:
+    """While the buyer's meter does not answer, the server holds its last figure and the
+    seller's goes on growing; that gap is the server's blindness, not energy going
+    elsewhere, and must not end the delivery."""
+    with (
+        sim_in_thread(sim_settings(2, SPEED)) as sim,
+        fast_engine(tmp_path) as (runtime, engine),
+    ):
+        buyer_house, seller_house = sorted((1, 2), key=lambda h: sim.house(h).soc)
+        accounts = register_community(runtime, sim.entries)
+        buyer, seller = accounts[buyer_house - 1], accounts[seller_house - 1]
+        offer = engine.trading.place_order(seller, Side.SELL, AMOUNT_WH, 1000, 3600)
+        delivery = engine.trading.take(buyer, offer.id, AMOUNT_WH)
+        engine.start()
+        wait_until(lambda: _buyer_mwh(engine, delivery.id) >= 2000, 30)
+        house = engine.households.get(buyer_house)
+        assert house is not None
+        engine.households.save(dataclasses.replace(house, meter_url=UNREACHABLE))
+        time.sleep(1.5)  # ~30 s at SPEED: several Wh go by unseen
+        engine.households.save(house)
+        wait_until(lambda: _settled(engine, delivery.id), 60)
+        engine.stop()
+
+        record = _record(engine, delivery.id)
+        on_chain = runtime.market.delivery(delivery.id)
+        assert on_chain is not None and on_chain.delivered_wh >= AMOUNT_WH - 1, record
+        assert record.flag is None and record.note is None, record
+
+
+def _buyer_mwh(engine: MarketEngine, delivery_id: int) -> int:
+    record = engine.delivery(delivery_id)
+    return 0 if record is None else record.buyer_mwh or 0
+
+
+def _record(engine: MarketEngine, delivery_id: int) -> DeliveryRecord:
+    record = engine.delivery(delivery_id)
+    assert record is not None
+    return record
 
 
 def _settled(engine: MarketEngine, delivery_id: int) -> bool:

@@ -44,6 +44,7 @@ from gridshare.meters.reports import DeliveryReport
 from gridshare.services.backoff import MeterBackoff
 from gridshare.services.chain_clock import ChainClock
 from gridshare.services.settlement_rules import (
+    Metered,
     energy_not_arriving,
     settle_after_silence,
     settle_on_reports,
@@ -298,13 +299,18 @@ class Orchestrator:
         if isinstance(seller_report, DeliveryReport):
             r = r.with_(seller_mwh=seller_report.delivery.delivered_mwh,
                         seller_final=seller_report.final)
+        # only meters that answered this round: a missed poll leaves an old figure behind
+        answered_buyer = buyer_client if isinstance(buyer_report, DeliveryReport) else None
+        answered_seller = seller_client if isinstance(seller_report, DeliveryReport) else None
         if not (r.buyer_final and r.seller_final) and (
             r.flag == NOT_ARRIVING  # stopped in an earlier round; a meter did not answer then
-            or energy_not_arriving((before.buyer_mwh, before.seller_mwh),
-                                   (r.buyer_mwh, r.seller_mwh),
-                                   self.settings.loss_tolerance_percent)
+            or (answered_buyer is not None and answered_seller is not None and energy_not_arriving(
+                Metered(before.buyer_mwh, before.seller_mwh),
+                Metered(r.buyer_mwh, r.seller_mwh),
+                self.settings.loss_tolerance_percent,
+            ))
         ):
-            r = self._stop_not_arriving(r, buyer_client, seller_client)
+            r = self._stop_not_arriving(r, answered_buyer, answered_seller)
         if r.buyer_final and (r.seller_final or now > r.deadline):
             seller_mwh = r.seller_mwh if r.seller_final else None
             assert r.buyer_mwh is not None
@@ -328,21 +334,22 @@ class Orchestrator:
     ) -> DeliveryRecord:
         """Stop, on both meters, a delivery whose energy goes elsewhere on the bus
         (`energy_not_arriving`); their final reports settle it on what the buyer received,
-        flagged. A meter that does not answer is stopped again next round."""
+        flagged. `None` for a meter that did not answer this round's poll: it, and a meter
+        that does not answer the stop, is stopped in a later round."""
         if r.flag != NOT_ARRIVING:
             log.warning("delivery %d: the seller's meter sent %s mWh, the buyer's took in %s and"
                         " no more: stopping it on both meters", r.delivery_id, r.seller_mwh,
                         r.buyer_mwh)
             r = r.with_(flag=NOT_ARRIVING, note="stopped: the buyer's meter took in no more"
                         " while the seller's sent on")
-        if not r.buyer_final:
-            report = self._stop(buyer, r.delivery_id)
-            if isinstance(report, DeliveryReport):
-                r = r.with_(buyer_mwh=report.delivery.delivered_mwh, buyer_final=report.final)
-        if not r.seller_final:
+        if not r.seller_final and seller is not None:  # first: the energy leaves from there
             report = self._stop(seller, r.delivery_id)
             if isinstance(report, DeliveryReport):
                 r = r.with_(seller_mwh=report.delivery.delivered_mwh, seller_final=report.final)
+        if not r.buyer_final and buyer is not None:
+            report = self._stop(buyer, r.delivery_id)
+            if isinstance(report, DeliveryReport):
+                r = r.with_(buyer_mwh=report.delivery.delivered_mwh, buyer_final=report.final)
         return r
 
     def _after_restart(

@@ -52,26 +52,45 @@ def _disagree(buyer_mwh: int, seller_mwh: int, tolerance_percent: int) -> bool:
     return gap * 100 > tolerance_percent * max(seller_mwh, 1) and gap >= 1000
 
 
+@dataclass(frozen=True, slots=True)
+class Metered:
+    """A running delivery's figures at one poll: the buyer's import and the seller's export,
+    in mWh (None before a meter's first report)."""
+
+    buyer_mwh: int | None
+    seller_mwh: int | None
+
+    def short_of_export(self, tolerance_percent: int) -> bool:
+        """The seller has sent more than the buyer received, beyond what settlement accepts."""
+        if self.buyer_mwh is None or self.seller_mwh is None:
+            return False
+        return self.seller_mwh > self.buyer_mwh and _disagree(
+            self.buyer_mwh, self.seller_mwh, tolerance_percent
+        )
+
+    @property
+    def gap_mwh(self) -> int:
+        return (self.seller_mwh or 0) - (self.buyer_mwh or 0)
+
+
 def energy_not_arriving(
-    before: tuple[int | None, int | None],
-    now: tuple[int | None, int | None],
-    tolerance_percent: int = DEFAULT_LOSS_TOLERANCE_PERCENT,
+    before: Metered, now: Metered, tolerance_percent: int = DEFAULT_LOSS_TOLERANCE_PERCENT
 ) -> bool:
     """Whether to stop a running delivery: its energy is going somewhere else.
 
-    `before` and `now` are (buyer import, seller export) in mWh at the last poll and at this
-    one. True when, since the last poll, the seller's meter sent more while the buyer's took in
-    nothing more, and the seller has sent more than the buyer received by more than settlement
-    accepts as line loss. On a shared bus that energy went to another delivery's buyer (this
-    buyer's battery is full, say), and the seller is paid only for what its buyer received:
-    stopping ends the seller's loss at about the tolerance instead of the whole delivery.
+    `before` and `now` are two polls in a row, `now` from two fresh reports. True when at
+    both the seller had sent more than the buyer received, by more than settlement accepts as
+    line loss (`settle_on_reports`), and the gap grew in between. On a shared bus that energy
+    went to another delivery's buyer (this buyer's battery is full, say), and the seller is
+    paid only for what its own buyer received: stopping ends the loss there.
+
+    Two polls, not one: a meter that samples seconds apart (or was polled just before its
+    sample) is a sample behind for a moment; its gap shrinks again at the next poll.
     """
-    (buyer_before, seller_before), (buyer_mwh, seller_mwh) = before, now
-    if buyer_before is None or seller_before is None or buyer_mwh is None or seller_mwh is None:
-        return False
-    stalled = buyer_mwh <= buyer_before and seller_mwh > seller_before
-    return stalled and seller_mwh > buyer_mwh and _disagree(
-        buyer_mwh, seller_mwh, tolerance_percent
+    return (
+        before.short_of_export(tolerance_percent)
+        and now.short_of_export(tolerance_percent)
+        and now.gap_mwh > before.gap_mwh
     )
 
 

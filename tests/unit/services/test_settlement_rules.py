@@ -6,6 +6,7 @@ import pytest
 
 from gridshare.services.settlement_rules import (
     Decision,
+    Metered,
     energy_not_arriving,
     settle_after_silence,
     settle_on_reports,
@@ -56,25 +57,26 @@ def test_silent_meter_without_energy_means_expire() -> None:
     ("before", "now", "stop"),
     [
         # the buyer's import stands still while the seller's export runs on, beyond tolerance
-        ((0, 800), (0, 1_600), True),
+        ((0, 1_200), (0, 1_600), True),
         ((4_000, 5_000), (4_000, 6_000), True),
-        # ... but under 1 Wh apart: sampling and the order of the two polls, not a leak
-        ((0, 300), (0, 900), False),
-        # energy arriving, even with a gap (it is settled on the lower, flagged, as ever)
-        ((0, 800), (10, 1_600), False),
-        ((4_000, 5_000), (4_900, 6_000), False),
-        # both standing still (nothing moves on the bus): no loss grows
+        # ... or creeps (a full battery, a little standby load): the gap still grows
+        ((10, 1_200), (20, 1_600), True),
+        # the first poll past the line: wait for the next (a meter may be a sample behind)
+        ((0, 800), (0, 1_600), False),
+        # the buyer's sample came in: the gap shrank, energy is arriving
+        ((0, 1_200), (1_250, 1_300), False),
+        # a gap standing still (nothing moving on the bus, or between two samples)
         ((0, 1_600), (0, 1_600), False),
         # within line losses: 15 % of the export
         ((8_600, 10_000), (8_600, 10_100), False),
         # the buyer receives more than its seller sends: its seller loses nothing
         ((3_000, 1_000), (3_000, 1_200), False),
         # no report yet from one of them
-        ((None, 500), (0, 1_600), False),
+        ((None, 1_200), (0, 1_600), False),
         ((0, None), (0, 1_600), False),
     ],
 )
 def test_a_running_delivery_is_stopped_only_when_its_energy_goes_elsewhere(
     before: tuple[int | None, int | None], now: tuple[int, int], stop: bool
 ) -> None:
-    assert energy_not_arriving(before, now, 15) is stop
+    assert energy_not_arriving(Metered(*before), Metered(*now), 15) is stop
