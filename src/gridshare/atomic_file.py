@@ -7,18 +7,24 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
+
+PUBLIC_MODE = 0o644
 
 
 def write_atomically(path: Path, text: str, *, private: bool = False) -> None:
-    """Write `text` to a temporary file beside `path`, sync it, rename it over `path` and sync
-    the folder, so the new name survives a power cut too. `private` files are created
-    readable only by their owner (mode 0600)."""
+    """Write `text` to a new temporary file beside `path`, sync it, rename it over `path` and
+    sync the folder, so the new name survives a power cut too. `private` files are readable
+    only by their owner (0600), the others by everyone (0644). Concurrent writers (threads,
+    processes) each write their own temporary file; the last rename wins, whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:  # mkstemp: 0600, O_EXCL
+            if not private:
+                os.fchmod(handle.fileno(), PUBLIC_MODE)
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())

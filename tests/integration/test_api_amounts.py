@@ -46,5 +46,5 @@ def test_prices_and_balances_travel_as_exact_decimal_strings() -> None:
 
         spec = amina.get("/openapi.json").json()["components"]["schemas"]
         assert spec["BalancesView"]["properties"]["available"]["type"] == "string"
-        assert {"type": "string", "pattern": "^[0-9]+$"} in (
+        assert {"type": "string", "pattern": "^[0-9]+$", "maxLength": 80} in (
             spec["NewOrder"]["properties"]["price_per_wh"]["anyOf"])

@@ -122,6 +122,7 @@ def test_the_schema_describes_every_error_as_the_error_shape_the_server_sends(ap
     reading = set(spec["paths"]["/api/v1/me"]["get"]["responses"])
     assert {"500", "503"} <= reading and not {"413", "504"} & reading
     assert "503" not in spec["paths"]["/api/v1/explorer/summary"]["get"]["responses"]
+    assert "504" not in spec["paths"]["/api/v1/session"]["post"]["responses"]  # sends nothing
 
 
 def test_top_ups_beyond_the_treasury_are_refused_naming_their_field(api: Api) -> None:

@@ -1,8 +1,9 @@
-"""Client-chosen request keys: a resident's repeated write gets the first one's answer.
+"""Client-chosen request keys: a repeated write gets the first one's answer.
 
-A phone on a slow link sends the same order twice: a double tap, or a retry after an answer
-that never arrived. When the request carries a key (the API's `Idempotency-Key` header, the
-market forms' hidden `request_key`), `RequestKeys.run` does its work once per (account, key):
+A phone on a slow link sends the same order (or the operator the same top-up) twice: a
+double tap, or a retry after an answer that never arrived. When the request carries a key
+(the API's `Idempotency-Key` header, the market and top-up forms' hidden `request_key`),
+`RequestKeys.run` does its work once per (account, key):
 
 - a repeat of a finished request returns the stored answer and sends nothing;
 - a repeat that arrives while the first still runs waits for it, then returns its answer;

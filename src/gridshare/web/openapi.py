@@ -39,6 +39,8 @@ UNAVAILABLE = (
 NOT_CONFIRMED = (
     "not_confirmed: the transaction was sent without a receipt in time; it may still take effect"
 )
+SENDS_TRANSACTION: dict[int | str, dict[str, Any]] = {504: {"description": NOT_CONFIRMED}}
+"""The `responses` of a route that sends a transaction and waits for its receipt."""
 
 
 def error_envelope(schema: dict[str, Any]) -> dict[str, Any]:
@@ -46,7 +48,8 @@ def error_envelope(schema: dict[str, Any]) -> dict[str, Any]:
 
     Operations that take input also say they may answer 400 and 422 (FastAPI lists 422 only
     for its own validation, and 400 nowhere), those with a body 413; every operation may
-    answer 500, the market's (/api/v1 but the explorer) 503 and, when they write, 504."""
+    answer 500 and the market's (/api/v1 but the explorer) 503. Routes that send a
+    transaction list 504 themselves (`SENDS_TRANSACTION`)."""
     models = schema.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         models.pop(name, None)
@@ -56,7 +59,7 @@ def error_envelope(schema: dict[str, Any]) -> dict[str, Any]:
     content = {"application/json": {"schema": {"$ref": REF.format(model="ErrorBody")}}}
     for path, operations in schema.get("paths", {}).items():
         market = path.startswith("/api/v1/") and not path.startswith("/api/v1/explorer")
-        for method, operation in operations.items():
+        for operation in operations.values():
             answers = operation.setdefault("responses", {})
             if "requestBody" in operation or operation.get("parameters"):
                 answers.setdefault("400", {"description": REFUSED})
@@ -67,8 +70,6 @@ def error_envelope(schema: dict[str, Any]) -> dict[str, Any]:
             answers.setdefault("500", {"description": CRASHED})
             if market:
                 answers.setdefault("503", {"description": UNAVAILABLE})
-                if method != "get":
-                    answers.setdefault("504", {"description": NOT_CONFIRMED})
             for status, answer in answers.items():
                 if status[:1] in ("4", "5"):
                     answer["content"] = content

@@ -80,7 +80,7 @@ PriceIn = Annotated[
     int, BeforeValidator(_wei_in), Field(ge=1, le=MAX_PRICE_PER_WH),
     WithJsonSchema({"anyOf": [
         {"type": "integer", "minimum": 1, "maximum": MAX_PRICE_PER_WH},
-        {"type": "string", "pattern": "^[0-9]+$"},
+        {"type": "string", "pattern": "^[0-9]+$", "maxLength": MAX_WEI_DIGITS},
     ], "description": "wei per Wh: an integer, or its decimal string (for JavaScript)"}),
 ]
 """A price in a request: a JSON integer or its decimal string, from 1 to the market's limit."""

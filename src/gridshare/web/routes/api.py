@@ -19,6 +19,7 @@ from gridshare.web import queries
 from gridshare.web.context import WebContext, get_context, install_context
 from gridshare.web.errors import ApiError
 from gridshare.web.idempotency import R_KEY, IdempotencyKey, once
+from gridshare.web.openapi import SENDS_TRANSACTION
 from gridshare.web.routes.api_operator import router as operator_router
 from gridshare.web.schemas import (
     BalancesView,
@@ -360,7 +361,7 @@ def open_orders(_: Reader, ctx: Ctx) -> list[OrderView]:
 
 
 @router.post("/orders", response_model=OrderView, status_code=201, tags=["market"],
-             responses={**R401, **R403, **R_KEY})
+             responses={**R401, **R403, **R_KEY, **SENDS_TRANSACTION})
 def place_order(
     body: NewOrder, session: Writer, ctx: Ctx, idempotency_key: IdempotencyKey = None
 ) -> OrderView:
@@ -381,7 +382,9 @@ def place_order(
 
 
 @router.post("/orders/{order_id}/take", response_model=DeliveryView, status_code=201,
-             tags=["market"], responses={**R401, **R403, 404: {"description": "no order"}, **R_KEY})
+             tags=["market"],
+             responses={**R401, **R403, 404: {"description": "no order"}, **R_KEY,
+                        **SENDS_TRANSACTION})
 def take_order(
     order_id: PathId, body: Take, session: Writer, ctx: Ctx, idempotency_key: IdempotencyKey = None
 ) -> DeliveryView:
@@ -402,7 +405,8 @@ def take_order(
 
 
 @router.delete("/orders/{order_id}", status_code=204, tags=["market"],
-               responses={**R401, **R403, 404: {"description": "no such order of yours"}, **R_KEY})
+               responses={**R401, **R403, 404: {"description": "no such order of yours"}, **R_KEY,
+                          **SENDS_TRANSACTION})
 def cancel_order(
     order_id: PathId, session: Writer, ctx: Ctx, idempotency_key: IdempotencyKey = None
 ) -> Response:

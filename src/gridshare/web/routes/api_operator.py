@@ -17,6 +17,7 @@ from gridshare.web import queries
 from gridshare.web.context import WebContext, get_context
 from gridshare.web.errors import ApiError
 from gridshare.web.idempotency import R_KEY, IdempotencyKey, once
+from gridshare.web.openapi import SENDS_TRANSACTION
 from gridshare.web.schemas import (
     Activity,
     BalancesView,
@@ -163,7 +164,8 @@ def create_household(
 
 
 @router.post("/households/{house_id}/top-up", status_code=204,
-             responses={**DENIED, 404: {"description": "no such house"}, **R_KEY})
+             responses={**DENIED, 404: {"description": "no such house"}, **R_KEY,
+                        **SENDS_TRANSACTION})
 def top_up(
     house_id: PathId, body: TopUp, session: Operator, ctx: Ctx,
     idempotency_key: IdempotencyKey = None,
@@ -193,7 +195,7 @@ def change_meter(house_id: PathId, body: MeterChange, _: Operator, ctx: Ctx) -> 
 
 
 @router.put("/households/{house_id}/active", response_model=HouseholdOut,
-            responses={**DENIED, 404: {"description": "no such house"}})
+            responses={**DENIED, 404: {"description": "no such house"}, **SENDS_TRANSACTION})
 def set_active(house_id: PathId, body: Activity, _: Operator, ctx: Ctx) -> HouseholdOut:
     """Stop a household trading (`{"active": false}`), or let it trade again.
 
