@@ -51,3 +51,15 @@ def once(
     except RequestKeyError as exc:
         status = 409 if isinstance(exc, RequestUnfinished) else 422
         raise ApiError(status, exc.code, str(exc), "Idempotency-Key") from exc
+
+
+def once_per_form(
+    ctx: WebContext, session: Session, request_key: str, fingerprint: str,
+    work: Callable[[], str],
+) -> str:
+    """`work()`'s message, computed once per form (its hidden `request_key`; every time
+    without one). The page answers the `RequestKeyError`s in its own words."""
+    if not request_key:  # a page drawn before request keys, or a client that sends none
+        return work()
+    assert session.user is not None
+    return ctx.requests.run(session.user.address, request_key, fingerprint, work, frees=REFUSALS)

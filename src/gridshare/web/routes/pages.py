@@ -19,7 +19,7 @@ from gridshare.storage.request_keys import RequestKeyError, RequestKeyReused, Re
 from gridshare.web import i18n, queries
 from gridshare.web.context import WebContext, get_context, install_context
 from gridshare.web.errors import ApiError, chain_trouble
-from gridshare.web.idempotency import REFUSALS
+from gridshare.web.idempotency import once_per_form
 from gridshare.web.market_form import (
     AMOUNT_RULE,
     MAX_MINUTES,
@@ -222,14 +222,8 @@ def _trade(
         run()
         return "Done."
 
-    assert session.user is not None
     try:
-        if request_key:
-            message = ctx.requests.run(
-                session.user.address, request_key, fingerprint, work, frees=REFUSALS
-            )
-        else:  # a form rendered before request keys, or a client that sends none
-            message = work()
+        message = once_per_form(ctx, session, request_key, fingerprint, work)
     except TradingError as exc:
         return refused(exc.message)
     except RequestKeyReused:  # e.g. an old page from the back button, sent with other values

@@ -17,7 +17,7 @@ from gridshare.storage.request_keys import RequestKeyError, RequestKeyReused, Re
 from gridshare.web import queries
 from gridshare.web.context import WebContext, get_context
 from gridshare.web.errors import ApiError, chain_trouble
-from gridshare.web.idempotency import REFUSALS
+from gridshare.web.idempotency import once_per_form
 from gridshare.web.page_login import page_user
 from gridshare.web.render import make_templates, render
 from gridshare.web.routes.api_operator import (
@@ -120,13 +120,8 @@ def top_up(
         ctx.households.deposit_for(record.account, coins_to_wei(coins))
         return "Done."
 
-    assert session.user is not None
     try:
-        if request_key:
-            message = ctx.requests.run(session.user.address, request_key,
-                                       f"form:top-up:{house_id}:{coins}", work, frees=REFUSALS)
-        else:  # a page rendered before request keys, or a client that sends none
-            message = work()
+        message = once_per_form(ctx, session, request_key, f"form:top-up:{house_id}:{coins}", work)
     except TradingError as exc:
         return _back(session, exc.message)
     except RequestKeyReused:
