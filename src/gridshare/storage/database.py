@@ -24,7 +24,7 @@ class Database:
         self.synchronous = synchronous
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._all: dict[threading.Thread, sqlite3.Connection] = {}
         self._guard = threading.Lock()
         with self.transaction() as conn:
             conn.execute(
@@ -33,7 +33,13 @@ class Database:
             )
 
     def connection(self) -> sqlite3.Connection:
-        """This thread's connection (autocommit off; use `transaction`)."""
+        """This thread's connection (autocommit off; use `transaction`).
+
+        The web server's worker threads come and go (an idle one ends after a while, and a
+        new one starts for the next burst of requests): the connections of threads that have
+        ended are closed whenever a new one is opened, so their number stays that of the
+        live threads instead of growing for as long as the server runs.
+        """
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(
@@ -45,8 +51,15 @@ class Database:
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
             with self._guard:
-                self._all.append(conn)
+                for thread in [t for t in self._all if not t.is_alive()]:
+                    self._all.pop(thread).close()
+                self._all[threading.current_thread()] = conn
         return conn
+
+    def open_connections(self) -> int:
+        """How many connections are open (one per thread that has used the database)."""
+        with self._guard:
+            return len(self._all)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -80,7 +93,7 @@ class Database:
     def close(self) -> None:
         """Close every thread's connection."""
         with self._guard:
-            for conn in self._all:
+            for conn in self._all.values():
                 conn.close()
             self._all.clear()
         self._local = threading.local()
