@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -161,3 +164,49 @@ def test_a_node_on_another_chain_id_is_refused_before_any_key_is_made(
     assert refused.returncode == 1
     assert f"the node at {anvil.url} has chain id 1337, settings say 4242" in refused.stderr
     assert list((tmp_path / "data").iterdir()) == []
+
+
+def test_a_stop_ends_open_live_update_streams_instead_of_waiting_for_them(
+    tmp_path: Path,
+) -> None:
+    """A resident's live-update stream runs up to five minutes; a soak test saw SIGTERM wait
+    74 s for two of them, and a restart in that time was refused (chain in use)."""
+    data = tmp_path / "data"
+    server = start_server(data)
+    try:
+        operator = httpx.Client(base_url=server.url, timeout=30)
+        login = {"username": "operator", "password": TEST_PASSWORD}
+        csrf = operator.post("/api/v1/session", json=login).json()["csrf_token"]
+        household = {
+            "name": "House 1", "username": "amina", "password": "correct horse battery",
+            "house_id": 1, "meter_id": 1, "meter_url": "http://127.0.0.1:9",
+            "meter_key": "33" * 32, "top_up_coins": 0,
+        }  # fmt: skip
+        created = operator.post("/api/v1/households", json=household,
+                                headers={"X-CSRF-Token": csrf})
+        assert created.status_code == 201, created.text
+        resident = httpx.Client(base_url=server.url, timeout=30)
+        login = {"username": "amina", "password": "correct horse battery"}
+        assert resident.post("/api/v1/session", json=login).status_code == 200
+        lines: list[str] = []
+
+        def listen() -> None:  # as a browser does: reading the stream as it comes
+            with contextlib.suppress(httpx.HTTPError), resident.stream(
+                "GET", "/api/v1/me/events"
+            ) as stream:
+                lines.extend(stream.iter_lines())
+
+        listener = threading.Thread(target=listen, daemon=True)
+        listener.start()
+        deadline = time.monotonic() + 30
+        while not any(line.startswith("event: update") for line in lines):
+            assert time.monotonic() < deadline, lines
+            time.sleep(0.1)
+        asked = time.monotonic()
+        server.process.terminate()
+        code = server.process.wait(timeout=60)
+        took = time.monotonic() - asked
+    finally:
+        server.stop()
+    assert code == 0
+    assert took < 20, took  # GRACEFUL_SHUTDOWN_S (5 s) and the closing, not the stream's 5 min

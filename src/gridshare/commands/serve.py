@@ -17,6 +17,7 @@ from gridshare.commands.paths import creation_problem, directory_problem
 from gridshare.commands.startup import (
     HeldLogs,
     listen_problem,
+    log_to_stderr,
     setting_name,
     settings_problems,
     startup_failure,
@@ -120,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gridshare.runtime import build_runtime
-    from gridshare.web.app import create_app
+    from gridshare.web.app import GRACEFUL_SHUTDOWN_S, create_app
 
     given = {*given_settings(args), *(["environment"] if args.production else [])}
     try:
@@ -158,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    _log_to_stderr()
+    log_to_stderr(logging.INFO)
     held.replay()  # what was logged while starting, now that the log has somewhere to go
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal: turn it
     # into an exception here so the runtime is closed and the exit status is 0
@@ -166,7 +167,8 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(stop_signal, _stop)
     try:
         app = create_app(settings, runtime)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
+                    timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
     except _Stopped:
         pass
     except SystemExit as exc:  # uvicorn could not start; its ERROR line above says why
@@ -193,16 +195,6 @@ def before_start_problem(settings: Settings, given: Collection[str]) -> str | No
     field, rule = refused
     value = settings.host if field == "host" else settings.port
     return f"{setting_name(field, given, value)}: {rule}"
-
-
-def _log_to_stderr() -> None:
-    """The server's own notes (pruning, meters not answering, refused matches) on stderr,
-    beside uvicorn's lines, so they reach the journal; other libraries stay quiet."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
-    ours = logging.getLogger("gridshare")
-    ours.addHandler(handler)
-    ours.setLevel(logging.INFO)
 
 
 class _Stopped(Exception):

@@ -163,3 +163,14 @@ class HeldLogs(logging.Handler):
         """Log the held records again, to the handlers now in place."""
         for record in self.records:
             logging.getLogger(record.name).handle(record)
+
+
+def log_to_stderr(level: int) -> None:
+    """The server's own notes (pruning, meters not answering, refused matches) from `level`
+    up on stderr, beside uvicorn's lines, so they reach the journal; other libraries stay
+    quiet."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    ours = logging.getLogger("gridshare")
+    ours.addHandler(handler)
+    ours.setLevel(level)

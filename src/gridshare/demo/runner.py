@@ -8,6 +8,7 @@ resumed one continues from its chain's latest block (never behind the wall clock
 
 from __future__ import annotations
 
+import logging
 import shutil
 import signal
 import sys
@@ -21,6 +22,7 @@ from pydantic import ValidationError
 from gridshare.chain.embedded.errors import EmbeddedChainError
 from gridshare.chain.errors import ChainError
 from gridshare.chain.keystore import KeystoreError
+from gridshare.commands.startup import log_to_stderr
 from gridshare.config import Settings
 from gridshare.demo.community import DemoCommunity, DemoSetupError, claim, is_demo_dir, prepare
 from gridshare.demo.meters import MeterThread
@@ -86,6 +88,7 @@ def run_demo(options: DemoOptions) -> int:
             print(f"gridshare demo: {_one_line(exc)}", file=sys.stderr)
             return 1
         _announce(runtime, options, scenario, start, community)
+        log_to_stderr(logging.WARNING)  # problems (a meter not answering...), not every trade
         _serve_web(runtime, settings)
     except _Stopped:
         pass
@@ -187,8 +190,9 @@ def _serve_web(runtime: Runtime, settings: Settings) -> None:
     """The web app (the same `create_app` as `gridshare serve`) until a stop signal."""
     import uvicorn
 
-    from gridshare.web.app import create_app
+    from gridshare.web.app import GRACEFUL_SHUTDOWN_S, create_app
 
     app = create_app(settings, runtime)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
+                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
     uvicorn.Server(config).run()

@@ -22,6 +22,10 @@ from gridshare.web.security import SecurityHeaders
 # Each module named here exposes `router: APIRouter` and may define
 # `install(app: FastAPI, runtime: Runtime) -> None` for start-up work (background tasks).
 # A module that does not exist yet is skipped, so features land independently.
+# How long a stop (SIGTERM, Ctrl-C) waits for open requests before ending them: a resident's
+# live-update stream would otherwise hold the server up to five minutes (live.py).
+GRACEFUL_SHUTDOWN_S = 5
+
 ROUTE_MODULES = (
     "gridshare.web.routes.health",
     "gridshare.web.routes.rpc",
