@@ -228,6 +228,42 @@ def test_only_the_operator_and_households_may_send_and_at_most_the_public_gas_ca
     assert runtime.chain.w3.eth.block_number == head  # nothing was mined
 
 
+@pytest.mark.parametrize(
+    "spell", [str.upper, lambda raw: "0X" + raw[2:], lambda raw: "0x" + raw[2:].upper()]
+)
+def test_a_strangers_transaction_is_refused_however_its_hex_is_written(
+    client: TestClient, runtime: Runtime, spell: Any
+) -> None:
+    """The check once read only a lowercase `0x`: `0X…` was passed on unread, and the chain,
+    which reads both, mined a stranger's contract creation and a 30M-gas loop."""
+    stranger, head = Account.create(), runtime.chain.w3.eth.block_number
+    creation = stranger.sign_transaction({
+        "data": LOOP_FOREVER, "value": 0, "gas": 30_000_000, "nonce": 0, "chainId": 1337,
+        "maxFeePerGas": 0, "maxPriorityFeePerGas": 0, "type": 2,
+    })  # fmt: skip
+    raw = "0x" + bytes(creation.raw_transaction).hex()
+    error = call(client, "eth_sendRawTransaction", [spell(raw)])["error"]
+    assert error["code"] == -32000
+    assert "is above 500,000, the most /rpc accepts" in error["message"]
+    assert runtime.chain.w3.eth.block_number == head  # nothing was mined
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [(["0x"], -32000), (["0xf8"], -32000), (["f86c"], -32602), (["0x0"], -32602),
+     (["0x 00"], -32602), ([5], -32602), ({"tx": "0x00"}, -32602), ([], -32602)],
+)
+def test_a_raw_transaction_this_check_cannot_read_is_refused_here(
+    client: TestClient, runtime: Runtime, params: Any, code: int
+) -> None:
+    head = runtime.chain.w3.eth.block_number
+    reply = client.post("/rpc", json={"jsonrpc": "2.0", "id": 7, "method": "eth_sendRawTransaction",
+                                      "params": params}).json()  # fmt: skip
+    assert reply["error"]["code"] == code, reply
+    assert reply["error"]["message"].startswith("invalid transaction: ")
+    assert runtime.chain.w3.eth.block_number == head
+
+
 def test_a_transaction_signed_without_a_chain_id_is_refused_and_not_mined(
     client: TestClient, runtime: Runtime
 ) -> None:

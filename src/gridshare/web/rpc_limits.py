@@ -10,7 +10,8 @@ limited):
   gas is lowered to it, as geth's RPC gas cap does;
 - a raw transaction may ask at most `PUBLIC_GAS_CAP` gas, must carry the chain id (EIP-155;
   without it, it could be replayed on any chain), and only the operator and registered
-  households may send one;
+  households may send one; one that does not decode here is refused here, and the chain is
+  given the bytes decoded here (`checked_transaction`);
 - these three run one at a time (`ExecutionSlot`); a request that waits too long for its turn
   is told to try again;
 - a batch holds at most `MAX_EXECUTING_IN_BATCH` of them.
@@ -25,9 +26,11 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from eth.abc import SignedTransactionAPI
+from eth.exceptions import UnrecognizedTransactionType
 
 PUBLIC_GAS_CAP = 500_000
 MAX_EXECUTING_IN_BATCH = 10
@@ -78,34 +81,55 @@ def _more_than(gas: Any, cap: int) -> bool:
     return isinstance(gas, str) and bool(_QUANTITY.fullmatch(gas)) and int(gas, 16) > cap
 
 
-def transaction_refusal(
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A JSON-RPC error answered by /rpc itself: nothing reaches the chain."""
+
+    code: int
+    message: str
+
+
+INVALID_PARAMS, SERVER_ERROR = -32602, -32000
+_HEX = re.compile(r"0[xX]((?:[0-9a-fA-F]{2})*)")
+
+
+def checked_transaction(
     params: Any,
     decode: Callable[[bytes], SignedTransactionAPI],
     may_send: Callable[[str], bool],
     cap: int = PUBLIC_GAS_CAP,
-) -> str | None:
-    """Why /rpc will not pass this raw transaction on, or None.
+) -> list[Any] | Refusal:
+    """eth_sendRawTransaction's params as /rpc passes them on, or why it will not.
 
-    A transaction that does not decode is passed on: the chain names what is wrong with it.
+    Closed by default: what does not decode here is refused here, and what is passed on is
+    the transaction decoded here, written out again as plain 0x-hex, so the chain can only
+    see bytes that were checked (a raw transaction written `0X…`, which the chain reads but
+    this check once passed on unread, went through unchecked).
     """
     if not isinstance(params, list) or not params or not isinstance(params[0], str):
-        return None
+        return Refusal(INVALID_PARAMS, "invalid transaction: expected [\"0x<signed transaction>\"]")
+    written = _HEX.fullmatch(params[0])
+    if written is None:
+        return Refusal(INVALID_PARAMS, "invalid transaction: expected 0x-prefixed hex data of"
+                                       " whole bytes")
+    raw = bytes.fromhex(written.group(1))
     try:
-        transaction = decode(bytes.fromhex(params[0].removeprefix("0x")))
+        transaction = decode(raw)
         gas, sender = transaction.gas, "0x" + bytes(transaction.sender).hex()
         chain_id = transaction.chain_id
-    except Exception:  # not hex, not a transaction, a bad signature
-        return None
+    except UnrecognizedTransactionType:
+        kind = f"0x{raw[0]:02x}" if raw else "(empty)"
+        return Refusal(SERVER_ERROR, f"invalid transaction: unknown transaction type {kind}")
+    except Exception as exc:  # not RLP, a bad signature: the decoder says which
+        return Refusal(SERVER_ERROR, f"invalid transaction: {exc or type(exc).__name__}")
     if chain_id is None:  # geth refuses these over RPC too: they are valid on every chain
-        return (
-            "invalid transaction: not replay-protected (EIP-155); sign it with this chain's id"
-            " (eth_chainId)"
-        )
+        return Refusal(SERVER_ERROR, "invalid transaction: not replay-protected (EIP-155); sign"
+                                     " it with this chain's id (eth_chainId)")
     if gas > cap:
-        return f"invalid transaction: gas {gas:,} is above {cap:,}, the most /rpc accepts"
+        return Refusal(SERVER_ERROR, f"invalid transaction: gas {gas:,} is above {cap:,}, the"
+                                     " most /rpc accepts")
     if not may_send(sender):
-        return (
-            f"invalid transaction: {sender} is not a household of this market; only the"
-            " operator and registered households may send transactions here"
-        )
-    return None
+        return Refusal(SERVER_ERROR, f"invalid transaction: {sender} is not a household of this"
+                                     " market; only the operator and registered households may"
+                                     " send transactions here")
+    return ["0x" + raw.hex(), *params[1:]]

@@ -26,8 +26,9 @@ from gridshare.web.rpc_limits import (
     MAX_EXECUTING_IN_BATCH,
     Busy,
     ExecutionSlot,
+    Refusal,
     capped_call,
-    transaction_refusal,
+    checked_transaction,
 )
 
 log = logging.getLogger(__name__)
@@ -216,10 +217,10 @@ def _execute(runtime: Runtime, request: dict[str, Any], method: str) -> Any:
     params = request.get("params", [])
     if method != "eth_sendRawTransaction":
         return runtime.chain.handle_rpc({**request, "params": capped_call(params)})
-    refusal = transaction_refusal(params, _decode, lambda sender: _may_send(runtime, sender))
-    if refusal is not None:
-        return _error(request.get("id"), SERVER_ERROR, refusal)
-    return runtime.chain.handle_rpc(request)
+    checked = checked_transaction(params, _decode, lambda sender: _may_send(runtime, sender))
+    if isinstance(checked, Refusal):
+        return _error(request.get("id"), checked.code, checked.message)
+    return runtime.chain.handle_rpc({**request, "params": checked})
 
 
 def _may_send(runtime: Runtime, sender: str) -> bool:
