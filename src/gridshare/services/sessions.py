@@ -16,6 +16,7 @@ from gridshare.storage.users import Role, User
 
 IDLE_TIMEOUT_S = 12 * 3600
 MAX_SESSIONS = 5000
+MAX_SESSIONS_PER_USER = 20  # phones and browsers of one household; more ends its oldest
 
 
 @dataclass
@@ -39,7 +40,8 @@ class Session:
 
 
 class SessionStore:
-    """Sessions by id, least recently used evicted first, idle ones expired."""
+    """Sessions by id, idle ones expired; when full, the least recently used anonymous one
+    goes first (`_first_to_go`), and a user's sessions beyond `MAX_SESSIONS_PER_USER`."""
 
     def __init__(
         self, *, idle_timeout_s: float = IDLE_TIMEOUT_S, max_sessions: int = MAX_SESSIONS,
@@ -73,9 +75,21 @@ class SessionStore:
         )
         with self._lock:
             self._sessions[session.id] = session
+            if user is not None:
+                own = [sid for sid, s in self._sessions.items()
+                       if s.user is not None and s.user.id == user.id]
+                for sid in own[:-MAX_SESSIONS_PER_USER]:  # the user's least recently used
+                    del self._sessions[sid]
             while len(self._sessions) > self._max:
-                self._sessions.popitem(last=False)
+                self._sessions.pop(self._first_to_go())
         return session
+
+    def _first_to_go(self) -> str:
+        """The session to forget when the store is full: the least recently used anonymous
+        one (a page seen without logging in), so a flood of them from a stranger cannot log
+        residents out; a signed-in one only when there is no anonymous one left."""
+        anonymous = (sid for sid, s in self._sessions.items() if s.user is None)
+        return next(anonymous, next(iter(self._sessions)))
 
     def delete(self, session_id: str) -> None:
         """Forget a session (logout); its key goes with it."""
