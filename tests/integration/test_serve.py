@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -210,3 +211,34 @@ def test_a_stop_ends_open_live_update_streams_instead_of_waiting_for_them(
         server.stop()
     assert code == 0
     assert took < 20, took  # GRACEFUL_SHUTDOWN_S (5 s) and the closing, not the stream's 5 min
+
+
+def test_a_request_with_an_endless_header_is_cut_off_and_others_are_served(
+    tmp_path: Path,
+) -> None:
+    """A tester streamed one endless header: the server buffered it without limit (129 ->
+    400 MB) and answered nobody else for as long as the connection lasted."""
+    server = start_server(tmp_path / "data")
+    cut_off = threading.Event()
+
+    def stream_a_header(port: int) -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as hostile:
+            hostile.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Big: ")
+            ends = time.monotonic() + 20
+            try:
+                while time.monotonic() < ends:
+                    hostile.sendall(b"a" * 65_536)
+            except OSError:  # the server closed the connection
+                cut_off.set()
+
+    try:
+        port = int(server.url.rsplit(":", 1)[1])
+        sender = threading.Thread(target=stream_a_header, args=(port,), daemon=True)
+        sender.start()
+        time.sleep(1)  # the header is streaming (or already cut off)
+        started = time.monotonic()
+        assert server.health()["status"] in ("ok", "disk_low")  # everyone else is served
+        assert time.monotonic() - started < 5
+        assert cut_off.wait(10)  # refused, not buffered for 20 s
+    finally:
+        server.stop()

@@ -10,6 +10,7 @@ from typing import Any
 
 import uvicorn
 
+from gridshare.web.app import HTTP_PARSER
 from tests.support.nodes import free_port
 
 
@@ -17,7 +18,9 @@ from tests.support.nodes import free_port
 def serve_in_thread(app: Any, timeout_s: float = 30) -> Iterator[str]:
     """Serve `app` until the block ends; yields its base URL once it accepts connections."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            http=HTTP_PARSER)  # as `gridshare serve` runs it
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout_s
