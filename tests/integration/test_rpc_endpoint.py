@@ -299,6 +299,12 @@ def test_a_batch_may_hold_ten_calls_and_an_unknown_transaction_type_is_named(
     assert refused["error"]["code"] == -32600 and "at most 10" in refused["error"]["message"]
     answered = client.post("/rpc", json=calls[:10]).json()
     assert [a["result"] for a in answered] == ["0x"] * 10
+    # eth_getLogs counts too: 200 of them in one small request made a 562 MB answer
+    logs = {"jsonrpc": "2.0", "method": "eth_getLogs", "params": [{"fromBlock": "0x0"}]}
+    refused = client.post("/rpc", json=[{**logs, "id": i} for i in range(11)]).json()
+    assert refused["error"]["code"] == -32600 and "eth_getLogs" in refused["error"]["message"]
+    mixed = [{**logs, "id": 0}, *calls[:9]]
+    assert len(client.post("/rpc", json=mixed).json()) == 10
 
     error = call(client, "eth_sendRawTransaction", ["0x00"])["error"]
     unknown = "invalid transaction: unknown transaction type 0x00"

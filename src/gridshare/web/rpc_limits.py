@@ -14,7 +14,8 @@ limited):
   given the bytes decoded here (`checked_transaction`);
 - these three run one at a time (`ExecutionSlot`); a request that waits too long for its turn
   is told to try again;
-- a batch holds at most `MAX_EXECUTING_IN_BATCH` of them.
+- a batch holds at most `MAX_EXECUTING_IN_BATCH` of them and of `eth_getLogs` together
+  (`LIMITED_IN_BATCH`).
 
 `PUBLIC_GAS_CAP` is about twice the gas of the largest call a resident's wallet makes
 (a take: 243,386 gas).
@@ -35,6 +36,9 @@ from eth.exceptions import UnrecognizedTransactionType
 PUBLIC_GAS_CAP = 500_000
 MAX_EXECUTING_IN_BATCH = 10
 EXECUTING_METHODS = frozenset({"eth_call", "eth_estimateGas", "eth_sendRawTransaction"})
+# at most MAX_EXECUTING_IN_BATCH of these in one batch: the EVM-running ones, and eth_getLogs,
+# whose answer may hold 10,000 logs (200 in a batch made one 20 kB request a 562 MB answer)
+LIMITED_IN_BATCH = EXECUTING_METHODS | {"eth_getLogs"}
 WAIT_FOR_TURN_S = 10.0
 
 _QUANTITY = re.compile(r"0[xX][0-9a-fA-F]{1,64}")

@@ -23,6 +23,7 @@ from gridshare.web.app import get_runtime
 from gridshare.web.body_guard import MAX_BODY_BYTES
 from gridshare.web.rpc_limits import (
     EXECUTING_METHODS,
+    LIMITED_IN_BATCH,
     MAX_EXECUTING_IN_BATCH,
     Busy,
     ExecutionSlot,
@@ -149,15 +150,15 @@ def respond(runtime: Runtime, slot: ExecutionSlot, payload: Any) -> Any:
             return _error(None, INVALID_REQUEST, "empty batch")
         if len(payload) > MAX_BATCH:
             return _error(None, INVALID_REQUEST, f"batch larger than {MAX_BATCH} requests")
-        executing = sum(
-            isinstance(item, dict) and item.get("method") in EXECUTING_METHODS for item in payload
+        limited = sum(
+            isinstance(item, dict) and item.get("method") in LIMITED_IN_BATCH for item in payload
         )
-        if executing > MAX_EXECUTING_IN_BATCH:
+        if limited > MAX_EXECUTING_IN_BATCH:
             return _error(
                 None,
                 INVALID_REQUEST,
                 f"a batch may hold at most {MAX_EXECUTING_IN_BATCH} of "
-                + ", ".join(sorted(EXECUTING_METHODS)),
+                + ", ".join(sorted(LIMITED_IN_BATCH)),
             )
         answers = [_respond_one(runtime, slot, item) for item in payload]
         answered = [a for a in answers if a is not None]
