@@ -27,6 +27,7 @@ from gridshare.storage.households import HouseholdRepository
 from gridshare.storage.keyed_locks import KeyedLocks
 from gridshare.storage.request_keys import RequestKeys
 from gridshare.storage.users import UserStore
+from gridshare.web.live_streams import LiveStreams
 from gridshare.web.readings import ReadingCache
 from gridshare.web.security import LoginLimiter
 
@@ -111,6 +112,7 @@ class WebContext:
     lock: threading.Lock = field(default_factory=threading.Lock)
     password_locks: KeyedLocks = field(default_factory=KeyedLocks)  # one change at a time
     readings: ReadingCache = field(default_factory=ReadingCache)
+    streams: LiveStreams = field(default_factory=LiveStreams)
     on_mechanism: Callable[[str], None] | None = None
     engine: MarketEngine | None = None
     clock: ChainClock = field(init=False)

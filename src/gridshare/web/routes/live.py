@@ -15,6 +15,7 @@ from gridshare.services.engine import MarketEngine
 from gridshare.storage.users import User
 from gridshare.web import queries
 from gridshare.web.context import WebContext
+from gridshare.web.errors import ApiError
 from gridshare.web.routes.api import Ctx, Reader
 from gridshare.web.schemas import DeliveryView
 
@@ -63,8 +64,16 @@ async def my_events(
     user = session.user
     assert user is not None
     engine = getattr(request.app.state, "market_engine", None)
+    ticket = ctx.streams.take(session.id)
+    if ticket is None:
+        raise ApiError(
+            429, "too_many_streams",
+            f"At most {ctx.streams.per_session} live-update streams at once per login; close"
+            " a page that shows live updates first.", None,
+        )
 
     async def stream() -> AsyncIterator[str]:
+        assert ticket is not None  # held by this stream for as long as it runs
         yield f"retry: {int(INTERVAL_S * 1000)}\n\n"
         for _ in range(UPDATES_PER_STREAM):
             if await request.is_disconnected() or not ctx.sessions.alive(session.id):
