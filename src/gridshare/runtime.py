@@ -77,7 +77,7 @@ def build_runtime(settings: Settings) -> Runtime:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _check_restored_whole(settings)
     with ExitStack() as on_failure:
-        node = None
+        node: ChainConnection | None = None
         if settings.chain_url is not None:  # checked first: a node that does not answer
             node = connect_rpc(settings.chain_url)  # leaves no new keystore behind
             on_failure.callback(node.close)

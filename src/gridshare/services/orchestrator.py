@@ -337,11 +337,11 @@ class Orchestrator:
         flagged. `None` for a meter that did not answer this round's poll: it, and a meter
         that does not answer the stop, is stopped in a later round."""
         if r.flag != NOT_ARRIVING:
-            log.warning("delivery %d: the seller's meter sent %s mWh, the buyer's took in %s and"
-                        " no more: stopping it on both meters", r.delivery_id, r.seller_mwh,
-                        r.buyer_mwh)
-            r = r.with_(flag=NOT_ARRIVING, note="stopped: the buyer's meter took in no more"
-                        " while the seller's sent on")
+            log.warning("delivery %d: the seller's meter sent %s mWh, the buyer's took in only"
+                        " %s, and the gap grows: the energy goes elsewhere on the bus; stopping"
+                        " it on both meters", r.delivery_id, r.seller_mwh, r.buyer_mwh)
+            r = r.with_(flag=NOT_ARRIVING, note="stopped early: the seller's energy was not"
+                        " reaching the buyer's meter (it went elsewhere on the bus)")
         if not r.seller_final and seller is not None:  # first: the energy leaves from there
             report = self._stop(seller, r.delivery_id)
             if isinstance(report, DeliveryReport):
