@@ -33,6 +33,8 @@ from typing import Any
 from eth.abc import SignedTransactionAPI
 from eth.exceptions import UnrecognizedTransactionType
 
+from gridshare.chain.embedded.params import INVALID_PARAMS, SERVER_ERROR
+
 PUBLIC_GAS_CAP = 500_000
 MAX_EXECUTING_IN_BATCH = 10
 EXECUTING_METHODS = frozenset({"eth_call", "eth_estimateGas", "eth_sendRawTransaction"})
@@ -93,7 +95,6 @@ class Refusal:
     message: str
 
 
-INVALID_PARAMS, SERVER_ERROR = -32602, -32000
 _HEX = re.compile(r"0[xX]((?:[0-9a-fA-F]{2})*)")
 
 
