@@ -121,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gridshare.runtime import build_runtime
-    from gridshare.web.app import GRACEFUL_SHUTDOWN_S, HTTP_PARSER, create_app
+    from gridshare.web.app import GRACEFUL_SHUTDOWN_S, create_app
+    from gridshare.web.http_protocol import HTTP_PROTOCOL
 
     given = {*given_settings(args), *(["environment"] if args.production else [])}
     try:
@@ -168,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         app = create_app(settings, runtime)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
-                    http=HTTP_PARSER, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
+                    http=HTTP_PROTOCOL, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
     except _Stopped:
         pass
     except SystemExit as exc:  # uvicorn could not start; its ERROR line above says why

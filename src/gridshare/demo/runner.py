@@ -190,9 +190,10 @@ def _serve_web(runtime: Runtime, settings: Settings) -> None:
     """The web app (the same `create_app` as `gridshare serve`) until a stop signal."""
     import uvicorn
 
-    from gridshare.web.app import GRACEFUL_SHUTDOWN_S, HTTP_PARSER, create_app
+    from gridshare.web.app import GRACEFUL_SHUTDOWN_S, create_app
+    from gridshare.web.http_protocol import HTTP_PROTOCOL
 
     app = create_app(settings, runtime)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
-                            http=HTTP_PARSER, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
+                            http=HTTP_PROTOCOL, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
     uvicorn.Server(config).run()

@@ -25,10 +25,6 @@ from gridshare.web.security import SecurityHeaders
 # How long a stop (SIGTERM, Ctrl-C) waits for open requests before ending them: a resident's
 # live-update stream would otherwise hold the server up to five minutes (live.py).
 GRACEFUL_SHUTDOWN_S = 5
-# uvicorn's HTTP parser: h11 refuses a request whose head passes 16 KiB (uvicorn's
-# httptools parser buffered an endless header without limit, and one connection sending one
-# froze the server for everyone)
-HTTP_PARSER = "h11"
 
 ROUTE_MODULES = (
     "gridshare.web.routes.health",
