@@ -58,3 +58,27 @@ def test_a_meter_the_engine_cannot_use_is_listed_with_its_house_and_why() -> Non
     cells = re.findall(r"<td>(.*?)</td>", rows[0][1])
     assert cells[0].startswith("House 3 · ") and cells[2] == "3 failed tries in a row"
     assert html.unescape(cells[3]) == reason
+
+
+def test_the_operator_page_in_urdu_says_its_forms_and_messages_in_urdu() -> None:
+    """An Urdu-reading operator got the page's headings, form labels and what its forms said
+    back ("House 3 is stopped: …") in English inside a right-to-left page."""
+    with web_app() as (_runtime, _settings, app):
+        operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
+        register(operator, op_csrf, 3, "amina", "http://127.0.0.1:9", "33" * 32)
+        operator.cookies.set("gs_lang", "ur")
+        stopped = operator.post("/operator/households/3/active", follow_redirects=False,
+                                data={"active": "false", "csrf_token": op_csrf})
+        assert stopped.status_code == 303
+        page = html.unescape(operator.get("/operator").text)
+    assert 'dir="rtl"' in page
+    flash = re.search(r'<p class="flash" role="status">(.*?)</p>', page, re.S)
+    assert flash is not None, page
+    assert flash.group(1) == ("گھر 3 روک دیا گیا: جب تک آپ دوبارہ اجازت نہ دیں یہ تجارت نہیں"
+                              " کر سکتا۔")
+    for urdu in ("خزانہ:", "<h2>تمام گھر</h2>", "<h2>میٹر تبدیل کریں</h2>", "میٹر کا پتہ (URL)",
+                 "میٹر کی کلید (hex)", "(میٹر 3)", ">مسلسل نیلامی</option>"):
+        assert urdu in page, urdu
+    for english in ("Treasury", "Households", "Change a meter", "Meter URL", "Meter id",
+                    "Wallet address", "is stopped", ">Save<", ">continuous<"):
+        assert english not in page, english

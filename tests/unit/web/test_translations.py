@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from gridshare.chain.errors import REVERT_REASONS
 from gridshare.local_time import MONTHS, village_zone
+from gridshare.meters.address import RULE as METER_URL_RULE
 from gridshare.services.accounts import PHRASE_RULE
 from gridshare.web import i18n
 from gridshare.web.error_pages import OUT_OF_DATE, WORDS
@@ -19,7 +21,19 @@ from gridshare.web.market_form import AMOUNT_RULE, MINUTES_RULE, price_rule
 from gridshare.web.page_login import LOGGED_OUT, SESSION_EXPIRED
 from gridshare.web.render import day_month_time, script_texts
 from gridshare.web.routes.pages import STALE_PAGE
-from gridshare.web.routes.pages_operator import MECHANISMS
+from gridshare.web.routes.pages_operator import (
+    DONE,
+    FORM_SENT,
+    MAY_TRADE,
+    MECHANISMS,
+    METER_MOVED,
+    NEW_PASSWORD,
+    NO_HOUSE,
+    OPERATOR_ONLY,
+    STOPPED,
+    TOP_UP_UNFINISHED,
+    UNKNOWN_MECHANISM,
+)
 from gridshare.web.routes.pages_password import CHANGED, DIFFER
 from gridshare.web.security import LoginLimiter, reserve_attempt
 
@@ -27,7 +41,11 @@ TEMPLATES = Path(__file__).parents[3] / "src" / "gridshare" / "web" / "templates
 URDU = json.loads((TEMPLATES / "_locales" / "ur.json").read_text(encoding="utf-8"))
 LITERAL = re.compile(r"""\bt\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*\)""")
 MESSAGES = [*MECHANISMS, LOGGED_OUT, SESSION_EXPIRED, STALE_PAGE, OUT_OF_DATE, *WORDS.values(),
-            AMOUNT_RULE, MINUTES_RULE, DIFFER, CHANGED, PHRASE_RULE, *MONTHS]
+            AMOUNT_RULE, MINUTES_RULE, DIFFER, CHANGED, PHRASE_RULE, *MONTHS,
+            OPERATOR_ONLY, NO_HOUSE, DONE, FORM_SENT, TOP_UP_UNFINISHED, MAY_TRADE, STOPPED,
+            NEW_PASSWORD, METER_MOVED, UNKNOWN_MECHANISM, f"meter_url: {METER_URL_RULE}",
+            *(REVERT_REASONS[r].message for r in ("not operator", "zero address",
+                                                  "operator account", "house taken"))]
 
 
 def template_texts() -> set[str]:
@@ -71,6 +89,25 @@ def test_the_wait_after_too_many_tries_is_said_in_urdu_with_its_seconds(what: st
     shown = i18n.gettext("ur", refused.value.message)
     assert shown != refused.value.message
     assert re.search(r"\b\d+ سیکنڈ انتظار کریں۔$", shown), shown
+
+
+@pytest.mark.parametrize("refusal", [
+    "There is no house 99.", "House 3 is registered.", "House 3 has no login here.",
+    "The treasury holds 1,000 coins, less than the top-up.", "Meter 4 belongs to house 3.",
+    "Meter 4 is house 3's meter.", "That account is already house 3.", "'Amina' is house 3.",
+    "That account is already a registered household.", "A top-up must be more than zero.",
+    "A household needs a name.", "House id must be 1 or more.", "That username is taken.",
+    "Username: 3-32 letters, digits, '.', '_' or '-'.", "Not an Ethereum address.",
+])
+def test_the_services_refusals_on_the_operator_page_are_said_in_urdu_with_their_values(
+    refusal: str,
+) -> None:
+    """The household, account and meter services word these inline, values and all; the
+    operator's forms flash them as they come."""
+    shown = i18n.gettext("ur", refusal)
+    assert shown != refusal
+    for value in re.findall(r"\d[\d,]*|'\w+'", refusal):  # house and meter numbers, a name
+        assert value in shown, (value, shown)
 
 
 def test_messages_with_values_and_several_sentences_are_translated_piece_by_piece() -> None:

@@ -33,12 +33,24 @@ router = APIRouter(include_in_schema=False)
 templates = make_templates()
 Ctx = Annotated[WebContext, Depends(get_context)]
 MECHANISMS = ("bulletin", "continuous", "auction")
+# What the operator's forms say back; a value goes in a {name} hole (the Urdu catalog's pattern)
+OPERATOR_ONLY = "Only the operator may see this."
+NO_HOUSE = "There is no house {house}."
+DONE = "Done."
+FORM_SENT = "That form was already sent. Send it again from here."
+TOP_UP_UNFINISHED = ("The earlier top-up may not have finished: check the house's balance here"
+                     " before trying again.")
+MAY_TRADE = "House {house} may trade again."
+STOPPED = "House {house} is stopped: it cannot trade until you let it again."
+NEW_PASSWORD = "House {house} has a new password; its resident was logged out."
+METER_MOVED = "House {house}'s meter is now at {url}."
+UNKNOWN_MECHANISM = "Unknown mechanism."
 
 
 def operator_page_user(request: Request) -> Session:
     session = page_user(request)  # a form after the session ended: the login page says so
     if not session.is_operator:
-        raise ApiError(403, "operator_only", "Only the operator may see this.", None)
+        raise ApiError(403, "operator_only", OPERATOR_ONLY, None)
     return session
 
 
@@ -114,21 +126,20 @@ def top_up(
     check_form_csrf(session, csrf_token)
     record = ctx.households.repository.get(house_id) if 0 < house_id < 2**63 else None
     if record is None:
-        return _back(session, f"There is no house {house_id}.")
+        return _back(session, NO_HOUSE.format(house=house_id))
 
     def work() -> str:
         ctx.households.deposit_for(record.account, coins_to_wei(coins))
-        return "Done."
+        return DONE
 
     try:
         message = once_per_form(ctx, session, request_key, f"form:top-up:{house_id}:{coins}", work)
     except TradingError as exc:
         return _back(session, exc.message)
     except RequestKeyReused:
-        return _back(session, "That form was already sent. Send it again from here.")
+        return _back(session, FORM_SENT)
     except RequestUnfinished:
-        return _back(session, "The earlier top-up may not have finished: check the house's"
-                              " balance here before trying again.")
+        return _back(session, TOP_UP_UNFINISHED)
     except RequestKeyError as exc:
         return _back(session, str(exc))
     except ChainError as exc:
@@ -152,8 +163,8 @@ def set_active(
     except ChainError as exc:
         return _back(session, chain_trouble(exc)[2])
     if active:
-        return _back(session, f"House {house_id} may trade again.")
-    return _back(session, f"House {house_id} is stopped: it cannot trade until you let it again.")
+        return _back(session, MAY_TRADE.format(house=house_id))
+    return _back(session, STOPPED.format(house=house_id))
 
 
 @router.post("/operator/password")
@@ -166,7 +177,7 @@ def reset_password(
         reset_wallet_password(ctx, house_id, new_password)
     except ApiError as exc:
         return _back(session, exc.message)
-    return _back(session, f"House {house_id} has a new password; its resident was logged out.")
+    return _back(session, NEW_PASSWORD.format(house=house_id))
 
 
 @router.post("/operator/meter")
@@ -185,7 +196,7 @@ def change_meter(
         return _back(session, f"{'.'.join(map(str, first['loc']))}: {first['msg']}")
     except ApiError as exc:
         return _back(session, exc.message)
-    return _back(session, f"House {record.house_id}'s meter is now at {record.meter_url}.")
+    return _back(session, METER_MOVED.format(house=record.house_id, url=record.meter_url))
 
 
 @router.post("/operator/mechanism")
@@ -195,6 +206,6 @@ def mechanism(
 ) -> RedirectResponse:
     check_form_csrf(session, csrf_token)
     if mechanism not in MECHANISMS:
-        return _back(session, "Unknown mechanism.")
+        return _back(session, UNKNOWN_MECHANISM)
     ctx.set_mechanism(mechanism)
-    return _back(session, "Done.")
+    return _back(session, DONE)
