@@ -110,6 +110,25 @@ def test_the_services_refusals_on_the_operator_page_are_said_in_urdu_with_their_
         assert value in shown, (value, shown)
 
 
+@pytest.mark.parametrize("named", [
+    "block 7", "order 7", "delivery 7", f"transaction 0x{'ab' * 32}", f"address 0x{'ab' * 20}",
+])
+def test_what_the_explorer_names_is_said_in_urdu_with_its_number(named: str) -> None:
+    """The explorer's routes name what was not found, and its search the candidates, in
+    English ("order 7"); the pages show them through the catalog's patterns."""
+    shown = i18n.gettext("ur", named)
+    assert shown != named and shown.endswith(named.split()[1])
+
+
+@pytest.mark.parametrize("word", ["open", "filled", "cancelled", "expired", "pending", "settled",
+                                  "overdue", "buy", "sell", "block", "tx", "address", "house",
+                                  "order", "delivery"])
+def test_the_explorers_statuses_sides_and_kinds_have_their_urdu(word: str) -> None:
+    """Orders' and deliveries' statuses and sides, and the search's kinds, as the explorer's
+    records spell them."""
+    assert URDU.get(word, "").strip(), word
+
+
 def test_messages_with_values_and_several_sentences_are_translated_piece_by_piece() -> None:
     rule = price_rule("PKR")
     assert i18n.gettext("ur", rule) == URDU[

@@ -20,6 +20,7 @@ from gridshare.explorer.wiring import build_explorer, stop_explorer
 from gridshare.explorer.words import short_address
 from gridshare.local_time import abbreviation, date_and_time, offset_s
 from gridshare.runtime import Runtime
+from gridshare.web import i18n
 from gridshare.web.errors import ApiError
 from gridshare.web.schemas import PathId
 
@@ -70,9 +71,13 @@ def _render(request: Request, explorer: Explorer, name: str, status: int = 200,
     names = explorer.names()
     symbol = explorer.symbol
     now = int(time.time())
+    lang, direction = i18n.translator(request.cookies.get(i18n.COOKIE, i18n.DEFAULT))
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return TEMPLATES.TemplateResponse(
         request, f"explorer/{name}",
-        {"name_of": names, "coins": lambda wei: coins(int(wei), symbol), "symbol": symbol,
+        {"lang": lang, "dir": direction, "t": lambda text: i18n.gettext(lang, text),
+         "languages": i18n.LANGUAGES, "here": here,
+         "name_of": names, "coins": lambda wei: coins(int(wei), symbol), "symbol": symbol,
          "zone": explorer.zone, "zone_name": abbreviation(now, explorer.zone),
          "zone_offset": offset_s(now, explorer.zone), **context},
         status_code=status,
