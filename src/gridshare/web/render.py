@@ -41,8 +41,8 @@ _SCRIPT_TEXT = re.compile(r'\btr\("((?:[^"\\]|\\.)*)"')
 
 @cache
 def script_texts() -> tuple[str, ...]:
-    """The texts the page scripts show, found as their `tr("...")` calls in static/*.js."""
-    found = {text for script in STATIC.glob("*.js")
+    """The texts the page scripts show, found as their `tr("...")` calls in static/**/*.js."""
+    found = {text for script in STATIC.rglob("*.js")
              for text in _SCRIPT_TEXT.findall(script.read_text(encoding="utf-8"))}
     return tuple(sorted(found))
 

@@ -91,3 +91,35 @@ def test_index_page_shows_new_blocks_without_a_reload(
     page.reload()
     assert page.locator("#blocks tr td").last.inner_text() == drawn  # as the server writes it
     page.context.close()
+
+
+def test_in_urdu_the_live_rows_speak_urdu_and_the_tables_read_from_the_right(
+    explorer_server: ExplorerServer, chromium: Any
+) -> None:
+    """The rows the script redraws carry the page's words, not English ones, and a table's
+    texts start at the right of their cells, as the page reads."""
+    page = _phone(chromium)
+    page.context.add_cookies([{"name": "gs_lang", "value": "ur", "url": explorer_server.url}])
+    page.goto(explorer_server.url + "/explorer")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    runtime = explorer_server.runtime
+    runtime.transactor.transact(
+        runtime.operator, TxRequest(explorer_server.day.stranger.address, b"", 1))
+    head = str(runtime.chain.w3.eth.block_number)
+    page.wait_for_function(
+        "n => document.querySelector('#blocks tr td').textContent === n", arg=head,
+        timeout=15_000)
+    assert page.locator("#live-note").inner_text().startswith("براہِ راست · ")
+    rows = page.locator("#txs tbody").inner_text()
+    assert "کامیاب" in rows and "success" not in rows, rows  # drawn by live.js
+    assert "منتقلی" in rows and "transfer" not in rows, rows  # the transfer just sent
+    # a heading's text sits at its cell's right side (text-align: start), not at its left
+    gaps = page.evaluate("""() => {
+        const cell = document.querySelector("#txs th");
+        const range = document.createRange();
+        range.selectNodeContents(cell);
+        const text = range.getBoundingClientRect(), box = cell.getBoundingClientRect();
+        return [text.left - box.left, box.right - text.right];
+    }""")
+    assert gaps[1] < 12 < gaps[0], gaps
+    page.context.close()

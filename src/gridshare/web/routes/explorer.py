@@ -22,6 +22,7 @@ from gridshare.local_time import abbreviation, date_and_time, offset_s
 from gridshare.runtime import Runtime
 from gridshare.web import i18n
 from gridshare.web.errors import ApiError
+from gridshare.web.render import script_words
 from gridshare.web.schemas import PathId
 
 WEB = Path(__file__).resolve().parents[1]
@@ -76,7 +77,7 @@ def _render(request: Request, explorer: Explorer, name: str, status: int = 200,
     return TEMPLATES.TemplateResponse(
         request, f"explorer/{name}",
         {"lang": lang, "dir": direction, "t": lambda text: i18n.gettext(lang, text),
-         "languages": i18n.LANGUAGES, "here": here,
+         "languages": i18n.LANGUAGES, "here": here, "script_words": script_words(lang),
          "name_of": names, "coins": lambda wei: coins(int(wei), symbol), "symbol": symbol,
          "zone": explorer.zone, "zone_name": abbreviation(now, explorer.zone),
          "zone_offset": offset_s(now, explorer.zone), **context},

@@ -7,6 +7,15 @@
   var url = root.getAttribute("data-summary");
   var note = document.getElementById("live-note");
   var lastKey = null;
+  // the page's words for what this script says (the server finds every call of tr in the
+  // scripts and sends their translations in #words); "{name}" is filled in from `values`
+  var words = {};
+  try { words = JSON.parse((document.getElementById("words") || {}).textContent || "{}"); } catch (e) { words = {}; }
+  function tr(text, values) {
+    return (words[text] || text).replace(/\{(\w+)\}/g, function (hole, name) {
+      return values && name in values ? values[name] : hole;
+    });
+  }
 
   function el(tag, text, href, cls) {
     var node = document.createElement(href ? "a" : tag);
@@ -33,13 +42,13 @@
     if (!body) { return; }
     body.replaceChildren();
     blocks.forEach(function (b) {
-      var tr = document.createElement("tr");
-      tr.appendChild(cell(el("a", b.number, "/explorer/block/" + b.number)));
-      tr.appendChild(cell(el("span", short(b.hash), null, "hash")));
-      tr.appendChild(cell(String(b.tx_count)));
-      tr.appendChild(cell(Number(b.gas_used).toLocaleString("en")));
-      tr.appendChild(cell(when(b.timestamp)));
-      body.appendChild(tr);
+      var row = document.createElement("tr");
+      row.appendChild(cell(el("a", b.number, "/explorer/block/" + b.number)));
+      row.appendChild(cell(el("span", short(b.hash), null, "hash")));
+      row.appendChild(cell(String(b.tx_count)));
+      row.appendChild(cell(Number(b.gas_used).toLocaleString("en")));
+      row.appendChild(cell(when(b.timestamp)));
+      body.appendChild(row);
     });
   }
   function drawTxs(txs) {
@@ -47,15 +56,15 @@
     if (!body) { return; }
     body.replaceChildren();
     txs.forEach(function (t) {
-      var tr = document.createElement("tr");
-      tr.appendChild(cell(el("a", short(t.hash), "/explorer/tx/" + t.hash, "hash")));
-      tr.appendChild(cell(el("a", t.block_number, "/explorer/block/" + t.block_number)));
-      tr.appendChild(cell(el("a", t.from_name, "/explorer/address/" + t.from)));
+      var row = document.createElement("tr");
+      row.appendChild(cell(el("a", short(t.hash), "/explorer/tx/" + t.hash, "hash")));
+      row.appendChild(cell(el("a", t.block_number, "/explorer/block/" + t.block_number)));
+      row.appendChild(cell(el("a", t.from_name, "/explorer/address/" + t.from)));
       var to = t.to || t.contract_address;
-      tr.appendChild(cell(to ? el("a", t.to ? t.to_name : "new contract", "/explorer/address/" + to) : "—"));
-      tr.appendChild(cell(t.call ? t.call.function : (t.to ? "transfer" : "deploy")));
-      tr.appendChild(cell(el("span", t.status === 1 ? "success" : "failed", null, t.status === 1 ? "ok" : "bad")));
-      body.appendChild(tr);
+      row.appendChild(cell(to ? el("a", t.to ? t.to_name : tr("new contract"), "/explorer/address/" + to) : "—"));
+      row.appendChild(cell(t.call ? t.call.function : (t.to ? tr("transfer") : tr("deploy"))));
+      row.appendChild(cell(el("span", t.status === 1 ? tr("success") : tr("failed"), null, t.status === 1 ? "ok" : "bad")));
+      body.appendChild(row);
     });
   }
   function tick() {
@@ -68,9 +77,9 @@
         if (s.gas_price !== null) { setText("gas-price", s.gas_price + " wei"); }
         var key = s.blocks.length ? s.blocks[0].hash : "";
         if (key !== lastKey) { drawBlocks(s.blocks); drawTxs(s.transactions); lastKey = key; }
-        if (note) { note.textContent = "live · updated " + new Date().toLocaleTimeString(); }
+        if (note) { note.textContent = tr("live · updated {time}", { time: new Date().toLocaleTimeString() }); }
       })
-      .catch(function () { if (note) { note.textContent = "offline, retrying"; } })
+      .catch(function () { if (note) { note.textContent = tr("offline, retrying"); } })
       .then(function () { window.setTimeout(tick, 3000); });
   }
   window.setTimeout(tick, 1000);
