@@ -2,13 +2,21 @@
 so the operator knows which meters to go and look at: the list used to give only the delivery
 number; and the meters the engine cannot use are listed with their house and why. The real
 app, chain and database; the engine's flag and its meters' failures are set through the
-context as the engine would report them."""
+context as the engine would report them. A household on the chain that the database lost
+(restored from an older copy) is listed and can be registered again."""
 
 from __future__ import annotations
 
 import html
 import re
+import sqlite3
+import time
+from pathlib import Path
 
+from eth_account import Account
+
+from gridshare.domain import Side
+from gridshare.runtime import DATABASE
 from gridshare.services.backoff import MeterBackoff
 from tests.integration.web_support import OPERATOR_PASSWORD, PASSWORD, log_in, register, web_app
 
@@ -82,3 +90,60 @@ def test_the_operator_page_in_urdu_says_its_forms_and_messages_in_urdu() -> None
     for english in ("Treasury", "Households", "Change a meter", "Meter URL", "Meter id",
                     "Wallet address", "is stopped", ">Save<", ">continuous<"):
         assert english not in page, english
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    """A copy through SQLite's backup API, whole and consistent (write-ahead log included)."""
+    with sqlite3.connect(source) as reading, sqlite3.connect(target) as writing:
+        reading.backup(writing)
+
+
+def test_a_household_the_database_lost_is_listed_and_registered_again_with_its_own_account(
+    tmp_path: Path,
+) -> None:
+    """A restore from a database copy older than the chain's left a household on the chain
+    with no login and its house id taken, and nothing said so. Now /operator lists it, fills
+    the register form in for it, and registering it again with its own account (signed in
+    the resident's wallet with the recovery phrase) records it: it can log in and trade."""
+    with web_app(tmp_path) as (_runtime, _settings, app):
+        operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
+        register(operator, op_csrf, 3, "amina", "http://127.0.0.1:9", "33" * 32)
+    _copy_database(tmp_path / DATABASE, tmp_path / "older.sqlite")  # before bilal came
+    with web_app(tmp_path) as (_runtime, _settings, app):
+        operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
+        created = register(operator, op_csrf, 7, "bilal", "http://127.0.0.1:9", "44" * 32)
+    address, phrase = str(created["address"]), str(created["recovery_phrase"])
+    _copy_database(tmp_path / "older.sqlite", tmp_path / DATABASE)  # the restore
+
+    with web_app(tmp_path) as (runtime, _settings, app):
+        operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
+        page = operator.get("/operator").text
+        rows = re.findall(r'<tr data-unrecorded="(\d+)">(.*?)</tr>', page, re.S)
+        assert [(house, address in row) for house, row in rows] == [("7", True)]
+        assert Account.from_mnemonic(phrase).address == address  # the wallet's key
+
+        form = operator.get("/operator?record=7").text
+        for name, value in (("house_id", "7"), ("meter_id", "7"), ("wallet_address", address)):
+            assert re.search(rf'name="{name}"[^>]*value="{value}"', form), name
+        elsewhere = operator.post("/api/v1/households", headers={"X-CSRF-Token": op_csrf}, json={
+            "name": "Bilal", "username": "bilal2", "password": PASSWORD, "house_id": 8,
+            "meter_id": 8, "meter_url": "http://127.0.0.1:9", "meter_key": "55" * 32,
+            "wallet_address": address})
+        assert elsewhere.status_code == 409, elsewhere.text  # not as another house
+        assert elsewhere.json()["error"]["field"] == "wallet_address"
+
+        again = operator.post("/operator/households", data={
+            "csrf_token": op_csrf, "name": "Bilal", "username": "bilal2", "password": PASSWORD,
+            "house_id": "7", "meter_id": "7", "meter_url": "http://127.0.0.1:9",
+            "meter_key": "44" * 32, "wallet_address": address, "top_up_coins": "0"})
+        assert again.status_code == 200 and "bilal2" in again.text, again.text
+        assert 'id="unrecorded"' not in operator.get("/operator").text
+        bilal, _csrf = log_in(app, "bilal2", PASSWORD)
+        me = bilal.get("/api/v1/me").json()["user"]
+        assert (me["address"], me["house_id"], me["holds_key"]) == (address, 7, False)
+        household = runtime.market.household(address)
+        assert household is not None and household.active and household.house_id == 7
+        wallet = Account.from_mnemonic(phrase)  # what the resident's MetaMask signs with
+        offer = runtime.market.place_order(wallet, Side.SELL, 10, 10**12, int(time.time()) + 600)
+        mine = bilal.get("/api/v1/me/orders").json()
+        assert [order["id"] for order in mine] == [offer.id]

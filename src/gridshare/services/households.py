@@ -40,6 +40,10 @@ class HouseholdService:
     ) -> HouseholdRecord:
         """Register `account` as house `house_id` on chain and store its meter entry.
 
+        An account the chain already holds as house `house_id` whose record the database lost
+        (a restore from a copy older than the chain's) is registered again, which re-activates
+        it and sets its meter id, and recorded.
+
         A registration sent but not confirmed (`TransactionTimeout`) is stored all the same and
         the timeout raised: it may still be mined, and the house then needs its entry.
         """
@@ -73,7 +77,10 @@ class HouseholdService:
                 "account",
             )
         taken = self.repository.by_account(checksum)
-        if taken is not None or self.market.household(checksum) is not None:
+        on_chain = self.market.household(checksum)
+        # The one account the chain may already hold: this house's own, when the database has
+        # lost its record (restored from a copy older than the chain's); it is recorded again.
+        if taken is not None or (on_chain is not None and on_chain.house_id != house_id):
             where = f"house {taken.house_id}" if taken else "a registered household"
             raise TradingError("account_taken", f"That account is already {where}.", "account")
         same = name.strip().casefold()  # "Alice " and "ALICE" are Alice to a resident

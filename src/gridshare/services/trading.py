@@ -51,6 +51,7 @@ class TradingService:
         self._lock = threading.Lock()
         self._tracked: dict[int, Order] = {}
         self._households: dict[str, Household | None] = {}
+        self._registered: set[str] = set()  # every account ever registered as a household
         self._feed = ChangeFeed(market)  # the events since the view's block
 
     # -- writes --------------------------------------------------------------
@@ -199,6 +200,13 @@ class TradingService:
                 found[account] = self._households[key]
             return found
 
+    def registered_accounts(self) -> frozenset[str]:
+        """Every account the chain has registered as a household (checksummed), from the
+        view: its household events since the first block."""
+        with self._lock:
+            self._sync()
+            return frozenset(self._registered)
+
     @property
     def view_head(self) -> tuple[int, bytes] | None:
         """Number and hash of the block the view is up to."""
@@ -211,9 +219,10 @@ class TradingService:
             return
         changes, restart = polled
         if restart:  # first look, or history changed: start over
-            self._tracked, self._households = {}, {}
+            self._tracked, self._households, self._registered = {}, {}, set()
         for account in changes.accounts:
             self._households.pop(account, None)
+        self._registered |= changes.accounts
         for event in changes.orders:  # in chain order; closed orders never open again
             if event.placed is not None:
                 self._tracked[event.order_id] = event.placed

@@ -75,11 +75,21 @@ def operator_page(request: Request, ctx: Ctx, session: Operator) -> HTMLResponse
     house_of = {r.account.lower(): r.house_id for r, _ in houses}  # who sold, who bought
     free_mb = free_bytes(ctx.runtime.settings.data_dir) // 2**20
     troubles = ctx.meter_troubles()
+    # households on the chain this server has no record of (a restore from a database copy
+    # older than the chain's): listed, and `?record=<house id>` fills the register form in
+    recorded = {r.account for r in records}
+    unrecorded = sorted(
+        (h for h in ctx.trading.households(ctx.trading.registered_accounts() - recorded).values()
+         if h is not None), key=lambda h: h.house_id,
+    )
+    again = next((h for h in unrecorded if str(h.house_id) == request.query_params.get("record")),
+                 None)
     return render(
         templates, request, "operator.html", session, houses=houses, mechanism=ctx.mechanism,
         mechanisms=MECHANISMS, stopped=stopped, wallet_only=wallet_only, house_of=house_of,
         flagged=queries.flagged(ctx, ctx.engine_flags())[:50],
         troubled=[(r, troubles[r.meter_id]) for r in records if r.meter_id in troubles],
+        unrecorded=unrecorded, again=again,
         treasury=ctx.runtime.chain.w3.eth.get_balance(ctx.runtime.operator.address),
         disk_free_mb=free_mb if free_mb < LOW_DISK_BYTES // 2**20 else None,  # a warning
     )
