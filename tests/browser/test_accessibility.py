@@ -1,0 +1,156 @@
+"""axe-core finds no serious or critical WCAG 2.1 A/AA violation on any resident page, in
+English and in Urdu (right to left), on a 360x740 phone.
+
+axe-core comes from node_modules (package.json) and runs inside the page once its scripts
+have drawn their charts. The pages send a strict CSP (`script-src 'self'`), which blocks a
+`<script>` with axe's source; `page.evaluate` runs it through the DevTools protocol, which
+the page's CSP does not govern, so the pages are checked with their real CSP, unchanged.
+
+A server of its own with one simulated meter, and a market with something on it: amina and
+bilal have open offers and demands, and amina has bought from bilal, so the order boards, the
+account's tables, the delivery progress and an unreachable meter are on the pages, not only
+"Nothing here yet."
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page
+from tests.browser.conftest import OPERATOR_PASSWORD
+from tests.integration.engine.support import sim_in_thread
+from tests.integration.web_support import PASSWORD, web_app
+from tests.support.live_server import serve_in_thread
+from tests.support.nodes import free_port
+
+from gridshare.sim import SimSettings
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+PHONE = {"width": 360, "height": 740}
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+BLOCKING = ("serious", "critical")
+UNREACHABLE = "http://127.0.0.1:9"  # bilal's meter: the community page says so
+# (path, logged in, what the page's scripts draw before it is finished)
+PAGES = (
+    ("/login", False, None),
+    ("/recover", False, None),
+    ("/no-such-page", False, None),
+    ("/market", True, "#price-chart .uplot"),
+    ("/account", True, None),
+    ("/account/password", True, None),
+    ("/meter", True, "#meter-chart .u-legend"),
+    ("/community", True, None),
+    ("/account/export", True, None),
+    ("/no-such-page", True, None),
+)
+RUN_AXE = """tags => axe.run(document, {runOnly: {type: "tag", values: tags},
+                                     resultTypes: ["violations"]})
+  .then(r => ({violations: r.violations.map(v => ({
+                 id: v.id, impact: v.impact, help: v.help,
+                 targets: v.nodes.map(n => n.target.join(" "))})),
+               passes: r.passes.map(v => v.id)}))"""
+# rules that pass on every page: axe ran, and found the language and the text to check
+RAN = {"html-has-lang", "html-lang-valid", "document-title", "color-contrast"}
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A live server with amina on the simulated meter, bilal on one that never answers, and
+    a market in use."""
+    settings = SimSettings(
+        houses=1, base_port=free_port(), speed=20.0, data_dir=tmp_path_factory.mktemp("a11y-m")
+    )
+    with (
+        sim_in_thread(settings) as sim,
+        web_app(tmp_path_factory.mktemp("a11y-server")) as (_runtime, _settings, app),
+        serve_in_thread(app) as base,
+    ):
+        entry = sim.entries[0]
+        operator = api_login(base, "operator", OPERATOR_PASSWORD)
+        houses = ((entry.house_id, entry.meter_id, "amina", entry.url, entry.key.hex),
+                  (entry.house_id + 1, entry.meter_id + 1, "bilal", UNREACHABLE, "33" * 32))
+        for house, meter, name, meter_url, key in houses:
+            body = {"name": f"House {house}", "username": name, "password": PASSWORD,
+                    "house_id": house, "meter_id": meter, "meter_url": meter_url,
+                    "meter_key": key, "top_up_coins": 100}
+            operator.post("/api/v1/households", json=body).raise_for_status()
+        amina, bilal = api_login(base, "amina", PASSWORD), api_login(base, "bilal", PASSWORD)
+        offer = place(bilal, "sell", 50)
+        place(bilal, "buy", 40)
+        place(amina, "sell", 30)
+        amina.post(f"/api/v1/orders/{offer}/take", json={"amount_wh": 20}).raise_for_status()
+        yield base
+
+
+def api_login(base: str, username: str, password: str) -> httpx.Client:
+    """An API client logged in as `username`, sending its CSRF token with every request."""
+    client = httpx.Client(base_url=base)
+    login = client.post("/api/v1/session", json={"username": username, "password": password})
+    login.raise_for_status()
+    client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+    return client
+
+
+def place(client: httpx.Client, side: str, amount_wh: int) -> int:
+    placed = client.post("/api/v1/orders",
+                         json={"side": side, "amount_wh": amount_wh, "price_per_wh": 10**15})
+    placed.raise_for_status()
+    return int(placed.json()["id"])
+
+
+@pytest.fixture(scope="module")
+def phone(browser: Browser, url: str) -> Iterator[Callable[[str, bool], Page]]:
+    """A 360x740 phone for (language, logged in as amina or not), one per pair, kept."""
+    made: dict[tuple[str, bool], tuple[BrowserContext, Page]] = {}
+
+    def open_(lang: str, logged_in: bool) -> Page:
+        if (lang, logged_in) not in made:
+            context = browser.new_context(viewport=PHONE)
+            context.add_cookies([{"name": "gs_lang", "value": lang, "url": url}])
+            page = context.new_page()
+            if logged_in:
+                page.goto(url + "/login")
+                page.fill("input[name=username]", "amina")
+                page.fill("input[name=password]", PASSWORD)
+                page.click("button[type=submit]")
+                page.wait_for_url(url + "/market")
+            made[lang, logged_in] = context, page
+        return made[lang, logged_in][1]
+
+    yield open_
+    for context, _page in made.values():
+        context.close()
+
+
+def report(violations: list[dict[str, Any]]) -> str:
+    """One line per violation: what rule, how bad, what to do, and where (the first few)."""
+    lines = []
+    for v in violations:
+        where = ", ".join(v["targets"][:4]) + (" …" if len(v["targets"]) > 4 else "")
+        lines.append(f"{v['id']} ({v['impact']}, {len(v['targets'])}x): {v['help']} at {where}")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("lang", ["en", "ur"])
+@pytest.mark.parametrize(("path", "logged_in", "drawn"), PAGES,
+                         ids=[f"{p}{'' if r else '-logged-out'}" for p, r, _ in PAGES])
+def test_axe_finds_no_serious_or_critical_violation(
+    phone: Callable[[str, bool], Page], url: str, lang: str, path: str, logged_in: bool,
+    drawn: str | None,
+) -> None:
+    page = phone(lang, logged_in)
+    page.goto(url + path)
+    assert page.url == url + path  # not sent to /login: the page itself is checked
+    assert page.locator("html").get_attribute("lang") == lang
+    assert page.locator("html").get_attribute("dir") == ("rtl" if lang == "ur" else "ltr")
+    if drawn:
+        page.wait_for_selector(drawn, timeout=15_000)
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate(RUN_AXE, TAGS)
+    assert not RAN - set(result["passes"]), result  # axe ran its rules on this page
+    blocking = [v for v in result["violations"] if v["impact"] in BLOCKING]
+    assert not blocking, f"{path} in {lang}:\n{report(blocking)}"
