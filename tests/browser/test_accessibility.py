@@ -1,5 +1,6 @@
-"""axe-core finds no serious or critical WCAG 2.1 A/AA violation on any resident page, in
-English and in Urdu (right to left), on a 360x740 phone.
+"""axe-core finds no serious or critical WCAG 2.1 A/AA violation on any page (the residents',
+the operator's and the explorer's), in English and in Urdu (right to left), on a 360x740
+phone.
 
 axe-core comes from node_modules (package.json) and runs inside the page once its scripts
 have drawn their charts. The pages send a strict CSP (`script-src 'self'`), which blocks a
@@ -14,7 +15,9 @@ account's tables, the delivery progress and an unreachable meter are on the page
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,18 +37,29 @@ PHONE = {"width": 360, "height": 740}
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = ("serious", "critical")
 UNREACHABLE = "http://127.0.0.1:9"  # bilal's meter: the community page says so
-# (path, logged in, what the page's scripts draw before it is finished)
+# (path, who is logged in, what the page's scripts draw before it is finished); {amina},
+# {operator} and {tx} are filled in once the market is in use
 PAGES = (
-    ("/login", False, None),
-    ("/recover", False, None),
-    ("/no-such-page", False, None),
-    ("/market", True, "#price-chart .uplot"),
-    ("/account", True, None),
-    ("/account/password", True, None),
-    ("/meter", True, "#meter-chart .u-legend"),
-    ("/community", True, None),
-    ("/account/export", True, None),
-    ("/no-such-page", True, None),
+    ("/login", None, None),
+    ("/recover", None, None),
+    ("/no-such-page", None, None),
+    ("/market", "amina", "#price-chart .uplot"),
+    ("/account", "amina", None),
+    ("/account/password", "amina", None),
+    ("/meter", "amina", "#meter-chart .u-legend"),
+    ("/community", "amina", None),
+    ("/account/export", "amina", None),
+    ("/no-such-page", "amina", None),
+    ("/operator", "operator", None),
+    ("/explorer", None, None),
+    ("/explorer/block/1", None, None),
+    ("/explorer/tx/{tx}", None, None),
+    ("/explorer/address/{amina}", None, None),
+    ("/explorer/address/{operator}", None, None),  # the widest tables: every registration
+    ("/explorer/order/1", None, None),
+    ("/explorer/delivery/1", None, None),
+    ("/explorer/search?q=house", None, None),
+    ("/explorer/block/999999", None, None),
 )
 RUN_AXE = """tags => axe.run(document, {runOnly: {type: "tag", values: tags},
                                      resultTypes: ["violations"]})
@@ -57,10 +71,16 @@ RUN_AXE = """tags => axe.run(document, {runOnly: {type: "tag", values: tags},
 RAN = {"html-has-lang", "html-lang-valid", "document-title", "color-contrast"}
 
 
+@dataclass(frozen=True)
+class Site:
+    url: str
+    filled: dict[str, str]  # what PAGES' {names} stand for
+
+
 @pytest.fixture(scope="module")
-def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """A live server with amina on the simulated meter, bilal on one that never answers, and
-    a market in use."""
+    a market in use, all of it indexed by the explorer."""
     settings = SimSettings(
         houses=1, base_port=free_port(), speed=20.0, data_dir=tmp_path_factory.mktemp("a11y-m")
     )
@@ -83,7 +103,15 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         place(bilal, "buy", 40)
         place(amina, "sell", 30)
         amina.post(f"/api/v1/orders/{offer}/take", json={"amount_wh": 20}).raise_for_status()
-        yield base
+        deadline = time.monotonic() + 60
+        while (summary := operator.get("/api/v1/explorer/summary").json())[
+                "indexed_block"] != summary["head_block"]:
+            assert time.monotonic() < deadline, "the explorer did not index the market"
+            time.sleep(0.1)
+        delivery = operator.get("/api/v1/explorer/deliveries/1").json()
+        yield Site(base, {"amina": amina.get("/api/v1/me").json()["user"]["address"],
+                          "operator": operator.get("/api/v1/me").json()["user"]["address"],
+                          "tx": delivery["created_tx"]})
 
 
 def api_login(base: str, username: str, password: str) -> httpx.Client:
@@ -103,23 +131,25 @@ def place(client: httpx.Client, side: str, amount_wh: int) -> int:
 
 
 @pytest.fixture(scope="module")
-def phone(browser: Browser, url: str) -> Iterator[Callable[[str, bool], Page]]:
-    """A 360x740 phone for (language, logged in as amina or not), one per pair, kept."""
-    made: dict[tuple[str, bool], tuple[BrowserContext, Page]] = {}
+def phone(browser: Browser, site: Site) -> Iterator[Callable[[str, str | None], Page]]:
+    """A 360x740 phone for (language, who is logged in: amina, the operator or nobody), one
+    per pair, kept."""
+    made: dict[tuple[str, str | None], tuple[BrowserContext, Page]] = {}
+    passwords = {"amina": PASSWORD, "operator": OPERATOR_PASSWORD}
 
-    def open_(lang: str, logged_in: bool) -> Page:
-        if (lang, logged_in) not in made:
+    def open_(lang: str, who: str | None) -> Page:
+        if (lang, who) not in made:
             context = browser.new_context(viewport=PHONE)
-            context.add_cookies([{"name": "gs_lang", "value": lang, "url": url}])
+            context.add_cookies([{"name": "gs_lang", "value": lang, "url": site.url}])
             page = context.new_page()
-            if logged_in:
-                page.goto(url + "/login")
-                page.fill("input[name=username]", "amina")
-                page.fill("input[name=password]", PASSWORD)
+            if who:
+                page.goto(site.url + "/login")
+                page.fill("input[name=username]", who)
+                page.fill("input[name=password]", passwords[who])
                 page.click("button[type=submit]")
-                page.wait_for_url(url + "/market")
-            made[lang, logged_in] = context, page
-        return made[lang, logged_in][1]
+                page.wait_for_url(lambda went: not went.endswith("/login"))
+            made[lang, who] = context, page
+        return made[lang, who][1]
 
     yield open_
     for context, _page in made.values():
@@ -136,15 +166,16 @@ def report(violations: list[dict[str, Any]]) -> str:
 
 
 @pytest.mark.parametrize("lang", ["en", "ur"])
-@pytest.mark.parametrize(("path", "logged_in", "drawn"), PAGES,
-                         ids=[f"{p}{'' if r else '-logged-out'}" for p, r, _ in PAGES])
+@pytest.mark.parametrize(("path", "who", "drawn"), PAGES,
+                         ids=[f"{p}{'-' + w if w else ''}" for p, w, _ in PAGES])
 def test_axe_finds_no_serious_or_critical_violation(
-    phone: Callable[[str, bool], Page], url: str, lang: str, path: str, logged_in: bool,
-    drawn: str | None,
+    phone: Callable[[str, str | None], Page], site: Site, lang: str, path: str,
+    who: str | None, drawn: str | None,
 ) -> None:
-    page = phone(lang, logged_in)
-    page.goto(url + path)
-    assert page.url == url + path  # not sent to /login: the page itself is checked
+    page = phone(lang, who)
+    address = site.url + path.format_map(site.filled)
+    page.goto(address)
+    assert page.url == address  # not sent to /login: the page itself is checked
     assert page.locator("html").get_attribute("lang") == lang
     assert page.locator("html").get_attribute("dir") == ("rtl" if lang == "ur" else "ltr")
     if drawn:
