@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.integration.engine.support import sim_in_thread
+from tests.integration.engine.support import free_base_port, sim_in_thread
 from tests.integration.web_support import OPERATOR_PASSWORD, web_app
 from tests.support.live_server import serve_in_thread
-from tests.support.nodes import free_port
 
 from gridshare.runtime import Runtime
 from gridshare.sim import MeterSim, SimSettings
@@ -32,8 +31,7 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian chromium is not installed: `make install` installs it")
-    base = free_port()
-    settings = SimSettings(houses=3, base_port=base if base < 65000 else 18300, speed=20.0,
+    settings = SimSettings(houses=3, base_port=free_base_port(3), speed=20.0,
                            data_dir=tmp_path_factory.mktemp("meters"))
     with sim_in_thread(settings) as sim, web_app(tmp_path_factory.mktemp("server")) as (
         runtime, _settings, app
