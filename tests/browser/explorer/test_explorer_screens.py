@@ -17,6 +17,18 @@ def _phone(chromium: Any) -> Any:
     return context.new_page()
 
 
+def _transfer_and_wait_for_its_block(explorer_server: ExplorerServer, page: Any) -> str:
+    """Send a transfer; once the open index page has drawn its block live, that block's number."""
+    runtime = explorer_server.runtime
+    runtime.transactor.transact(
+        runtime.operator, TxRequest(explorer_server.day.stranger.address, b"", 1))
+    head = str(runtime.chain.w3.eth.block_number)
+    page.wait_for_function(
+        "n => document.querySelector('#blocks tr td').textContent === n", arg=head,
+        timeout=15_000)
+    return head
+
+
 def test_pages_fit_a_phone_and_a_desktop_and_are_saved_as_screenshots(
     explorer_server: ExplorerServer, chromium: Any
 ) -> None:
@@ -77,13 +89,7 @@ def test_index_page_shows_new_blocks_without_a_reload(
     page = _phone(chromium)
     page.goto(explorer_server.url + "/explorer")
     before = page.locator("#blocks tr").first.inner_text()
-    runtime = explorer_server.runtime
-    runtime.transactor.transact(
-        runtime.operator, TxRequest(explorer_server.day.stranger.address, b"", 1))
-    head = str(runtime.chain.w3.eth.block_number)
-    page.wait_for_function(
-        "n => document.querySelector('#blocks tr td').textContent === n", arg=head,
-        timeout=15_000)
+    head = _transfer_and_wait_for_its_block(explorer_server, page)
     assert page.locator("#blocks tr").first.inner_text() != before
     assert page.locator("#head-block").inner_text() == head
     drawn = page.locator("#blocks tr td").last.inner_text()  # the oldest row, drawn live
@@ -102,13 +108,7 @@ def test_in_urdu_the_live_rows_speak_urdu_and_the_tables_read_from_the_right(
     page.context.add_cookies([{"name": "gs_lang", "value": "ur", "url": explorer_server.url}])
     page.goto(explorer_server.url + "/explorer")
     assert page.locator("html").get_attribute("dir") == "rtl"
-    runtime = explorer_server.runtime
-    runtime.transactor.transact(
-        runtime.operator, TxRequest(explorer_server.day.stranger.address, b"", 1))
-    head = str(runtime.chain.w3.eth.block_number)
-    page.wait_for_function(
-        "n => document.querySelector('#blocks tr td').textContent === n", arg=head,
-        timeout=15_000)
+    _transfer_and_wait_for_its_block(explorer_server, page)
     assert page.locator("#live-note").inner_text().startswith("براہِ راست · ")
     rows = page.locator("#txs tbody").inner_text()
     assert "کامیاب" in rows and "success" not in rows, rows  # drawn by live.js
