@@ -35,6 +35,10 @@ def translator(lang: str) -> tuple[str, str]:
 
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# Holes that may hold spaces: a household's name, a search, a built name ("order 7"). Any
+# other value (a number, an amount, an address, a URL) is one word, so a pattern such as
+# "Delivery {delivery}" cannot swallow a sentence that merely starts with "Delivery".
+_FREE_TEXT = frozenset({"name", "q", "what"})
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")  # between two English sentences
 
 
@@ -50,7 +54,8 @@ def patterns(lang: str) -> tuple[tuple[re.Pattern[str], str], ...]:
         for hole in _PLACEHOLDER.finditer(english):
             name = hole.group(1)
             parts += [re.escape(english[at:hole.start()]),
-                      f"(?P={name})" if name in seen else f"(?P<{name}>.+?)"]
+                      f"(?P={name})" if name in seen
+                      else f"(?P<{name}>.+?)" if name in _FREE_TEXT else f"(?P<{name}>\\S+?)"]
             seen.add(name)
             at = hole.end()
         parts.append(re.escape(english[at:]))

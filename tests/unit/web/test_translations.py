@@ -145,3 +145,20 @@ def test_a_trades_day_names_its_month_in_the_pages_language() -> None:
     assert day_month_time(epoch, karachi) == "30 Nov 13:32"
     assert day_month_time(epoch, karachi, "ur") == "30 نومبر 13:32"
     assert day_month_time(epoch - 31 * 86400, karachi, "ur") == "30 اکتوبر 13:32"
+
+
+def test_no_pattern_swallows_another_message_of_the_catalog() -> None:
+    """A pattern such as "Delivery {delivery}" matched any text starting with "Delivery"
+    ("Delivery window and grace must both be positive."), and the page showed half Urdu, half
+    English. A value is one word unless its hole is free text."""
+    for pattern, _urdu in i18n.patterns("ur"):
+        for english in URDU:
+            if pattern.pattern != re.escape(english) and "{" not in english:
+                assert not pattern.fullmatch(english), (pattern.pattern, english)
+    for sentence in ("Delivery window and grace must both be positive.",
+                     "address must be 0x followed by 40 hex digits",
+                     "Block 7 was mined before the explorer started"):
+        assert i18n.gettext("ur", sentence) == sentence  # no translation, rather than half one
+    assert i18n.gettext("ur", "Delivery 12") == URDU["Delivery {delivery}"].format(delivery="12")
+    assert i18n.gettext("ur", "'Amina Bibi' is house 3.") == URDU[
+        "'{name}' is house {house}."].format(name="Amina Bibi", house="3")
