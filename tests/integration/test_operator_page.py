@@ -13,6 +13,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
 from eth_account import Account
 
 from gridshare.domain import Side
@@ -98,13 +99,15 @@ def _copy_database(source: Path, target: Path) -> None:
         reading.backup(writing)
 
 
+@pytest.mark.parametrize("meter_id", [7, 9], ids=["same meter", "meter changed"])
 def test_a_household_the_database_lost_is_listed_and_registered_again_with_its_own_account(
-    tmp_path: Path,
+    tmp_path: Path, meter_id: int,
 ) -> None:
     """A restore from a database copy older than the chain's left a household on the chain
     with no login and its house id taken, and nothing said so. Now /operator lists it, fills
     the register form in for it, and registering it again with its own account (signed in
-    the resident's wallet with the recovery phrase) records it: it can log in and trade."""
+    the resident's wallet with the recovery phrase) records it, as the chain has it (stopped
+    by the operator, here): it can log in, and trade once the operator lets it."""
     with web_app(tmp_path) as (_runtime, _settings, app):
         operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
         register(operator, op_csrf, 3, "amina", "http://127.0.0.1:9", "33" * 32)
@@ -112,6 +115,9 @@ def test_a_household_the_database_lost_is_listed_and_registered_again_with_its_o
     with web_app(tmp_path) as (_runtime, _settings, app):
         operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
         created = register(operator, op_csrf, 7, "bilal", "http://127.0.0.1:9", "44" * 32)
+        stopped = operator.post("/operator/households/7/active", follow_redirects=False,
+                                data={"active": "false", "csrf_token": op_csrf})
+        assert stopped.status_code == 303  # the operator had stopped it before the restore
     address, phrase = str(created["address"]), str(created["recovery_phrase"])
     _copy_database(tmp_path / "older.sqlite", tmp_path / DATABASE)  # the restore
 
@@ -119,7 +125,8 @@ def test_a_household_the_database_lost_is_listed_and_registered_again_with_its_o
         operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
         page = operator.get("/operator").text
         rows = re.findall(r'<tr data-unrecorded="(\d+)">(.*?)</tr>', page, re.S)
-        assert [(house, address in row) for house, row in rows] == [("7", True)]
+        assert [(house, address in row, "stopped" in row) for house, row in rows] == [
+            ("7", True, True)]
         assert Account.from_mnemonic(phrase).address == address  # the wallet's key
 
         form = operator.get("/operator?record=7").text
@@ -132,17 +139,26 @@ def test_a_household_the_database_lost_is_listed_and_registered_again_with_its_o
         assert elsewhere.status_code == 409, elsewhere.text  # not as another house
         assert elsewhere.json()["error"]["field"] == "wallet_address"
 
+        sent = runtime.chain.w3.eth.get_transaction_count(runtime.operator.address)
         again = operator.post("/operator/households", data={
             "csrf_token": op_csrf, "name": "Bilal", "username": "bilal2", "password": PASSWORD,
-            "house_id": "7", "meter_id": "7", "meter_url": "http://127.0.0.1:9",
+            "house_id": "7", "meter_id": str(meter_id), "meter_url": "http://127.0.0.1:9",
             "meter_key": "44" * 32, "wallet_address": address, "top_up_coins": "0"})
         assert again.status_code == 200 and "bilal2" in again.text, again.text
         assert 'id="unrecorded"' not in operator.get("/operator").text
+        # nothing to send for the same meter; a new meter id is registered, then stopped again
+        assert runtime.chain.w3.eth.get_transaction_count(runtime.operator.address) == (
+            sent if meter_id == 7 else sent + 2)
         bilal, _csrf = log_in(app, "bilal2", PASSWORD)
         me = bilal.get("/api/v1/me").json()["user"]
         assert (me["address"], me["house_id"], me["holds_key"]) == (address, 7, False)
+        assert bilal.get("/operator?record=7").status_code == 403  # the operator's alone
         household = runtime.market.household(address)
-        assert household is not None and household.active and household.house_id == 7
+        assert household is not None and not household.active  # still stopped
+        assert household.meter_id == meter_id
+        let = operator.post("/operator/households/7/active", follow_redirects=False,
+                            data={"active": "true", "csrf_token": op_csrf})
+        assert let.status_code == 303
         wallet = Account.from_mnemonic(phrase)  # what the resident's MetaMask signs with
         offer = runtime.market.place_order(wallet, Side.SELL, 10, 10**12, int(time.time()) + 600)
         mine = bilal.get("/api/v1/me/orders").json()

@@ -41,8 +41,8 @@ class HouseholdService:
         """Register `account` as house `house_id` on chain and store its meter entry.
 
         An account the chain already holds as house `house_id` whose record the database lost
-        (a restore from a copy older than the chain's) is registered again, which re-activates
-        it and sets its meter id, and recorded.
+        (a restore from a copy older than the chain's) is recorded again; nothing is sent
+        unless its meter id changes, and a stopped household stays stopped.
 
         A registration sent but not confirmed (`TransactionTimeout`) is stored all the same and
         the timeout raised: it may still be mined, and the house then needs its entry.
@@ -98,6 +98,9 @@ class HouseholdService:
             meter_key_hex=meter.key.hex,
             auto_trading=auto_trading,
         )
+        if on_chain is not None and on_chain.meter_id == meter.meter_id:
+            self.repository.save(record)  # on the chain as it should be: only its record
+            return record
         try:
             self.market.register_household(self.operator, checksum, house_id, meter.meter_id)
         except ContractRevert as exc:
@@ -107,6 +110,8 @@ class HouseholdService:
             self.repository.save(record)
             raise
         self.repository.save(record)
+        if on_chain is not None and not on_chain.active:  # registering let it trade again
+            self.set_active(record, False)
         return record
 
     def _check_meter_free(self, house_id: int, meter: MeterEntry) -> None:
