@@ -17,7 +17,9 @@ import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from websockets.sync.client import connect
 
 from gridshare.web.http_protocol import REQUEST_DEADLINE_S, RequestDeadlineProtocol
 from tests.support.live_server import serve_in_thread
@@ -46,8 +48,17 @@ async def slow_stream(request: Request) -> StreamingResponse:
     return StreamingResponse(chunks(), media_type="text/plain")
 
 
+async def echo_socket(socket: WebSocket) -> None:
+    await socket.accept()
+    while True:
+        try:
+            await socket.send_text(await socket.receive_text())
+        except WebSocketDisconnect:
+            return
+
+
 APP = Starlette(routes=[Route("/", hello), Route("/echo", echo, methods=["POST"]),
-                        Route("/stream", slow_stream)])
+                        Route("/stream", slow_stream), WebSocketRoute("/socket", echo_socket)])
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +166,12 @@ def test_a_request_sent_at_once_is_answered(address) -> None:
     with socket.create_connection(address) as sock:
         sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde")
         assert read_answer(sock).endswith(b"got 5 bytes")
+
+
+def test_a_websocket_outlives_the_deadline(address) -> None:
+    """An upgraded connection belongs to the WebSocket protocol; the deadline is for requests."""
+    host, port = address
+    with connect(f"ws://{host}:{port}/socket") as socket:
+        time.sleep(3 * DEADLINE_S)
+        socket.send("still here")
+        assert socket.recv(timeout=5) == "still here"

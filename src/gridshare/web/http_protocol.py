@@ -7,7 +7,9 @@ connection that sends nothing, or one byte every few seconds, is held open for e
 few thousand of them use up the server's file descriptors (a tester did this with idle
 connections). Here each request, head and body, must arrive within `REQUEST_DEADLINE_S` of
 the connection opening or of the previous response ending; the connection is closed if not.
-A response may take as long as it likes (the live-update streams run for minutes).
+A response may take as long as it likes (the live-update streams run for minutes). The
+deadline also counts time the app takes before it reads a body (uvicorn answers
+`Expect: 100-continue` only then); the app's routes read their bodies at once.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ class RequestDeadlineProtocol(H11Protocol):
         super().on_response_complete()
         if not self.transport.is_closing() and self.conn.their_state not in _RECEIVED:
             self._start_request_timer()  # waiting for the next request on this connection
+
+    def handle_websocket_upgrade(self, event: h11.Request) -> None:
+        self._stop_request_timer()  # the connection is the WebSocket protocol's from here
+        super().handle_websocket_upgrade(event)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_request_timer()
