@@ -20,6 +20,12 @@ from gridshare.web.errors import ApiError
 from gridshare.web.market_form import AMOUNT_RULE, MINUTES_RULE, price_rule
 from gridshare.web.page_login import LOGGED_OUT, SESSION_EXPIRED
 from gridshare.web.render import day_month_time, script_texts
+from gridshare.web.routes.api_operator import (
+    NOT_YET_TOPPED_UP,
+    TOP_UP_FAILED,
+    TOP_UP_UNCONFIRMED,
+    UNCONFIRMED,
+)
 from gridshare.web.routes.pages import STALE_PAGE
 from gridshare.web.routes.pages_operator import (
     DONE,
@@ -41,6 +47,7 @@ TEMPLATES = Path(__file__).parents[3] / "src" / "gridshare" / "web" / "templates
 URDU = json.loads((TEMPLATES / "_locales" / "ur.json").read_text(encoding="utf-8"))
 LITERAL = re.compile(r"""\bt\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*\)""")
 MESSAGES = [*MECHANISMS, LOGGED_OUT, SESSION_EXPIRED, STALE_PAGE, OUT_OF_DATE, *WORDS.values(),
+            UNCONFIRMED, NOT_YET_TOPPED_UP, TOP_UP_UNCONFIRMED, TOP_UP_FAILED,
             AMOUNT_RULE, MINUTES_RULE, DIFFER, CHANGED, PHRASE_RULE, *MONTHS,
             OPERATOR_ONLY, NO_HOUSE, DONE, FORM_SENT, TOP_UP_UNFINISHED, MAY_TRADE, STOPPED,
             NEW_PASSWORD, METER_MOVED, UNKNOWN_MECHANISM, f"meter_url: {METER_URL_RULE}",
@@ -162,3 +169,9 @@ def test_no_pattern_swallows_another_message_of_the_catalog() -> None:
     assert i18n.gettext("ur", "Delivery 12") == URDU["Delivery {delivery}"].format(delivery="12")
     assert i18n.gettext("ur", "'Amina Bibi' is house 3.") == URDU[
         "'{name}' is house {house}."].format(name="Amina Bibi", house="3")
+
+
+def test_a_refused_top_up_after_registration_says_why_in_the_pages_language() -> None:
+    reason = "The treasury holds 5.00 coins, less than the top-up."
+    shown = i18n.gettext("ur", TOP_UP_FAILED.format(reason=reason))
+    assert shown == URDU[TOP_UP_FAILED].format(reason=reason)  # the chain's reason, whole

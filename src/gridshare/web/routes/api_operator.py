@@ -57,6 +57,9 @@ UNCONFIRMED = ("The registration was sent but is not confirmed yet. It usually l
                "phrase shown here is shown only this once.")
 NOT_YET_TOPPED_UP = ("Not topped up: the registration is not confirmed yet. Top the household "
                      "up once it is.")
+TOP_UP_UNCONFIRMED = ("The household is registered; its top-up was sent but not confirmed yet. "
+                      "Check its balance before topping up again.")
+TOP_UP_FAILED = "The household is registered but not topped up: {reason}"
 
 
 def register_household(ctx: WebContext, body: NewHousehold) -> CreatedHousehold:
@@ -98,10 +101,9 @@ def register_household(ctx: WebContext, body: NewHousehold) -> CreatedHousehold:
                 ctx.households.deposit_for(created.user.address,
                                            coins_to_wei(body.top_up_coins))
             except TransactionTimeout:  # sent, so it may still be mined: no second top-up
-                top_up_refused = ("The household is registered; its top-up was sent but not "
-                                  "confirmed yet. Check its balance before topping up again.")
+                top_up_refused = TOP_UP_UNCONFIRMED
             except (TradingError, ChainError) as exc:
-                top_up_refused = f"The household is registered but not topped up: {exc}"
+                top_up_refused = TOP_UP_FAILED.format(reason=exc)
     return CreatedHousehold(house_id=body.house_id, username=created.user.username,
                             address=created.user.address,
                             recovery_phrase=created.recovery_phrase,
