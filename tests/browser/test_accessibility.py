@@ -24,9 +24,8 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
-from tests.browser.conftest import OPERATOR_PASSWORD
 from tests.integration.engine.support import sim_in_thread
-from tests.integration.web_support import PASSWORD, web_app
+from tests.integration.web_support import OPERATOR_PASSWORD, PASSWORD, web_app
 from tests.support.live_server import serve_in_thread
 from tests.support.nodes import free_port
 
