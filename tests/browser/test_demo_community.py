@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import httpx
 from playwright.sync_api import Browser, Page
-from tests.browser.conftest import free_port
+from tests.support.nodes import free_port
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "demo"
 SPEED = "600"  # one simulated hour in six seconds: agents every 0.5 s, deliveries in seconds

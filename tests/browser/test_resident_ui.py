@@ -14,10 +14,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from tests.browser.conftest import OPERATOR_PASSWORD, free_port
+from tests.browser.conftest import OPERATOR_PASSWORD
 from tests.integration.engine.support import sim_in_thread
 from tests.integration.web_support import PASSWORD, web_app
 from tests.support.live_server import serve_in_thread
+from tests.support.nodes import free_port
 
 from gridshare.local_time import time_of_day, village_zone
 from gridshare.sim import SimSettings
