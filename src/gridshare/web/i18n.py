@@ -36,9 +36,9 @@ def translator(lang: str) -> tuple[str, str]:
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # Holes that may hold spaces: a household's name, a search, a built name ("order 7"), a
-# reason in the chain's words. Any
-# other value (a number, an amount, an address, a URL) is one word, so a pattern such as
-# "Delivery {delivery}" cannot swallow a sentence that merely starts with "Delivery".
+# reason in the chain's words. Any other value (a number, an amount, an address, a URL) is
+# one word, so a pattern such as "Delivery {delivery}" cannot swallow a sentence that merely
+# starts with "Delivery".
 _FREE_TEXT = frozenset({"name", "q", "what", "reason"})
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")  # between two English sentences
 
