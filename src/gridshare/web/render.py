@@ -139,6 +139,20 @@ def language(request: Request) -> str:
     return i18n.pick(request.cookies.get(i18n.COOKIE))
 
 
+def language_values(request: Request) -> dict[str, Any]:
+    """What every page's template needs for the visitor's language: `lang`, `dir`, `t`, the
+    scripts' words, and the switch (`languages`, and `here` to come back to)."""
+    lang, direction = i18n.translator(language(request))
+    return {
+        "lang": lang,
+        "dir": direction,
+        "languages": i18n.LANGUAGES,
+        "t": lambda text: i18n.gettext(lang, text),
+        "script_words": script_words(lang),
+        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+    }
+
+
 def render(
     templates: Jinja2Templates, request: Request, name: str, session: Session | None,
     status: int = 200, **values: Any,
@@ -147,7 +161,6 @@ def render(
 
     A page for a logged-in user is `Cache-Control: no-store`: after logout on a shared phone,
     Back must not show the previous resident's address and balances from the cache."""
-    lang, direction = i18n.translator(language(request))
     flash = None
     if session is not None:
         flash, session.flash = session.flash, None
@@ -157,21 +170,16 @@ def render(
         request,
         name,
         {
-            "lang": lang,
-            "dir": direction,
-            "languages": i18n.LANGUAGES,
-            "t": lambda text: i18n.gettext(lang, text),
+            **language_values(request),
             "session": session,
             "user": session.user if session else None,
             "csrf": session.csrf if session else "",
             "flash": flash,
-            "script_words": script_words(lang),
             "symbol": settings.coin_symbol,
             "zone": zone,
             "zone_offset": offset_s(now, zone),
             "zone_name": abbreviation(now, zone),
             "path": request.url.path,
-            "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
             **values,
         },
         status_code=status,

@@ -20,9 +20,8 @@ from gridshare.explorer.wiring import build_explorer, stop_explorer
 from gridshare.explorer.words import short_address
 from gridshare.local_time import abbreviation, date_and_time, offset_s
 from gridshare.runtime import Runtime
-from gridshare.web import i18n
 from gridshare.web.errors import ApiError
-from gridshare.web.render import script_words
+from gridshare.web.render import language_values
 from gridshare.web.schemas import PathId
 
 WEB = Path(__file__).resolve().parents[1]
@@ -72,12 +71,9 @@ def _render(request: Request, explorer: Explorer, name: str, status: int = 200,
     names = explorer.names()
     symbol = explorer.symbol
     now = int(time.time())
-    lang, direction = i18n.translator(request.cookies.get(i18n.COOKIE, i18n.DEFAULT))
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return TEMPLATES.TemplateResponse(
         request, f"explorer/{name}",
-        {"lang": lang, "dir": direction, "t": lambda text: i18n.gettext(lang, text),
-         "languages": i18n.LANGUAGES, "here": here, "script_words": script_words(lang),
+        {**language_values(request),
          "name_of": names, "coins": lambda wei: coins(int(wei), symbol), "symbol": symbol,
          "zone": explorer.zone, "zone_name": abbreviation(now, explorer.zone),
          "zone_offset": offset_s(now, explorer.zone), **context},
