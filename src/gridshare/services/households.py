@@ -103,6 +103,8 @@ class HouseholdService:
             return record
         try:
             self.market.register_household(self.operator, checksum, house_id, meter.meter_id)
+            if on_chain is not None and not on_chain.active:  # registering let it trade again
+                self.market.deactivate_household(self.operator, checksum)
         except ContractRevert as exc:
             raise TradingError.from_revert(exc) from exc
         except TransactionTimeout:
@@ -110,8 +112,6 @@ class HouseholdService:
             self.repository.save(record)
             raise
         self.repository.save(record)
-        if on_chain is not None and not on_chain.active:  # registering let it trade again
-            self.set_active(record, False)
         return record
 
     def _check_meter_free(self, house_id: int, meter: MeterEntry) -> None:
