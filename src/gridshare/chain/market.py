@@ -9,15 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi.abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
-from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
 from web3.types import EventData, RPCEndpoint, TxReceipt
 
-from gridshare.chain.abi import AbiFunction, as_bytes, event_signature
+from gridshare.chain.abi import AbiEvent, AbiFunction, as_bytes, checksummed
 from gridshare.chain.compiler import CompiledContract
 from gridshare.chain.errors import ChainError
 from gridshare.chain.transactor import RpcFailure, Sender, Transactor, TxRequest
@@ -102,17 +100,12 @@ class EnergyMarket:
             if item.get("type") == "function" and item.get("stateMutability") in ("view", "pure")
         }
         self._functions = functions
-        self._topics = {
-            item["name"]: "0x" + keccak(text=event_signature(item)).hex()
+        self._events = {
+            item["name"]: AbiEvent.from_abi(item)
             for item in compiled.abi
             if item.get("type") == "event"
         }
-        self._events_by_topic = {topic: name for name, topic in self._topics.items()}
-        self._event_data = {  # the types of each event's non-indexed fields (its log data)
-            item["name"]: [i["type"] for i in item["inputs"] if not i["indexed"]]
-            for item in compiled.abi
-            if item.get("type") == "event"
-        }
+        self._events_by_topic = {event.topic: event for event in self._events.values()}
 
     # -- deployment ----------------------------------------------------------
 
@@ -186,7 +179,7 @@ class EnergyMarket:
         """
         names = ("OrderPlaced", "OrderFilled", "OrderCancelled", "HouseholdRegistered",
                  "HouseholdDeactivated")  # fmt: skip
-        topics = [[self._topics[name] for name in names]]
+        topics = [["0x" + self._events[name].topic.hex() for name in names]]
         orders: list[OrderEvent] = []
         accounts: set[str] = set()
         start, span = from_block, _LOG_RANGE
@@ -209,30 +202,28 @@ class EnergyMarket:
         return MarketChanges(tuple(orders), frozenset(accounts))
 
     def _collect(self, log: dict[str, Any], orders: list[OrderEvent], accounts: set[str]) -> None:
-        topics = [str(t) for t in log["topics"]]
-        name = self._events_by_topic.get(topics[0], "")
-        fields = abi_decode(self._event_data[name], as_bytes(log["data"]))
+        topics = [as_bytes(t) for t in log["topics"]]
+        event = self._events_by_topic[topics[0]]  # the filter asked for these events only
+        args = event.decode(topics, as_bytes(log["data"]))
+        name = event.name
         if name == "OrderPlaced":
-            is_buy, amount_wh, price_per_wh, expires_at = fields
-            order_id = int(topics[1], 16)
             order = Order(
-                id=order_id,
-                owner=Address(Web3.to_checksum_address("0x" + topics[2][-40:])),
-                side=Side.BUY if is_buy else Side.SELL,
-                amount_wh=Wh(amount_wh),
-                remaining_wh=Wh(amount_wh),
-                price_per_wh=Wei(price_per_wh),
-                expires_at=int(expires_at),
+                id=args["order_id"],
+                owner=Address(Web3.to_checksum_address(args["owner"])),
+                side=Side.BUY if args["is_buy"] else Side.SELL,
+                amount_wh=Wh(args["amount_wh"]),
+                remaining_wh=Wh(args["amount_wh"]),
+                price_per_wh=Wei(args["price_per_wh"]),
+                expires_at=args["expires_at"],
                 status=OrderStatus.OPEN,
             )
-            orders.append(OrderEvent(order_id, placed=order))
+            orders.append(OrderEvent(order.id, placed=order))
         elif name == "OrderFilled":
-            _filled_wh, remaining_wh = fields
-            orders.append(OrderEvent(int(topics[1], 16), remaining_wh=Wh(remaining_wh)))
+            orders.append(OrderEvent(args["order_id"], remaining_wh=Wh(args["remaining_wh"])))
         elif name == "OrderCancelled":
-            orders.append(OrderEvent(int(topics[1], 16)))
+            orders.append(OrderEvent(args["order_id"]))
         else:
-            accounts.add(Web3.to_checksum_address("0x" + topics[1][-40:]))
+            accounts.add(Web3.to_checksum_address(args["account"]))
 
     def balances(self, account: str) -> Balances:
         available, locked, escrowed = self._view("balances_of", Web3.to_checksum_address(account))
@@ -453,15 +444,23 @@ class EnergyMarket:
     # -- events --------------------------------------------------------------
 
     def events(self, receipt: TxReceipt, name: str | None = None) -> list[EventData]:
-        """The market's decoded events in a receipt, optionally only those called `name`."""
+        """The market's decoded events in a receipt, optionally only those called `name`
+        (addresses checksummed, as web3 gives them)."""
         decoded: list[EventData] = []
         for log in receipt["logs"]:
             if Web3.to_checksum_address(log["address"]) != self.checksum or not log["topics"]:
                 continue
-            event_name = self._events_by_topic.get("0x" + bytes(log["topics"][0]).hex())
-            if event_name is None or (name is not None and event_name != name):
+            topics = [bytes(t) for t in log["topics"]]
+            event = self._events_by_topic.get(topics[0])
+            if event is None or (name is not None and event.name != name):
                 continue
-            decoded.append(self.contract.events[event_name]().process_log(log))
+            args = {k: checksummed(v) for k, v in event.decode(topics, bytes(log["data"])).items()}
+            decoded.append(EventData(
+                args=args, event=event.name, logIndex=log["logIndex"],
+                transactionIndex=log["transactionIndex"], transactionHash=log["transactionHash"],
+                address=log["address"], blockHash=log["blockHash"],
+                blockNumber=log["blockNumber"],
+            ))  # fmt: skip
         return decoded
 
     def _created_deliveries(self, receipt: TxReceipt) -> list[Delivery]:

@@ -8,15 +8,8 @@ from typing import Any
 from eth_abi.abi import decode as abi_decode
 from eth_utils.crypto import keccak
 
+from gridshare.chain.abi import AbiEvent, abi_type
 from gridshare.explorer.records import Args, Call, Event, LogEntry
-
-
-def _abi_type(item: Mapping[str, Any]) -> str:
-    kind = str(item["type"])
-    if kind.startswith("tuple"):
-        inner = ",".join(_abi_type(c) for c in item["components"])
-        return f"({inner}){kind[5:]}"
-    return kind
 
 
 def _plain(value: Any, item: Mapping[str, Any]) -> Any:
@@ -41,15 +34,15 @@ class MarketAbi:
 
     def __init__(self, abi: Iterable[Mapping[str, Any]]) -> None:
         self._functions: dict[str, Mapping[str, Any]] = {}
-        self._events: dict[str, Mapping[str, Any]] = {}
+        self._events: dict[str, tuple[AbiEvent, Mapping[str, Any]]] = {}
         for item in abi:
-            types = ",".join(_abi_type(i) for i in item.get("inputs", ()))
             if item.get("type") == "function":
+                types = ",".join(abi_type(i) for i in item.get("inputs", ()))
                 selector = "0x" + keccak(text=f"{item['name']}({types})")[:4].hex()
                 self._functions[selector] = item
             elif item.get("type") == "event":
-                topic = "0x" + keccak(text=f"{item['name']}({types})").hex()
-                self._events[topic] = item
+                event = AbiEvent.from_abi(item)
+                self._events["0x" + event.topic.hex()] = (event, item)
 
     def decode_call(self, data: str) -> Call | None:
         """The function and arguments in `data`, or None if it is not one of ours."""
@@ -58,7 +51,7 @@ class MarketAbi:
             return None
         inputs = list(item["inputs"])
         try:
-            values = abi_decode([_abi_type(i) for i in inputs], bytes.fromhex(data[10:]))
+            values = abi_decode([abi_type(i) for i in inputs], bytes.fromhex(data[10:]))
         except Exception:  # malformed calldata is shown raw, never a crash
             return None
         args = {i["name"]: _plain(v, i) for i, v in zip(inputs, values, strict=True)}
@@ -68,25 +61,17 @@ class MarketAbi:
         """The event name and arguments of `log`, or None if it is not one of ours."""
         if not log.topics:
             return None
-        item = self._events.get(log.topics[0].lower())
-        if item is None:
+        found = self._events.get(log.topics[0].lower())
+        if found is None:
             return None
-        indexed = [i for i in item["inputs"] if i.get("indexed")]
-        plain = [i for i in item["inputs"] if not i.get("indexed")]
-        if len(log.topics) != len(indexed) + 1:
-            return None
-        args: Args = {}
+        event, item = found
         try:
-            for inp, topic in zip(indexed, log.topics[1:], strict=True):
-                (value,) = abi_decode([_abi_type(inp)], bytes.fromhex(topic[2:]))
-                args[inp["name"]] = _plain(value, inp)
-            values = abi_decode([_abi_type(i) for i in plain], bytes.fromhex(log.data[2:]))
-        except Exception:
+            topics = [bytes.fromhex(topic[2:]) for topic in log.topics]
+            values = event.decode(topics, bytes.fromhex(log.data[2:]))
+        except Exception:  # a malformed log is shown raw, never a crash
             return None
-        for inp, value in zip(plain, values, strict=True):
-            args[inp["name"]] = _plain(value, inp)
-        ordered = {i["name"]: args[i["name"]] for i in item["inputs"]}
-        return str(item["name"]), ordered
+        inputs = {i["name"]: i for i in item["inputs"]}
+        return event.name, {name: _plain(value, inputs[name]) for name, value in values.items()}
 
     def events_of(
         self, logs: Iterable[LogEntry], contract: str, *, block_number: int, tx_hash: str,
