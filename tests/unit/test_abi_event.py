@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from eth_abi.abi import encode as abi_encode
+from hexbytes import HexBytes
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hexbytes import HexBytes
 from web3 import Web3
 
 from gridshare.chain import compile_contract

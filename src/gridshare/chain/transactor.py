@@ -14,6 +14,7 @@ from web3 import Web3
 from web3.types import RPCEndpoint, TxParams, TxReceipt
 
 from gridshare.chain.errors import ContractRevert, TransactionTimeout, revert_reason
+from gridshare.chain.receipts import receipt_from_json
 from gridshare.chain.signing import Eip1559
 
 GAS_HEADROOM_PERCENT = 20
@@ -263,12 +264,8 @@ class Transactor:
         return int(block.get("baseFeePerGas") or "0x0", 16) * 2
 
     def _receipt_or_none(self, tx_hash: HexBytes) -> TxReceipt | None:
-        try:
-            return self.w3.eth.get_transaction_receipt(tx_hash)
-        except Exception as exc:  # web3 raises TransactionNotFound while pending
-            if type(exc).__name__ == "TransactionNotFound":
-                return None
-            raise
+        raw = self.rpc("eth_getTransactionReceipt", ["0x" + bytes(tx_hash).hex()])
+        return None if raw is None else receipt_from_json(raw)
 
 
 def _is_embedded(w3: Web3) -> bool:
