@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "gridshare.commands.meter",
     "gridshare.commands.simulate",
     "gridshare.commands.prune",
+    "gridshare.commands.operator_password",
 )
 
 

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from gridshare.local_time import village_zone
 
 Mechanism = Literal["bulletin", "continuous", "auction"]
+DEVELOPMENT_PASSWORD = "gridshare-development-only"  # public: development mode only
 
 
 class Settings(BaseSettings):
@@ -88,4 +89,4 @@ class Settings(BaseSettings):
             return self.operator_password.get_secret_value()
         if self.environment != "development":
             raise RuntimeError("no operator password outside development")
-        return "gridshare-development-only"
+        return DEVELOPMENT_PASSWORD

@@ -16,9 +16,14 @@ from web3 import Web3
 from gridshare.chain import CompiledContract, EnergyMarket, Transactor, compile_contract
 from gridshare.chain.connection import ChainConnection, connect_rpc, open_embedded
 from gridshare.chain.deployment import Deployment, DeploymentUnreadable
-from gridshare.chain.keystore import OPERATOR_SCRYPT_N, load_or_create_keystore
+from gridshare.chain.keystore import (
+    OPERATOR_SCRYPT_N,
+    KeystoreError,
+    load_keystore,
+    load_or_create_keystore,
+)
 from gridshare.chain.outbox import Outbox, OutboxEntry
-from gridshare.config import Settings
+from gridshare.config import DEVELOPMENT_PASSWORD, Settings
 from gridshare.domain import WEI_PER_COIN
 from gridshare.meters import ClockCounter, CommandCounter, CounterMarkFile
 from gridshare.services.agents import KeyProvider
@@ -72,9 +77,33 @@ class StartupError(Exception):
     """The server cannot start; the message says what to do."""
 
 
+def _operator_key(settings: Settings) -> LocalAccount:
+    """The operator's key, unlocked (made on the first start); a key still locked with the
+    development default while a password is given says how to change it."""
+    path = settings.data_dir / KEYSTORE
+    try:
+        return load_or_create_keystore(
+            path, settings.development_password, scrypt_n=OPERATOR_SCRYPT_N
+        )
+    except KeystoreError:
+        if settings.operator_password is None:
+            raise
+        try:
+            load_keystore(path, DEVELOPMENT_PASSWORD)
+        except KeystoreError:
+            pass
+        else:
+            raise StartupError(
+                f"{path.name} is locked with the public development password (this data "
+                "directory was first started without --production): give it your own with "
+                f"`gridshare operator-password --data {settings.data_dir}`, then start again"
+            ) from None
+        raise
+
+
 def build_runtime(settings: Settings) -> Runtime:
     """Create or resume the data directory: operator key, chain, deployed market."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    tightened = _make_private(settings.data_dir)
     _check_restored_whole(settings)
     with ExitStack() as on_failure:
         node: ChainConnection | None = None
@@ -82,11 +111,7 @@ def build_runtime(settings: Settings) -> Runtime:
             node = connect_rpc(settings.chain_url)  # leaves no new keystore behind
             on_failure.callback(node.close)
             _check_chain_id(settings, node)
-        operator = load_or_create_keystore(
-            settings.data_dir / KEYSTORE,
-            settings.development_password,
-            scrypt_n=OPERATOR_SCRYPT_N,
-        )
+        operator = _operator_key(settings)
         if node is None:
             treasury: dict[str, int] = {operator.address: settings.treasury_coins * WEI_PER_COIN}
             chain = open_embedded(settings.data_dir, settings.chain_id, treasury)
@@ -111,15 +136,28 @@ def build_runtime(settings: Settings) -> Runtime:
         finished = outbox.recover()
         runtime = Runtime(settings, chain, compiled, transactor, market.with_sender(outbox),
                           operator, database, outbox,
-                          started=start_summary(settings, deployed, new, finished),
+                          started=start_summary(settings, deployed, new, finished,
+                                                tightened=tightened),
                           meter_counter=ClockCounter(
                               mark=CounterMarkFile(settings.data_dir / METER_COUNTER)))
         on_failure.pop_all()
     return runtime
 
 
+def _make_private(data_dir: Path) -> bool:
+    """Create the data directory readable by this user only (it holds every meter's key and
+    the residents' encrypted keys), or make an existing one so; True if it had to change."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    mode = data_dir.stat().st_mode & 0o777
+    if not mode & 0o077:
+        return False
+    data_dir.chmod(mode & 0o700)
+    return True
+
+
 def start_summary(
-    settings: Settings, deployed: Deployment, new: bool, finished: list[OutboxEntry]
+    settings: Settings, deployed: Deployment, new: bool, finished: list[OutboxEntry],
+    *, tightened: bool = False,
 ) -> str:
     """What a start did, for `gridshare serve` to say: a new market, or the data directory's
     resumed, and the transactions the last stop left open that the outbox finished."""
@@ -132,6 +170,8 @@ def start_summary(
         told = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
         done += (f"; finished {len(finished)} transaction(s) the last stop left unconfirmed"
                  f" ({told})")
+    if tightened:
+        done += "; made the data directory readable by this user only (it holds the meters' keys)"
     return done
 
 

@@ -48,7 +48,9 @@ def test_first_run_creates_data_dir_and_restart_resumes_same_contract_and_head(
     keyfile = json.loads((data / "operator.keystore.json").read_text())
     assert Account.decrypt(keyfile, TEST_PASSWORD)  # encrypted with the given password
     assert oct((data / "operator.keystore.json").stat().st_mode)[-3:] == "600"
+    assert oct(data.stat().st_mode)[-3:] == "700"  # the meters' keys are in gridshare.sqlite
 
+    data.chmod(0o755)  # as an older version made it
     again = start_server(data)
     try:
         second = again.health()
@@ -60,6 +62,8 @@ def test_first_run_creates_data_dir_and_restart_resumes_same_contract_and_head(
     # each start says what it did
     assert "gridshare serve: deployed a new market in block" in server.log.read_text()
     assert f"gridshare serve: resumed the market in {data}" in again.log.read_text()
+    assert "made the data directory readable by this user only" in again.log.read_text()
+    assert oct(data.stat().st_mode)[-3:] == "700"
 
 
 def test_wrong_operator_password_is_refused_with_a_clear_message(tmp_path: Path) -> None:

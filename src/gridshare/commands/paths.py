@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
+
+DEFAULT_DATA = Path(".gridshare/data")  # `serve`'s default data directory
+
+
+def data_dir(option: Path | None, environ: Mapping[str, str]) -> tuple[Path, str]:
+    """The data directory of a command that works on `serve`'s, and what named it: --data if
+    given, else GRIDSHARE_DATA_DIR (as `serve` reads it), else the default."""
+    if option is not None:
+        return option, "--data"
+    if environ.get("GRIDSHARE_DATA_DIR"):
+        return Path(environ["GRIDSHARE_DATA_DIR"]), "GRIDSHARE_DATA_DIR"
+    return DEFAULT_DATA, "--data"
 
 
 def directory_problem(path: Path) -> str | None:

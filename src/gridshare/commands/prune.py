@@ -5,21 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 
+from gridshare.commands.paths import DEFAULT_DATA, data_dir
+
 DEFAULT_KEEP_BLOCKS = 128  # as an Ethereum full node (geth) keeps recent state
-DEFAULT_DATA = Path(".gridshare/data")  # as `serve`'s
-
-
-def data_dir(option: Path | None, environ: Mapping[str, str]) -> tuple[Path, str]:
-    """The data directory and what named it: --data if given, else GRIDSHARE_DATA_DIR (as
-    `serve` reads it), else the default."""
-    if option is not None:
-        return option, "--data"
-    if environ.get("GRIDSHARE_DATA_DIR"):
-        return Path(environ["GRIDSHARE_DATA_DIR"]), "GRIDSHARE_DATA_DIR"
-    return DEFAULT_DATA, "--data"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

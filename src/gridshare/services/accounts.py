@@ -107,6 +107,15 @@ class AccountService:
         except UserTaken as exc:
             raise AccountError("username_taken", "That username is taken.", "username") from exc
 
+    def set_operator_password(self, username: str, new_password: str) -> User:
+        """The operator login `username` with `new_password` (its key's new password too:
+        the `operator-password` command re-encrypts the keystore file)."""
+        current = self.users.by_username(username)
+        if current is None or current.role is not Role.OPERATOR:
+            raise AccountError("no_operator", f"There is no operator login {username!r}.")
+        _check_password(new_password, "new_password")
+        return self._set_password(current, new_password, None)
+
     def login(self, username: str, password: str) -> Login | None:
         """The user and unlocked key if the password is right, else None (same cost either way)."""
         user = self.users.by_username(username) if len(password) <= MAX_PASSWORD else None
@@ -136,8 +145,8 @@ class AccountService:
         if current.role is Role.OPERATOR:  # it would part from the operator key's password
             raise AccountError(
                 "operator_password",
-                "The operator's password is set when the server is set up"
-                " (GRIDSHARE_OPERATOR_PASSWORD); it is not changed here.", "password",
+                "The operator's password is also the operator key's: change it on the server"
+                " with `gridshare operator-password`, then restart it.", "password",
             )
         if not self._verify(current.password_hash, password):
             raise AccountError("wrong_password", "The password is not right.", "password")
