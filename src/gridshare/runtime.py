@@ -137,7 +137,8 @@ def build_runtime(settings: Settings) -> Runtime:
         runtime = Runtime(settings, chain, compiled, transactor, market.with_sender(outbox),
                           operator, database, outbox,
                           started=start_summary(settings, deployed, new, finished,
-                                                tightened=tightened),
+                                                tightened=tightened,
+                                                timing=None if new else market.timing()),
                           meter_counter=ClockCounter(
                               mark=CounterMarkFile(settings.data_dir / METER_COUNTER)))
         on_failure.pop_all()
@@ -157,10 +158,12 @@ def _make_private(data_dir: Path) -> bool:
 
 def start_summary(
     settings: Settings, deployed: Deployment, new: bool, finished: list[OutboxEntry],
-    *, tightened: bool = False,
+    *, tightened: bool = False, timing: tuple[int, int] | None = None,
 ) -> str:
     """What a start did, for `gridshare serve` to say: a new market, or the data directory's
-    resumed, and the transactions the last stop left open that the outbox finished."""
+    resumed, and the transactions the last stop left open that the outbox finished; and the
+    settings given that only a first start uses, if they differ from the resumed market's
+    (`timing`: its delivery window and settlement grace)."""
     if new:
         done = f"deployed a new market in block {deployed.block} of chain {settings.chain_id}"
     else:
@@ -172,7 +175,25 @@ def start_summary(
                  f" ({told})")
     if tightened:
         done += "; made the data directory readable by this user only (it holds the meters' keys)"
-    return done
+    return done + "".join(f"; {notice}" for notice in _first_start_only(settings, timing))
+
+
+def _first_start_only(settings: Settings, timing: tuple[int, int] | None) -> list[str]:
+    """Settings given for a resumed market that only its first start uses."""
+    if timing is None:
+        return []
+    given = settings.model_fields_set
+    notices = [
+        f"GRIDSHARE_{name.upper()}={getattr(settings, name)} is not used: the market's "
+        f"{what} stays {kept} s, set at its first start"
+        for name, what, kept in (("delivery_window_s", "delivery window", timing[0]),
+                                 ("settle_grace_s", "settlement grace", timing[1]))
+        if name in given and getattr(settings, name) != kept
+    ]
+    if "treasury_coins" in given and settings.chain_url is None:
+        notices.append("GRIDSHARE_TREASURY_COINS is not used: the treasury was made when the "
+                       "chain was")
+    return notices
 
 
 def _records_lost(settings: Settings, sent: int) -> str:

@@ -10,6 +10,8 @@ import socket
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from gridshare.chain.deployment import Deployment
 from gridshare.chain.outbox import EntryState, OutboxEntry
 from gridshare.chain.transactor import RpcFailure, TxRequest
@@ -96,3 +98,40 @@ def test_a_start_says_whether_it_made_the_market_and_what_it_finished() -> None:
     assert start_summary(settings, deployed, False, finished) == (
         f"resumed the market in {DATA}; finished 3 transaction(s) the last stop left"
         " unconfirmed (1 dropped, 2 mined)")
+
+
+def test_a_resumed_start_names_the_first_start_settings_it_does_not_use() -> None:
+    deployed = Deployment(chain_id=1337, address="0x" + "aa" * 20, source_hash="h", block=1)
+    given = Settings(data_dir=DATA, delivery_window_s=7200, settle_grace_s=600,
+                     treasury_coins=5)  # fmt: skip
+    assert start_summary(given, deployed, False, [], timing=(3600, 600)) == (
+        f"resumed the market in {DATA}; GRIDSHARE_DELIVERY_WINDOW_S=7200 is not used: the"
+        " market's delivery window stays 3600 s, set at its first start;"
+        " GRIDSHARE_TREASURY_COINS is not used: the treasury was made when the chain was")
+    # the same values, or none given: nothing to say; a first start uses them all
+    assert start_summary(given, deployed, False, [], timing=(7200, 600)).endswith(
+        "the treasury was made when the chain was")
+    plain = Settings(data_dir=DATA)
+    assert start_summary(plain, deployed, False, [], timing=(1, 1)) == (
+        f"resumed the market in {DATA}")
+    assert start_summary(given, deployed, True, [], timing=None) == (
+        "deployed a new market in block 1 of chain 1337")
+
+
+def test_a_mechanism_chosen_on_the_operator_page_wins_and_a_setting_it_overrides_is_said(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from gridshare.web.context import _mechanism
+
+    given = Settings(data_dir=DATA, market_mechanism="bulletin")
+    assert _mechanism(None, given) == "bulletin"
+    assert not caplog.records
+    assert _mechanism("auction", given) == "auction"
+    assert caplog.messages == [
+        "GRIDSHARE_MARKET_MECHANISM=bulletin is not used: the operator chose auction on"
+        " /operator, which is kept until chosen again there"
+    ]
+    caplog.clear()
+    assert _mechanism("auction", Settings(data_dir=DATA)) == "auction"  # none given: quiet
+    assert _mechanism("bulletin", given) == "bulletin"
+    assert not caplog.records

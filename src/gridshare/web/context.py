@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from fastapi import FastAPI, Request
 
 from gridshare.chain.change_feed import ChangeFeed
 from gridshare.chain.market import EnergyMarket, OrderEvent
+from gridshare.config import Settings
 from gridshare.domain import Delivery, DeliveryStatus, Order, OrderStatus, Wh
 from gridshare.runtime import Runtime
 from gridshare.services.accounts import AccountService
@@ -32,6 +34,8 @@ from gridshare.web.readings import ReadingCache
 from gridshare.web.security import LoginLimiter
 
 OPERATOR_USERNAME = "operator"
+
+log = logging.getLogger(__name__)
 
 
 class History:
@@ -154,6 +158,18 @@ class WebContext:
         return delivery.deadline - self.delivery_window_s
 
 
+def _mechanism(chosen: str | None, settings: Settings) -> str:
+    """The mechanism the operator chose on /operator (kept across restarts), else the
+    setting's; a setting given that the choice overrides is said at start."""
+    if chosen is None:
+        return settings.market_mechanism
+    if "market_mechanism" in settings.model_fields_set and chosen != settings.market_mechanism:
+        log.warning("GRIDSHARE_MARKET_MECHANISM=%s is not used: the operator chose %s on "
+                    "/operator, which is kept until chosen again there",
+                    settings.market_mechanism, chosen)
+    return chosen
+
+
 def build_context(runtime: Runtime) -> WebContext:
     """Wire the web services from the runtime (the operator login is created on first start)."""
     users = UserStore(runtime.database)
@@ -176,7 +192,7 @@ def build_context(runtime: Runtime) -> WebContext:
         requests=RequestKeys(runtime.database),
         agent_orders=AgentOrders(runtime.database),
         delivery_window_s=runtime.market.timing()[0],
-        mechanism=users.pref("market_mechanism") or settings.market_mechanism,
+        mechanism=_mechanism(users.pref("market_mechanism"), settings),
         readings=ReadingCache(counter=runtime.meter_counter),
     )
     ctx.trading.clock = ctx.now
