@@ -103,14 +103,14 @@ def _operator_key(settings: Settings) -> LocalAccount:
 
 def build_runtime(settings: Settings) -> Runtime:
     """Create or resume the data directory: operator key, chain, deployed market."""
-    tightened = _make_private(settings.data_dir)
     _check_restored_whole(settings)
     with ExitStack() as on_failure:
         node: ChainConnection | None = None
         if settings.chain_url is not None:  # checked first: a node that does not answer
-            node = connect_rpc(settings.chain_url)  # leaves no new keystore behind
+            node = connect_rpc(settings.chain_url)  # (or the wrong one) leaves nothing behind
             on_failure.callback(node.close)
             _check_chain_id(settings, node)
+        tightened = _make_private(settings.data_dir)
         operator = _operator_key(settings)
         if node is None:
             treasury: dict[str, int] = {operator.address: settings.treasury_coins * WEI_PER_COIN}
@@ -288,6 +288,12 @@ def _check_restored_whole(settings: Settings) -> None:
                 "restore it from the backup (without it a new market would start, and every "
                 "balance would show 0)"
             )
+    if settings.chain_url is None and not (folder / CHAIN_DIR).exists():
+        # checked before the embedded chain would make a new, empty one in its place
+        raise StartupError(
+            f"{CHAIN_DIR}/ is missing from {folder}, which holds the market's records: restore "
+            "the chain's files from the backup"
+        )
 
 
 def _deployed_chain_ids(folder: Path) -> list[int]:

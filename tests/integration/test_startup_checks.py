@@ -52,6 +52,14 @@ def test_a_lost_or_emptied_database_is_refused_and_not_made_anew(tmp_path: Path)
         build_runtime(Settings(data_dir=tmp_path, market_engine=False))
 
 
+def test_a_lost_chain_is_refused_and_not_made_anew(tmp_path: Path) -> None:
+    _start_and_stop(tmp_path)
+    shutil.rmtree(tmp_path / "chain")
+    with pytest.raises(StartupError, match="chain/ is missing from .* restore the chain's files"):
+        build_runtime(Settings(data_dir=tmp_path, market_engine=False))
+    assert not (tmp_path / "chain").exists()  # nothing in the way of the restore
+
+
 def test_a_chain_older_than_the_database_is_refused(tmp_path: Path) -> None:
     data, older = tmp_path / "data", tmp_path / "older-chain"
     _start_and_stop(data)
