@@ -55,7 +55,7 @@ def test_a_lost_or_emptied_database_is_refused_and_not_made_anew(tmp_path: Path)
 def test_a_lost_chain_is_refused_and_not_made_anew(tmp_path: Path) -> None:
     _start_and_stop(tmp_path)
     shutil.rmtree(tmp_path / "chain")
-    with pytest.raises(StartupError, match="chain/ is missing from .* restore the chain's files"):
+    with pytest.raises(StartupError, match=r"chain/ is missing from .* restore the chain's files"):
         build_runtime(Settings(data_dir=tmp_path, market_engine=False))
     assert not (tmp_path / "chain").exists()  # nothing in the way of the restore
 
