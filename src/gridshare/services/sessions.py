@@ -28,7 +28,8 @@ class Session:
     user: User | None = None
     signer: LocalAccount | None = field(default=None, repr=False)
     last_seen: float = 0.0
-    flash: str | None = None
+    flash: str | tuple[str, ...] | None = None
+    """What the next page says once (several sentences: each a catalog message)."""
 
     @property
     def is_operator(self) -> bool:

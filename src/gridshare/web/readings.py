@@ -97,6 +97,10 @@ class ReadingCache:
             cached = self._readings.get(record.house_id)
         if cached is not None and self._clock() - cached[0] < self.max_age_s:
             return cached[1]
+        return self.fresh(record, timeout)
+
+    def fresh(self, record: HouseholdRecord, timeout: float = 1.5) -> MeterReading:
+        """The household's reading asked of its meter now (its address or key just changed)."""
         reading = meter_reading(record, timeout, self._counter)
         with self._lock:
             self._readings[record.house_id] = (self._clock(), reading)

@@ -161,9 +161,10 @@ def render(
 
     A page for a logged-in user is `Cache-Control: no-store`: after logout on a shared phone,
     Back must not show the previous resident's address and balances from the cache."""
-    flash = None
+    flash: str | tuple[str, ...] | None = None
     if session is not None:
         flash, session.flash = session.flash, None
+    flashes = (flash,) if isinstance(flash, str) else flash or ()
     settings = request.app.state.settings
     zone, now = settings.zone, int(time.time())
     response = templates.TemplateResponse(
@@ -174,7 +175,7 @@ def render(
             "session": session,
             "user": session.user if session else None,
             "csrf": session.csrf if session else "",
-            "flash": flash,
+            "flashes": flashes,
             "symbol": settings.coin_symbol,
             "zone": zone,
             "zone_offset": offset_s(now, zone),

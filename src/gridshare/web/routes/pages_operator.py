@@ -13,12 +13,14 @@ from gridshare.domain import coins_to_wei
 from gridshare.services.sessions import Session
 from gridshare.services.trading import TradingError
 from gridshare.storage.disk import LOW_DISK_BYTES, free_bytes
+from gridshare.storage.households import HouseholdRecord
 from gridshare.storage.request_keys import RequestKeyError, RequestKeyReused, RequestUnfinished
 from gridshare.web import queries
 from gridshare.web.context import WebContext, get_context
 from gridshare.web.errors import ApiError, chain_trouble
 from gridshare.web.idempotency import once_per_form
 from gridshare.web.page_login import page_user
+from gridshare.web.readings import SILENT, WRONG_KEY
 from gridshare.web.render import make_templates, render
 from gridshare.web.routes.api_operator import (
     change_meter_of,
@@ -44,7 +46,28 @@ MAY_TRADE = "House {house} may trade again."
 STOPPED = "House {house} is stopped: it cannot trade until you let it again."
 NEW_PASSWORD = "House {house} has a new password; its resident was logged out."
 METER_MOVED = "House {house}'s meter is now at {url}."
+METER_KEY_CHANGED = "House {house}'s meter is now at {url}, with the new key."
+# what its meter says at once, after a registration or a change of meter
+METER_ANSWERS = "House {house}'s meter answers and accepts the server's key."
+METER_REFUSES_KEY = ("House {house}'s meter answers but refuses the server's key: check the"
+                     " meter key you typed against the one the meter was flashed with.")
+METER_SILENT = ("House {house}'s meter does not answer: check its address, and that it has"
+                " power and is on the village Wi-Fi.")
+METER_TROUBLE = "House {house}'s meter: {reason}"
 UNKNOWN_MECHANISM = "Unknown mechanism."
+
+
+def meter_check(ctx: WebContext, record: HouseholdRecord) -> str:
+    """What the household's meter says when asked now, for the operator who just typed its
+    address and key: a typo shows here, not at the house's first trade."""
+    reading = ctx.readings.fresh(record)
+    if reading.reachable:
+        return METER_ANSWERS.format(house=record.house_id)
+    if reading.error == WRONG_KEY:
+        return METER_REFUSES_KEY.format(house=record.house_id)
+    if reading.error == SILENT:
+        return METER_SILENT.format(house=record.house_id)
+    return METER_TROUBLE.format(house=record.house_id, reason=reading.error)
 
 
 def operator_page_user(request: Request) -> Session:
@@ -57,7 +80,7 @@ def operator_page_user(request: Request) -> Session:
 Operator = Annotated[Session, Depends(operator_page_user)]
 
 
-def _back(session: Session, message: str) -> RedirectResponse:
+def _back(session: Session, message: str | tuple[str, ...]) -> RedirectResponse:
     session.flash = message
     return RedirectResponse("/operator", status_code=303)
 
@@ -120,7 +143,10 @@ def add_household(
         return _back(session, exc.message)
     except ChainError as exc:  # the login was removed again unless the house is on chain
         return _back(session, chain_trouble(exc)[2])
-    response = render(templates, request, "created.html", session, created=created)
+    record = ctx.households.repository.get(created.house_id)
+    checked = None if record is None else meter_check(ctx, record)
+    response = render(templates, request, "created.html", session, created=created,
+                      meter_checked=checked)
     response.headers["cache-control"] = "no-store"  # the recovery phrase is shown once
     return response
 
@@ -206,7 +232,9 @@ def change_meter(
         return _back(session, f"{'.'.join(map(str, first['loc']))}: {first['msg']}")
     except ApiError as exc:
         return _back(session, exc.message)
-    return _back(session, METER_MOVED.format(house=record.house_id, url=record.meter_url))
+    moved = METER_KEY_CHANGED if meter_key else METER_MOVED
+    return _back(session, (moved.format(house=record.house_id, url=record.meter_url),
+                           meter_check(ctx, record)))
 
 
 @router.post("/operator/mechanism")
