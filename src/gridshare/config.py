@@ -75,6 +75,13 @@ class Settings(BaseSettings):
                 "production needs the operator keystore password: set "
                 "GRIDSHARE_OPERATOR_PASSWORD"
             )
+        if (self.environment == "production" and self.operator_password is not None
+                and self.operator_password.get_secret_value() == DEVELOPMENT_PASSWORD):
+            raise ValueError(
+                "production refuses the public development password: set your own in "
+                "GRIDSHARE_OPERATOR_PASSWORD (change the key's with `gridshare "
+                "operator-password`)"
+            )
         return self
 
     @property

@@ -4,12 +4,14 @@ named as such by `serve --production`, changed, then served with the new passwor
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
+from eth_account import Account
 
 from gridshare.commands.operator_password import passwords
 from gridshare.config import DEVELOPMENT_PASSWORD
@@ -54,10 +56,13 @@ def test_a_development_start_is_named_then_changed_and_served(tmp_path: Path) ->
     before = files(data)
     wrong = change(data, "not the password", NEW)
     assert (wrong.returncode, files(data)) == (1, before), wrong.stderr
-    assert "the current password is not right" in wrong.stderr
+    assert "wrong password or damaged file; nothing was changed" in wrong.stderr
     short = change(data, DEVELOPMENT_PASSWORD, "short")
     assert (short.returncode, files(data)) == (2, before), short.stderr
     assert "the new password: at least 8" in short.stderr
+    public = change(data, "another password", DEVELOPMENT_PASSWORD)
+    assert (public.returncode, files(data)) == (2, before), public.stderr
+    assert "the new password: it is the public development password" in public.stderr
     unasked = change(data, None, NEW)  # no terminal to ask on
     assert (unasked.returncode, files(data)) == (2, before)
     assert "set GRIDSHARE_OPERATOR_PASSWORD" in unasked.stderr
@@ -77,6 +82,25 @@ def test_a_development_start_is_named_then_changed_and_served(tmp_path: Path) ->
     finally:
         served.stop()
     assert "development mode" not in served.log.read_text()
+
+
+def test_a_login_that_cannot_be_updated_leaves_the_key_as_it_was(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    start_server(data, password=None).stop()
+    (data / "gridshare.sqlite").write_bytes(b"not a database" * 100)  # as a bad restore leaves it
+    failed = change(data, DEVELOPMENT_PASSWORD, NEW)
+    assert failed.returncode == 1
+    assert "cannot update the login" in failed.stderr and "nothing was changed" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    keyfile = json.loads((data / "operator.keystore.json").read_text())
+    assert Account.decrypt(keyfile, DEVELOPMENT_PASSWORD)  # the key file was put back
+
+
+def test_production_refuses_the_public_development_password(tmp_path: Path) -> None:
+    refused = run_serve_once(tmp_path / "data", "--production", password=DEVELOPMENT_PASSWORD)
+    assert refused.returncode == 2
+    assert "production refuses the public development password" in refused.stderr
+    assert not (tmp_path / "data").exists()
 
 
 def test_a_missing_data_directory_is_named(tmp_path: Path) -> None:

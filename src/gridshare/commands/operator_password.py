@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -70,45 +71,77 @@ def passwords(
 
 
 def run(args: argparse.Namespace) -> int:
-    """Change the password; 2 on bad input or a missing data directory, 1 on a wrong one."""
+    """Change the password; 2 on bad input or a missing data directory, 1 if it could not.
+
+    The key file is written first (atomically), then the login's hash; if the hash cannot be
+    written, the key file is put back under the current password, so either both change or
+    neither does."""
     from gridshare.chain.keystore import (
         OPERATOR_SCRYPT_N,
         KeystoreError,
         load_keystore,
         save_keystore,
     )
+    from gridshare.config import DEVELOPMENT_PASSWORD
     from gridshare.runtime import DATABASE, KEYSTORE
-    from gridshare.services.accounts import AccountError, AccountService
+    from gridshare.services.accounts import AccountService, password_problem
     from gridshare.storage.database import Database
-    from gridshare.storage.users import UserStore
+    from gridshare.storage.users import Role, UserStore
     from gridshare.web.context import OPERATOR_USERNAME
 
     data, named = data_dir(args.data, os.environ)
     keystore, database = data / KEYSTORE, data / DATABASE
-    for needed in (keystore, database):
-        if not needed.is_file():
-            return _fail(f"{named}: {data} has no {needed.name}: is it the data directory "
-                         "`gridshare serve` uses?", 2)
+    try:
+        missing = [p.name for p in (keystore, database) if not p.is_file()]
+        owner = keystore.stat() if not missing else None
+    except OSError as exc:
+        return _fail(f"cannot read {data} ({exc.strerror}): run this as the user `gridshare "
+                     "serve` runs as (the service: sudo)", 1)
+    if missing:
+        return _fail(f"{named}: {data} has no {missing[0]}: is it the data directory "
+                     "`gridshare serve` uses?", 2)
     given = passwords(os.environ, getpass.getpass if sys.stdin.isatty() else None)
     if isinstance(given, str):
         return _fail(given, 2)
     current, new = given
-    if current == new:
-        return _fail("the new password is the current one; nothing was changed", 2)
+    problem = password_problem(new)
+    if problem is None and new == DEVELOPMENT_PASSWORD:
+        problem = "it is the public development password"
+    if problem is None and new == current:
+        problem = "it is the current one"
+    if problem is not None:
+        return _fail(f"the new password: {problem}; nothing was changed", 2)
     try:
         operator = load_keystore(keystore, current)
     except KeystoreError as exc:
-        return _fail(f"{exc}: the current password is not right", 1)
-    db = Database(database)
+        return _fail(f"{exc}; nothing was changed", 1)
+
+    def write_key(password: str) -> None:
+        save_keystore(keystore, operator, password, scrypt_n=OPERATOR_SCRYPT_N)
+        if owner is not None and os.geteuid() == 0:  # sudo: the file stays the server's
+            os.chown(keystore, owner.st_uid, owner.st_gid)
+
     try:
-        accounts = AccountService(UserStore(db))
-        try:  # checked (length) and saved before the key file: a refusal changes nothing
-            accounts.set_operator_password(OPERATOR_USERNAME, new)
-        except AccountError as exc:
-            return _fail(exc.message.replace("Password:", "the new password:"), 2)
-        save_keystore(keystore, operator, new, scrypt_n=OPERATOR_SCRYPT_N)
-    finally:
-        db.close()
+        write_key(new)
+    except OSError as exc:
+        return _fail(f"cannot write {keystore} ({exc.strerror}); nothing was changed", 1)
+    try:
+        db = Database(database)
+        try:
+            users = UserStore(db)
+            login = users.by_username(OPERATOR_USERNAME)
+            if login is not None and login.role is Role.OPERATOR:
+                AccountService(users).set_operator_password(OPERATOR_USERNAME, new)
+        finally:
+            db.close()
+    except (sqlite3.Error, OSError) as exc:
+        try:
+            write_key(current)
+        except OSError:
+            return _fail(f"cannot update the login in {database} ({exc}), nor put the key file "
+                         "back: the key has the new password, the login the current one; run "
+                         "this again with the new password as the current one", 1)
+        return _fail(f"cannot update the login in {database} ({exc}); nothing was changed", 1)
     print(f"the operator key ({operator.address}) and the `{OPERATOR_USERNAME}` login now have "
           f"the new password. Put it in {CURRENT_VARIABLE} (the server's environment file) and "
           "restart `gridshare serve`.")

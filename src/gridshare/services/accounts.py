@@ -219,9 +219,14 @@ def _check_credentials(username: str, password: str) -> None:
     _check_password(password, "password")
 
 
+def password_problem(password: str) -> str | None:
+    """What is wrong with `password` as a new one (its length), or None."""
+    if MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        return None
+    return f"at least {MIN_PASSWORD} and at most {MAX_PASSWORD} characters"
+
+
 def _check_password(password: str, field: str) -> None:
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise AccountError(
-            "weak_password",
-            f"Password: at least {MIN_PASSWORD} and at most {MAX_PASSWORD} characters.", field,
-        )
+    problem = password_problem(password)
+    if problem is not None:
+        raise AccountError("weak_password", f"Password: {problem}.", field)
