@@ -39,6 +39,16 @@ def test_the_operator_hears_what_the_meter_says_to_the_key_typed(tmp_path: Path)
         assert (f"House {meter.house_id}'s meter answers but refuses the server's key: check"
                 " the meter key you typed") in flashes(created.text)[0]
 
+        other = operator.post("/operator/households", data={
+            "name": "Bilal", "username": "bilal", "password": PASSWORD,
+            "house_id": meter.house_id + 1, "meter_id": meter.meter_id + 50,
+            "meter_url": meter.url, "meter_key": meter.key.hex, "top_up_coins": "0",
+            "csrf_token": csrf,
+        })  # fmt: skip  (the right key, the wrong meter id: the meter answers 403 "meter:")
+        assert flashes(other.text)[0] == (
+            f"House {meter.house_id + 1}'s meter answers but says it is another meter: check"
+            " the meter id you typed against the one it was flashed with.")
+
         fixed = operator.post("/operator/meter", follow_redirects=False, data={
             "house_id": meter.house_id, "meter_url": meter.url, "meter_key": meter.key.hex,
             "csrf_token": csrf,

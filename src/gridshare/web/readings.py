@@ -26,6 +26,10 @@ BAD_SIGNATURE = ("The meter answered, but its report is not signed with the key 
                  "this house: ask the operator to check the meter key.")
 OTHER_METER = ("Another meter answered at this meter's address: ask the operator to check the "
                "meter address registered for this house.")
+OTHER_METER_ID = ("The meter answered but says the server's commands are for another meter: ask "
+                  "the operator to check the meter id registered for this house.")
+COUNTER_BEHIND = ("The meter answered but refuses the server's command counter: ask the operator "
+                  "to put its counters back (docs/meters.md).")
 UNREADABLE = ("The meter answered, but not with a report the server can read: ask the operator "
               "to check it.")
 BAD_ADDRESS = ("The meter address registered for this house is not a valid URL, so the server "
@@ -39,6 +43,10 @@ def meter_trouble(exc: MeterError) -> str:
         return BAD_ADDRESS
     if isinstance(exc, MeterUnreachable):
         return SILENT
+    if isinstance(exc, MeterRejected) and exc.status == 403 and exc.message.startswith("meter:"):
+        return OTHER_METER_ID
+    if isinstance(exc, MeterRejected) and exc.status == 401 and exc.message.startswith("counter:"):
+        return COUNTER_BEHIND
     if isinstance(exc, MeterRejected) and exc.status in (401, 403):
         return WRONG_KEY
     if isinstance(exc, MeterRejected):

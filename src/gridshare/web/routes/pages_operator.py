@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -20,7 +21,7 @@ from gridshare.web.context import WebContext, get_context
 from gridshare.web.errors import ApiError, chain_trouble
 from gridshare.web.idempotency import once_per_form
 from gridshare.web.page_login import page_user
-from gridshare.web.readings import SILENT, WRONG_KEY
+from gridshare.web.readings import OTHER_METER_ID, SILENT, UNREADABLE, WRONG_KEY
 from gridshare.web.render import make_templates, render
 from gridshare.web.routes.api_operator import (
     change_meter_of,
@@ -31,6 +32,7 @@ from gridshare.web.routes.api_operator import (
 from gridshare.web.schemas import MeterChange, NewHousehold, PathId
 from gridshare.web.security import check_form_csrf
 
+log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 templates = make_templates()
 Ctx = Annotated[WebContext, Depends(get_context)]
@@ -53,21 +55,28 @@ METER_REFUSES_KEY = ("House {house}'s meter answers but refuses the server's key
                      " meter key you typed against the one the meter was flashed with.")
 METER_SILENT = ("House {house}'s meter does not answer: check its address, and that it has"
                 " power and is on the village Wi-Fi.")
+METER_OTHER_ID = ("House {house}'s meter answers but says it is another meter: check the meter"
+                  " id you typed against the one it was flashed with.")
 METER_TROUBLE = "House {house}'s meter: {reason}"
 UNKNOWN_MECHANISM = "Unknown mechanism."
 
 
 def meter_check(ctx: WebContext, record: HouseholdRecord) -> str:
     """What the household's meter says when asked now, for the operator who just typed its
-    address and key: a typo shows here, not at the house's first trade."""
-    reading = ctx.readings.fresh(record)
+    address and key: a typo shows here, not at the house's first trade. It never fails the
+    page: the household is registered (and its recovery phrase shown once) whatever it says."""
+    house = record.house_id
+    try:
+        reading = ctx.readings.fresh(record)
+    except Exception as exc:  # the check only informs: log it, say the meter was not checked
+        log.warning("house %d: checking its meter failed: %s: %s", house, type(exc).__name__, exc)
+        return METER_TROUBLE.format(house=house, reason=UNREADABLE)
     if reading.reachable:
-        return METER_ANSWERS.format(house=record.house_id)
-    if reading.error == WRONG_KEY:
-        return METER_REFUSES_KEY.format(house=record.house_id)
-    if reading.error == SILENT:
-        return METER_SILENT.format(house=record.house_id)
-    return METER_TROUBLE.format(house=record.house_id, reason=reading.error)
+        return METER_ANSWERS.format(house=house)
+    said = {WRONG_KEY: METER_REFUSES_KEY, SILENT: METER_SILENT, OTHER_METER_ID: METER_OTHER_ID}
+    if reading.error in said:
+        return said[reading.error].format(house=house)
+    return METER_TROUBLE.format(house=house, reason=reading.error)
 
 
 def operator_page_user(request: Request) -> Session:
