@@ -109,8 +109,9 @@ def test_a_resumed_start_names_the_first_start_settings_it_does_not_use() -> Non
         " market's delivery window stays 3600 s, set at its first start;"
         " GRIDSHARE_TREASURY_COINS is not used: the treasury was made when the chain was")
     # the same values, or none given: nothing to say; a first start uses them all
-    assert start_summary(given, deployed, False, [], timing=(7200, 600)).endswith(
-        "the treasury was made when the chain was")
+    assert start_summary(given, deployed, False, [], timing=(7200, 600)) == (
+        f"resumed the market in {DATA}; GRIDSHARE_TREASURY_COINS is not used: the treasury"
+        " was made when the chain was")
     plain = Settings(data_dir=DATA)
     assert start_summary(plain, deployed, False, [], timing=(1, 1)) == (
         f"resumed the market in {DATA}")
