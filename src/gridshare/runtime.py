@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -93,10 +94,11 @@ def _operator_key(settings: Settings) -> LocalAccount:
         except KeystoreError:
             pass
         else:
+            command = Path(sys.executable).parent / "gridshare"  # this venv's, as docs say
             raise StartupError(
                 f"{path.name} is locked with the public development password (this data "
                 "directory was first started without --production): give it your own with "
-                f"`gridshare operator-password --data {settings.data_dir}`, then start again"
+                f"`{command} operator-password --data {settings.data_dir}`, then start again"
             ) from None
         raise
 
@@ -292,7 +294,8 @@ def _check_restored_whole(settings: Settings) -> None:
         # checked before the embedded chain would make a new, empty one in its place
         raise StartupError(
             f"{CHAIN_DIR}/ is missing from {folder}, which holds the market's records: restore "
-            "the chain's files from the backup"
+            "the chain's files from the backup (or, if this village's chain is a node, start "
+            "with --chain and its URL)"
         )
 
 

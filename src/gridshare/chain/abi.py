@@ -64,7 +64,9 @@ class AbiEvent:
         in lower case); ValueError when the log has the wrong number of topics."""
         indexed = [(name, kind) for name, kind, is_indexed in self.inputs if is_indexed]
         plain = [(name, kind) for name, kind, is_indexed in self.inputs if not is_indexed]
-        if len(topics) != len(indexed) + 1 or topics[0] != self.topic:
+        if not topics or topics[0] != self.topic:
+            raise ValueError(f"not a {self.name} log: another event's topic")
+        if len(topics) != len(indexed) + 1:
             raise ValueError(f"not a {self.name} log: {len(topics)} topics")
         found = {
             name: abi_decode([kind], topic)[0]

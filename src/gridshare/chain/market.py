@@ -446,8 +446,13 @@ class EnergyMarket:
     def events(self, receipt: TxReceipt, name: str | None = None) -> list[EventData]:
         """The market's decoded events in a receipt, optionally only those called `name`
         (addresses checksummed, as web3 gives them)."""
+        return self.decoded(receipt["logs"], name)
+
+    def decoded(self, logs: Sequence[Any], name: str | None = None) -> list[EventData]:
+        """The market's events among `logs` (a receipt's, or `eth_getLogs`' through web3),
+        decoded, optionally only those called `name`."""
         decoded: list[EventData] = []
-        for log in receipt["logs"]:
+        for log in logs:
             if Web3.to_checksum_address(log["address"]) != self.checksum or not log["topics"]:
                 continue
             topics = [bytes(t) for t in log["topics"]]

@@ -19,17 +19,17 @@ _QUANTITIES = frozenset({
     "blockNumber", "cumulativeGasUsed", "effectiveGasPrice", "gasUsed", "status",
     "transactionIndex", "type", "logIndex", "blobGasUsed", "blobGasPrice",
 })  # fmt: skip
-_BYTES = frozenset({"blockHash", "transactionHash", "logsBloom", "data", "root"})
+_BYTES = frozenset({"blockHash", "transactionHash", "logsBloom", "data"})
 _ADDRESSES = frozenset({"from", "to", "contractAddress", "address"})
 
 
 def receipt_from_json(raw: Mapping[str, Any]) -> TxReceipt:
     """The receipt web3 would give for the node's `eth_getTransactionReceipt` answer `raw`:
     quantities as ints, hashes and data as HexBytes, addresses checksummed."""
-    receipt = {key: _field(key, value) for key, value in raw.items() if key != "logs"}
-    receipt["logs"] = [
-        {key: _field(key, value) for key, value in log.items()} for log in raw.get("logs", ())
-    ]
+    receipt = {key: _field(key, value) for key, value in raw.items()}
+    if "logs" in raw:
+        receipt["logs"] = [{key: _field(key, value) for key, value in log.items()}
+                           for log in raw["logs"]]
     return cast(TxReceipt, receipt)
 
 
@@ -44,7 +44,7 @@ def _field(key: str, value: Any) -> Any:
         return _checksum(value)
     if key == "topics":
         return [HexBytes(topic) for topic in value]
-    return value
+    return value  # as web3 leaves it (a pre-Byzantium `root` too: a str)
 
 
 @lru_cache(maxsize=4096)

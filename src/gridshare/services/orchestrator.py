@@ -217,8 +217,8 @@ class Orchestrator:
                     "topics": [self._topic],
                 }
             )
-            event = self.market.contract.events.DeliveryCreated()
-            records = [self._record(event.process_log(entry)["args"]) for entry in logs]
+            created = self.market.decoded(logs, "DeliveryCreated")
+            records = [self._record(event["args"]) for event in created]
             self.deliveries.add_all(records, CURSOR, end)
             added += len(records)
             start = end + 1

@@ -164,7 +164,7 @@ def render(
     flash: str | tuple[str, ...] | None = None
     if session is not None:
         flash, session.flash = session.flash, None
-    flashes = (flash,) if isinstance(flash, str) else flash or ()
+    flashes = tuple(f for f in ((flash,) if isinstance(flash, str) else flash or ()) if f)
     settings = request.app.state.settings
     zone, now = settings.zone, int(time.time())
     response = templates.TemplateResponse(
