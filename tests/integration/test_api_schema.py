@@ -8,6 +8,7 @@ error envelope naming a field the request has (or `body` for a body that is not 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -138,6 +139,8 @@ def test_top_ups_beyond_the_treasury_are_refused_naming_their_field(api: Api) ->
     assert top_up.status_code == 409, top_up.text
     assert top_up.json()["error"]["code"] == "treasury_short"
     assert top_up.json()["error"]["field"] == "coins"
+    assert re.fullmatch(r"The treasury holds [\d,.]+ PKR, less than the top-up\.",
+                        top_up.json()["error"]["message"])  # the coin as the pages name it
     house = {
         "name": f"House {free}",
         "username": "treasury-check",

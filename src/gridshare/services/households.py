@@ -20,15 +20,20 @@ from gridshare.storage.households import HouseholdRecord, HouseholdRepository
 RESERVED_UP_TO = 0xFFFF
 
 
+TREASURY_SHORT = "The treasury holds {coins} {symbol}, less than the top-up."
+
+
 class HouseholdService:
     """Registers households on chain and keeps their meter entry and agent rules."""
 
     def __init__(
-        self, market: EnergyMarket, operator: LocalAccount, repository: HouseholdRepository
+        self, market: EnergyMarket, operator: LocalAccount, repository: HouseholdRepository,
+        coin_symbol: str = "coins",
     ) -> None:
         self.market = market
         self.operator = operator
         self.repository = repository
+        self.coin_symbol = coin_symbol  # as the pages name the village's coin
 
     def register(
         self,
@@ -148,7 +153,7 @@ class HouseholdService:
         if wei > held:
             raise TradingError(
                 "treasury_short",
-                f"The treasury holds {format_coins(held)} coins, less than the top-up.",
+                TREASURY_SHORT.format(coins=format_coins(held), symbol=self.coin_symbol),
                 "wei",
             )
         try:

@@ -186,7 +186,8 @@ def build_context(runtime: Runtime) -> WebContext:
         limiter=LoginLimiter(),
         trading=TradingService(runtime.market, lambda: 0, settings.coin_symbol),
         households=HouseholdService(
-            runtime.market, runtime.operator, HouseholdRepository(runtime.database)
+            runtime.market, runtime.operator, HouseholdRepository(runtime.database),
+            settings.coin_symbol,
         ),
         history=History(runtime.market),
         requests=RequestKeys(runtime.database),

@@ -100,7 +100,7 @@ def test_the_wait_after_too_many_tries_is_said_in_urdu_with_its_seconds(what: st
 
 @pytest.mark.parametrize("refusal", [
     "There is no house 99.", "House 3 is registered.", "House 3 has no login here.",
-    "The treasury holds 1,000 coins, less than the top-up.", "Meter 4 belongs to house 3.",
+    "The treasury holds 1,000 PKR, less than the top-up.", "Meter 4 belongs to house 3.",
     "Meter 4 is house 3's meter.", "That account is already house 3.", "'Amina' is house 3.",
     "That account is already a registered household.", "A top-up must be more than zero.",
     "A household needs a name.", "House id must be 1 or more.", "That username is taken.",
@@ -172,6 +172,6 @@ def test_no_pattern_swallows_another_message_of_the_catalog() -> None:
 
 
 def test_a_refused_top_up_after_registration_says_why_in_the_pages_language() -> None:
-    reason = "The treasury holds 5.00 coins, less than the top-up."
+    reason = "The treasury holds 5.00 PKR, less than the top-up."
     shown = i18n.gettext("ur", TOP_UP_FAILED.format(reason=reason))
     assert shown == URDU[TOP_UP_FAILED].format(reason=reason)  # the chain's reason, whole

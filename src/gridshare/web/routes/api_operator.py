@@ -10,6 +10,7 @@ from gridshare.chain.errors import ChainError, TransactionTimeout
 from gridshare.domain import Household, coins_to_wei, format_coins
 from gridshare.meters import MeterEntry, MeterKey
 from gridshare.services.accounts import AccountError
+from gridshare.services.households import TREASURY_SHORT
 from gridshare.services.sessions import Session
 from gridshare.services.trading import TradingError
 from gridshare.storage.households import HouseholdRecord
@@ -70,8 +71,8 @@ def register_household(ctx: WebContext, body: NewHousehold) -> CreatedHousehold:
                            "house_id")
         held = ctx.households.treasury()
         if coins_to_wei(body.top_up_coins) > held:  # refuse before creating anything
-            raise ApiError(409, "treasury_short", f"The treasury holds {format_coins(held)} "
-                           "coins, less than the top-up.", "top_up_coins")
+            raise ApiError(409, "treasury_short", TREASURY_SHORT.format(
+                coins=format_coins(held), symbol=ctx.households.coin_symbol), "top_up_coins")
         try:
             created = ctx.accounts.create_resident(
                 body.username, body.password, body.house_id, wallet_address=body.wallet_address
