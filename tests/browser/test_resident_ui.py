@@ -167,3 +167,22 @@ def test_in_urdu_the_scripts_speak_urdu_too(phone: Page, url: str) -> None:
     phone.goto(url + "/lang/en?next=/market")
     expect(note).to_have_text(
         "No wallet in this browser: your orders are signed here, without MetaMask.")
+
+
+def test_back_after_posting_an_offer_shows_an_empty_form_not_the_one_sent(
+    phone: Page, url: str
+) -> None:
+    """Back, then the same tap again, placed a second identical order ("Done."): the page
+    comes with a new request key, so the server cannot tell the second send from a new order."""
+    phone.goto(url + "/market")
+    sell = phone.locator("#sell-form")
+    sell.locator("[name=amount_wh]").fill("25")
+    sell.locator("[name=price]").fill("0.019")
+    sell.locator("button").click()
+    phone.wait_for_load_state()
+    expect(phone.locator("p.flash")).to_have_count(1)  # "Done."
+    phone.go_back()
+    phone.wait_for_load_state()
+    back = phone.locator("#sell-form")
+    expect(back.locator("[name=amount_wh]")).to_have_value("")
+    expect(back.locator("[name=price]")).to_have_value("")

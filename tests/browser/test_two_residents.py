@@ -19,7 +19,7 @@ from tests.integration.web_support import PASSWORD
 
 from gridshare.domain import DeliveryStatus
 from gridshare.storage.users import UserStore
-from gridshare.web.render import month_names
+from gridshare.web.render import coins, month_names
 
 PRICE_COINS = "0.5"
 PRICE_WEI = 5 * 10**17
@@ -121,6 +121,10 @@ def trade(seller: Page, buyer: Page, server: Server, wh: int) -> None:
     word = row.get_attribute("data-label-settled") or ""
     assert word in ("Purchased", "خرید لیا"), word
     expect(row.locator(".status")).to_have_text(word)
+    # the balances above move with it, without a reload (they stayed at the old escrow)
+    symbol = (buyer.locator("#bal-available").text_content() or "").split()[-1]
+    expect(buyer.locator("#bal-escrowed")).to_have_text(f"{coins(b1.escrowed)} {symbol}")
+    expect(buyer.locator("#bal-available")).to_have_text(f"{coins(b1.available)} {symbol}")
 
 
 def shoot_login(browser: Browser, server: Server, lang: str) -> None:

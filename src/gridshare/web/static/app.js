@@ -20,6 +20,20 @@ window.gridshareTr = (function () {
   const zoneName = document.body.dataset.zone || "UTC";
   const clock = (epoch) => new Date((epoch + zoneOffset) * 1000).toISOString().slice(11, 19) + " " + zoneName;
   const MISSING = "—";
+  // as render.py's `coins`: wei as coins, exact, with at least two decimals
+  const coins = (wei) => {
+    const w = BigInt(wei), unit = 10n ** 18n;
+    const frac = (w % unit).toString().padStart(18, "0").replace(/0+$/, "").padEnd(2, "0");
+    return (w / unit).toString() + "." + frac;
+  };
+
+  // Back to a page whose order form was sent: show the form as the page came, not the values
+  // the browser kept. Sent again they were a second order ("Done."), since the page comes with
+  // a new request key (it is not cached), so the server cannot tell it from a new one.
+  window.addEventListener("pageshow", (e) => {
+    const nav = (performance.getEntriesByType("navigation")[0] || {}).type;
+    if (e.persisted || nav === "back_forward") document.querySelectorAll("form[data-wallet]").forEach((f) => f.reset());
+  });
 
   const priceChart = $("#price-chart");
   if (priceChart && window.uPlot) {
@@ -54,11 +68,19 @@ window.gridshareTr = (function () {
   })() : null;
 
   const rows = document.querySelectorAll("tr.delivery[data-status=pending]");
+  // the account's balances move when a delivery is settled or expires: read them again then
+  const balances = $("#bal-escrowed") ? () => getJSON("/api/v1/me").then((me) => {
+    for (const name of ["available", "locked", "escrowed"]) {
+      $("#bal-" + name).textContent = coins(me.balances[name]) + " " + me.coin_symbol;
+    }
+  }).catch(() => {}) : null;
   const showDeliveries = rows.length ? (list) => {
     const byId = new Map(list.map((d) => [String(d.id), d]));
+    let closed = false;
     rows.forEach((row) => {
       const d = byId.get(row.dataset.delivery);
       if (!d) return;
+      closed = closed || (row.dataset.status === "pending" && d.status !== "pending");
       row.dataset.status = d.status;
       // the page's own words for it (translated; "Purchased"/"Sold" once settled, unless
       // nothing arrived: then the buyer got the escrow back and the seller nothing)
@@ -67,6 +89,7 @@ window.gridshareTr = (function () {
       $("progress", row).value = d.delivered_wh;
       $(".wh", row).textContent = d.delivered_wh;
     });
+    if (closed && balances) balances();
   } : null;
 
   if (!showMeter && !showDeliveries) return;
