@@ -206,6 +206,20 @@ def test_wrong_current_passwords_are_limited_per_session(village: dict[str, Any]
     assert thief.get("/api/v1/me").status_code == 401
 
 
+def test_the_current_password_is_not_taken_as_the_new_one(village: dict[str, Any]) -> None:
+    """The page said "Your password is changed" and logged the resident's other phones out,
+    and nothing had changed."""
+    app = village["app"]
+    owner, owner_csrf = log_in(app, "amina", PASSWORD)
+    other, _ = log_in(app, "amina", PASSWORD)
+    same = owner.put("/api/v1/me/password", headers={"X-CSRF-Token": owner_csrf},
+                     json={"password": PASSWORD, "new_password": PASSWORD})
+    assert same.status_code == 400, same.text
+    assert same.json()["error"] == {"code": "same_password", "field": "new_password",
+                                    "message": "The new password is the current one."}
+    assert other.get("/api/v1/me").status_code == 200  # no one was logged out
+
+
 def test_a_login_checked_while_the_password_changed_does_not_stand(
     village: dict[str, Any],
 ) -> None:

@@ -150,6 +150,9 @@ class AccountService:
             )
         if not self._verify(current.password_hash, password):
             raise AccountError("wrong_password", "The password is not right.", "password")
+        if new_password == password:  # "changed", the page would say, and nothing would be
+            raise AccountError("same_password", "The new password is the current one.",
+                               "new_password")
         _check_password(new_password, "new_password")
         return self._set_password(current, new_password, self._unlock(current, password))
 
