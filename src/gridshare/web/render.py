@@ -72,6 +72,14 @@ def coins(wei: int, places: int = 2) -> str:
     return f"{whole}.{frac}" if frac else whole
 
 
+def rounded_coins(wei: int, places: int = 4) -> str:
+    """Wei as coins rounded to `places` decimals (half up): for a computed figure such as an
+    average price, which has no exact amount to keep (a balance is shown by `coins`)."""
+    step = 10 ** (18 - places)
+    units = (int(wei) + step // 2) // step
+    return f"{units // 10**places}.{units % 10**places:0{places}d}"
+
+
 def _digits(text: str) -> bool:
     """Only ASCII digits 0-9 ("²" and "١" pass `str.isdigit` but are not amounts)."""
     return text.isascii() and text.isdigit()
@@ -128,6 +136,7 @@ def new_request_key() -> str:
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.filters["coins"] = coins
+    templates.env.filters["rounded_coins"] = rounded_coins
     templates.env.filters["measure"] = measure
     templates.env.filters["clock"] = clock
     templates.env.filters["day_and_time"] = day_month_time

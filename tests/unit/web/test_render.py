@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gridshare.domain import WEI_PER_COIN
-from gridshare.web.render import coins
+from gridshare.web.render import coins, rounded_coins
 
 
 @pytest.mark.parametrize(
@@ -26,3 +26,15 @@ def test_coins_are_shown_exactly_with_at_least_the_pages_decimals(
     wei: int, places: int, shown: str
 ) -> None:
     assert coins(wei, places) == shown
+
+
+@pytest.mark.parametrize(("wei", "shown"), [
+    (11_767_315_175_097_276, "0.0118"),  # the community's average price (was all 18 digits)
+    (11_765_000_000_000_000, "0.0118"),  # half up
+    (11_764_999_999_999_999, "0.0118"),
+    (11_749_999_999_999_999, "0.0117"),
+    (0, "0.0000"),
+    (12 * WEI_PER_COIN + 5 * 10**13, "12.0001"),
+])
+def test_a_computed_price_is_rounded_to_four_decimals(wei: int, shown: str) -> None:
+    assert rounded_coins(wei) == shown
