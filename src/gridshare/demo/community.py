@@ -132,7 +132,8 @@ def _create(
 ) -> DemoCommunity:
     accounts = AccountService(UserStore(runtime.database))
     households = HouseholdService(
-        runtime.market, runtime.operator, HouseholdRepository(runtime.database)
+        runtime.market, runtime.operator, HouseholdRepository(runtime.database),
+        runtime.settings.coin_symbol,
     )
     rules = default_rules([e.house_id for e in entries], RULES_SEED, WEI_PER_COIN // 1000)
     keys = StaticKeys()
