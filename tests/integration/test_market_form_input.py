@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from gridshare.domain import Side
 from gridshare.services.trading import TradingError
+from gridshare.web.render import coins
 from tests.integration.web_support import (
     OPERATOR_PASSWORD,
     PASSWORD,
@@ -142,8 +143,11 @@ def test_blank_minutes_are_the_form_default_of_60(world: dict[str, Any]) -> None
     amina: Resident = world["amina"]
     before = counts(world, amina)
     shown = posted(amina, "/market/orders", place_form(amina, minutes=""))
-    assert flash(shown) == "Done."
     assert counts(world, amina)[0] == before[0] + 1
+    placed = world["runtime"].market.order(counts(world, amina)[0])
+    side = "offer" if placed.side.value == "sell" else "demand"
+    assert flash(shown) == (f"Your {side} #{placed.id} is posted: {placed.amount_wh} Wh at"
+                            f" {coins(placed.price_per_wh, 4)} PKR/Wh.")  # what was done
 
 
 # ------------------------------------------------------- 2. a form older than the session

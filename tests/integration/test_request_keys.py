@@ -313,7 +313,7 @@ def test_a_market_form_posted_twice_places_one_order(market: dict[str, Any]) -> 
     assert [r.status_code for r in replies] == [303, 303]
     assert chain_counts(market, amina)[0] - before[0] == 1
     shown = amina.client.get("/market").text
-    assert "Done." in shown
+    assert "is posted: 12 Wh at 0.0010 PKR/Wh." in shown
 
 
 def test_an_order_sent_but_not_confirmed_says_so_and_is_not_sent_again(

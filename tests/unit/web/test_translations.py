@@ -117,6 +117,21 @@ def test_the_services_refusals_on_the_operator_page_are_said_in_urdu_with_their_
         assert value in shown, (value, shown)
 
 
+@pytest.mark.parametrize("said", [
+    "Your offer #12 is posted: 25 Wh at 0.0190 PKR/Wh.",
+    "Your demand #13 is posted: 40 Wh at 0.0200 PKR/Wh.",
+    "You bought 30 Wh at 0.0120 PKR/Wh (delivery #7): My account shows it arriving.",
+    "You sold 30 Wh at 0.0120 PKR/Wh (delivery #8): My account shows it leaving.",
+    "Your order #12 is cancelled.",
+])
+def test_what_a_trade_did_is_said_in_urdu_with_its_numbers(said: str) -> None:
+    """The market page says what was done, numbers and all, where it said "Done."."""
+    shown = i18n.gettext("ur", said)
+    assert shown != said
+    for value in re.findall(r"#\d+|\d+\.\d+|\b\d+\b|PKR", said):
+        assert value in shown, (value, shown)
+
+
 @pytest.mark.parametrize("named", [
     "block 7", "order 7", "delivery 7", f"transaction 0x{'ab' * 32}", f"address 0x{'ab' * 20}",
 ])

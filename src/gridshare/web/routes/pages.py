@@ -39,7 +39,7 @@ from gridshare.web.page_login import (
     page_user,
     session_page,
 )
-from gridshare.web.render import STATIC, VENDOR, make_templates, node_modules, render
+from gridshare.web.render import STATIC, VENDOR, coins, make_templates, node_modules, render
 from gridshare.web.routes.api import (
     OPERATOR_DOES_NOT_TRADE,
     known_order,
@@ -209,18 +209,29 @@ def market_page(request: Request, ctx: Ctx, session: User) -> HTMLResponse:
     )  # fmt: skip
 
 
+# What the market page says after a trade: what was done, with its numbers, since the order
+# itself is listed a screen further down ("Done." alone left the resident scrolling)
+OFFER_POSTED = "Your offer #{order} is posted: {amount} Wh at {price} {symbol}/Wh."
+DEMAND_POSTED = "Your demand #{order} is posted: {amount} Wh at {price} {symbol}/Wh."
+BOUGHT = ("You bought {amount} Wh at {price} {symbol}/Wh (delivery #{delivery}): My account "
+          "shows it arriving.")
+SOLD = ("You sold {amount} Wh at {price} {symbol}/Wh (delivery #{delivery}): My account shows "
+        "it leaving.")
+CANCELLED = "Your order #{order} is cancelled."
+
+
 def _trade(
-    ctx: Ctx, session: Session, request_key: str, fingerprint: str, run: Callable[[], object],
+    ctx: Ctx, session: Session, request_key: str, fingerprint: str, run: Callable[[], str],
     refused: Callable[[str], RedirectResponse],
 ) -> RedirectResponse:
-    """Run a resident's trade, once per form (`request_key`); a refusal is the page's message.
+    """Run a resident's trade, once per form (`request_key`); its answer, or a refusal, is
+    the page's message.
 
     `refused` answers a refusal that surely sent nothing (the form comes back filled in).
     """
 
     def work() -> str:
-        run()
-        return "Done."
+        return run()
 
     try:
         message = once_per_form(ctx, session, request_key, fingerprint, work)
@@ -271,9 +282,16 @@ def post_order(
         return form_refused(request, session, cannot, typed)
     signer = session.signer
     assert signer is not None
+    symbol = ctx.runtime.settings.coin_symbol
+
+    def place() -> str:
+        order = ctx.trading.place_order(signer, Side(side), amount, wei, ttl * 60)
+        posted = OFFER_POSTED if order.side is Side.SELL else DEMAND_POSTED
+        return posted.format(order=order.id, amount=order.amount_wh,
+                             price=coins(order.price_per_wh, 4), symbol=symbol)
+
     return _trade(
-        ctx, session, request_key, f"form:place:{side}:{amount}:{wei}:{ttl}",
-        lambda: ctx.trading.place_order(signer, Side(side), amount, wei, ttl * 60),
+        ctx, session, request_key, f"form:place:{side}:{amount}:{wei}:{ttl}", place,
         lambda message: form_refused(request, session, message, typed),
     )  # fmt: skip
 
@@ -295,9 +313,16 @@ def take_order(
         return form_refused(request, session, cannot, typed)
     signer = session.signer
     assert signer is not None
+
+    def take() -> str:
+        delivery = ctx.trading.take(signer, order_id, amount)
+        bought = queries.same(delivery.buyer, signer.address)
+        return (BOUGHT if bought else SOLD).format(
+            amount=delivery.amount_wh, price=coins(delivery.price_per_wh, 4),
+            symbol=ctx.runtime.settings.coin_symbol, delivery=delivery.id)
+
     return _trade(
-        ctx, session, request_key, f"form:take:{order_id}:{amount}",
-        lambda: ctx.trading.take(signer, order_id, amount),
+        ctx, session, request_key, f"form:take:{order_id}:{amount}", take,
         lambda message: form_refused(request, session, message, typed),
     )  # fmt: skip
 
@@ -318,9 +343,12 @@ def cancel_order(
         return done(session, "/market", cannot)
     signer = session.signer
     assert signer is not None
+    def cancel() -> str:
+        ctx.trading.cancel(signer, order_id)
+        return CANCELLED.format(order=order_id)
+
     return _trade(
-        ctx, session, request_key, f"form:cancel:{order_id}",
-        lambda: ctx.trading.cancel(signer, order_id),
+        ctx, session, request_key, f"form:cancel:{order_id}", cancel,
         lambda message: done(session, "/market", message),
     )  # fmt: skip
 
