@@ -229,12 +229,8 @@ def _trade(
 
     `refused` answers a refusal that surely sent nothing (the form comes back filled in).
     """
-
-    def work() -> str:
-        return run()
-
     try:
-        message = once_per_form(ctx, session, request_key, fingerprint, work)
+        message = once_per_form(ctx, session, request_key, fingerprint, run)
     except TradingError as exc:
         return refused(exc.message)
     except RequestKeyReused:  # e.g. an old page from the back button, sent with other values
@@ -343,6 +339,7 @@ def cancel_order(
         return done(session, "/market", cannot)
     signer = session.signer
     assert signer is not None
+
     def cancel() -> str:
         ctx.trading.cancel(signer, order_id)
         return CANCELLED.format(order=order_id)
