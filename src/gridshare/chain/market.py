@@ -179,7 +179,7 @@ class EnergyMarket:
         """
         names = ("OrderPlaced", "OrderFilled", "OrderCancelled", "HouseholdRegistered",
                  "HouseholdDeactivated")  # fmt: skip
-        topics = [["0x" + self._events[name].topic.hex() for name in names]]
+        topics = [[self.topic(name) for name in names]]
         orders: list[OrderEvent] = []
         accounts: set[str] = set()
         start, span = from_block, _LOG_RANGE
@@ -442,6 +442,10 @@ class EnergyMarket:
         return Wei(event["args"]["refunded"])
 
     # -- events --------------------------------------------------------------
+
+    def topic(self, name: str) -> str:
+        """The topic (0x-hex) that the market's event `name` logs under, for log filters."""
+        return "0x" + self._events[name].topic.hex()
 
     def events(self, receipt: TxReceipt, name: str | None = None) -> list[EventData]:
         """The market's decoded events in a receipt, optionally only those called `name`

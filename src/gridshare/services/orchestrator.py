@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from web3 import Web3
 
 from gridshare.chain.errors import ChainError, ContractRevert
 from gridshare.chain.market import EnergyMarket
@@ -113,11 +112,6 @@ class Orchestrator:
         self.backoff = backoff or MeterBackoff()
         self._timing_at: tuple[tuple[int, str] | None, int] | None = None  # (head, grace)
         self.map_each = map_each
-        self._topic = Web3.to_hex(
-            Web3.keccak(
-                text="DeliveryCreated(uint256,address,address,uint256,uint256,uint256,uint256,uint256)"
-            )
-        )
 
     def tick(self) -> None:
         """One pass: new events, meter starts and polls, settlements, expiries."""
@@ -214,7 +208,7 @@ class Orchestrator:
                     "address": self.market.checksum,
                     "fromBlock": start,
                     "toBlock": end,
-                    "topics": [self._topic],
+                    "topics": [self.market.topic("DeliveryCreated")],
                 }
             )
             created = self.market.decoded(logs, "DeliveryCreated")
