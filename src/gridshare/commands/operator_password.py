@@ -15,9 +15,8 @@ import os
 import sqlite3
 import sys
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
-from gridshare.commands.paths import DEFAULT_DATA, data_dir
+from gridshare.commands.paths import add_data_option, data_dir
 
 CURRENT_VARIABLE = "GRIDSHARE_OPERATOR_PASSWORD"
 NEW_VARIABLE = "GRIDSHARE_NEW_OPERATOR_PASSWORD"
@@ -36,9 +35,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         f"{CURRENT_VARIABLE} (the systemd unit's environment file) and restart `gridshare "
         "serve`: the restart also ends every session.",
     )
-    parser.add_argument("--data", type=Path, default=None,
-                        help="data directory, as given to `serve` (default GRIDSHARE_DATA_DIR, "
-                        f"else {DEFAULT_DATA})")
+    add_data_option(parser)
     parser.set_defaults(handler=run)
 
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
 DEFAULT_DATA = Path(".gridshare/data")  # `serve`'s default data directory
+
+
+def add_data_option(parser: argparse.ArgumentParser) -> None:
+    """`--data`, for a command that works on `serve`'s data directory (read by `data_dir`)."""
+    parser.add_argument("--data", type=Path, default=None,
+                        help="data directory, as given to `serve` (default GRIDSHARE_DATA_DIR, "
+                        f"else {DEFAULT_DATA})")
 
 
 def data_dir(option: Path | None, environ: Mapping[str, str]) -> tuple[Path, str]:

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from gridshare.commands.paths import DEFAULT_DATA, data_dir
+from gridshare.commands.paths import add_data_option, data_dir
 
 DEFAULT_KEEP_BLOCKS = 128  # as an Ethereum full node (geth) keeps recent state
 
@@ -25,9 +25,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "hand it is for --vacuum, or with that turned off. Stop `gridshare serve` first: the "
         "chain can be open in one process only.",
     )
-    parser.add_argument("--data", type=Path, default=None,
-                        help="data directory, as given to `serve` (default GRIDSHARE_DATA_DIR, "
-                        f"else {DEFAULT_DATA})")
+    add_data_option(parser)
     parser.add_argument("--keep-blocks", type=int, default=DEFAULT_KEEP_BLOCKS,
                         help=f"keep the state of this many latest blocks "
                         f"(default {DEFAULT_KEEP_BLOCKS:,})")
