@@ -43,6 +43,7 @@ from gridshare.meters.reports import DeliveryReport
 from gridshare.services.backoff import MeterBackoff
 from gridshare.services.chain_clock import ChainClock
 from gridshare.services.settlement_rules import (
+    Flag,
     Metered,
     energy_not_arriving,
     settle_after_silence,
@@ -57,7 +58,7 @@ CURSOR = "delivery_created"
 MAX_BATCH = 50
 NOT_FOUND = 404
 # the flag of a delivery stopped because its energy went elsewhere, as its settlement flags it
-NOT_ARRIVING = "loss_above_tolerance"
+NOT_ARRIVING = Flag.LOSS_ABOVE_TOLERANCE
 
 
 class Forgotten:
@@ -255,14 +256,14 @@ class Orchestrator:
                 self.backoff.answered(client.meter_id)
         except MeterHoldsAnother as exc:
             self._failed(client, exc, f"delivery {r.delivery_id}: not started")
-            flagged = r.with_(flag="meter_conflict", note=f"meter {client.meter_id}: {exc}")
+            flagged = r.with_(flag=Flag.METER_CONFLICT, note=f"meter {client.meter_id}: {exc}")
             if flagged != r:
                 self.deliveries.save(flagged)
             return flagged
         except MeterError as exc:
             self._failed(client, exc, f"delivery {r.delivery_id}: not started yet")
             return r
-        cleared = {"flag": None, "note": None} if r.flag == "meter_conflict" else {}
+        cleared = {"flag": None, "note": None} if r.flag == Flag.METER_CONFLICT else {}
         r = r.with_(phase=Phase.RUNNING, **cleared)
         self.deliveries.save(r)
         return r
@@ -318,7 +319,7 @@ class Orchestrator:
             if silent is not None:
                 r = r.with_(phase=Phase.READY, settle_wh=silent.delivered_wh, flag=silent.flag)
             else:
-                r = r.with_(flag="meter_silent", note="no energy reported: left to expire")
+                r = r.with_(flag=Flag.METER_SILENT, note="no energy reported: left to expire")
         if r != before:
             self.deliveries.save(r)
         return r
@@ -380,7 +381,7 @@ class Orchestrator:
         settle_wh = 0 if decision is None else decision.delivered_wh
         log.warning("delivery %d: a meter restarted and forgot it; settling on the last"
                     " reports: %d of %d Wh", r.delivery_id, settle_wh, r.amount_wh)
-        return r.with_(phase=Phase.READY, settle_wh=settle_wh, flag="meter_restarted")
+        return r.with_(phase=Phase.READY, settle_wh=settle_wh, flag=Flag.METER_RESTARTED)
 
     def _client(self, meter_id: int) -> MeterClient | None:
         """The meter's client; None if unknown, or while a meter that failed is left alone."""

@@ -7,8 +7,22 @@ every figure is rounded down (the buyer never pays for a part-Wh they did not re
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 DEFAULT_LOSS_TOLERANCE_PERCENT = 15
+
+
+class Flag(StrEnum):
+    """Why the operator should look at a delivery: every flag the orchestrator sets (stored
+    as its value in the deliveries table; residents see it in their words, web/delivery_reasons.py).
+    """
+
+    LOSS_ABOVE_TOLERANCE = "loss_above_tolerance"  # export beyond import + line loss: on import
+    IMPORT_ABOVE_EXPORT = "import_above_export"  # import beyond export: settled on the export
+    SELLER_REPORT_MISSING = "seller_report_missing"  # no final seller report: on the import
+    METER_SILENT = "meter_silent"  # no final buyer report: last reports, or left to expire
+    METER_RESTARTED = "meter_restarted"  # a meter forgot it: settled on the last reports
+    METER_CONFLICT = "meter_conflict"  # a meter holds an older one of this id: not started
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +30,7 @@ class Decision:
     """Settle on `delivered_wh`; `flag` says why the operator should look, if at all."""
 
     delivered_wh: int
-    flag: str | None = None
+    flag: Flag | None = None
 
 
 def settle_on_reports(
@@ -38,10 +52,10 @@ def settle_on_reports(
         raise ValueError("tolerance_percent must be between 0 and 100")
     buyer_wh = min(buyer_mwh // 1000, amount_wh)
     if seller_mwh is None:
-        return Decision(buyer_wh, "seller_report_missing")
+        return Decision(buyer_wh, Flag.SELLER_REPORT_MISSING)
     if _disagree(buyer_mwh, seller_mwh, tolerance_percent):
         lower = min(buyer_mwh, seller_mwh) // 1000
-        why = "loss_above_tolerance" if seller_mwh > buyer_mwh else "import_above_export"
+        why = Flag.LOSS_ABOVE_TOLERANCE if seller_mwh > buyer_mwh else Flag.IMPORT_ABOVE_EXPORT
         return Decision(min(lower, amount_wh), why)
     return Decision(buyer_wh)
 
@@ -106,4 +120,4 @@ def settle_after_silence(
     if last_buyer_mwh is None or last_buyer_mwh < 1000:
         return None
     figures = [last_buyer_mwh] + ([last_seller_mwh] if last_seller_mwh is not None else [])
-    return Decision(min(min(figures) // 1000, amount_wh), "meter_silent")
+    return Decision(min(min(figures) // 1000, amount_wh), Flag.METER_SILENT)
