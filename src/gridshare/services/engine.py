@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -210,6 +210,10 @@ class MarketEngine:
     def delivery(self, delivery_id: int) -> DeliveryRecord | None:
         """The orchestrator's view of one delivery (phase, progress, decision)."""
         return self.deliveries.get(delivery_id)
+
+    def deliveries_by_id(self, delivery_ids: Iterable[int]) -> dict[int, DeliveryRecord]:
+        """The orchestrator's view of several deliveries (those it knows), by delivery id."""
+        return self.deliveries.many(delivery_ids)
 
     def meter_troubles(self) -> dict[int, MeterTrouble]:
         """The meters whose last try failed, and why, by meter id (for the operator page)."""

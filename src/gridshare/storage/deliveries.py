@@ -83,6 +83,7 @@ class DeliveryRecord:
 
 
 _COLUMNS = tuple(f.name for f in fields(DeliveryRecord))
+_IDS_PER_QUERY = 500  # well under SQLite's limit of bound values in one statement
 
 
 class DeliveryRepository:
@@ -132,6 +133,19 @@ class DeliveryRepository:
             "SELECT * FROM deliveries WHERE delivery_id = ?", (delivery_id,)
         ).fetchone()
         return None if row is None else _record(row)
+
+    def many(self, delivery_ids: Iterable[int]) -> dict[int, DeliveryRecord]:
+        """The records of these deliveries (those the table has), by delivery id."""
+        ids = sorted(set(delivery_ids))
+        found: dict[int, DeliveryRecord] = {}
+        for i in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[i : i + _IDS_PER_QUERY]
+            rows = self.database.connection().execute(
+                f"SELECT * FROM deliveries WHERE delivery_id IN ({', '.join('?' for _ in chunk)})",
+                chunk,
+            ).fetchall()
+            found.update((int(r["delivery_id"]), _record(r)) for r in rows)
+        return found
 
     def open(self) -> list[DeliveryRecord]:
         """Deliveries not yet settled or expired, oldest first."""
