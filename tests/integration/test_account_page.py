@@ -6,9 +6,17 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 
+from markupsafe import escape
+
+from gridshare.domain import DeliveryStatus
+from gridshare.services.settlement_rules import Flag
+from gridshare.storage.deliveries import Phase
+from gridshare.web import i18n
 from gridshare.web.routes.pages import ACCOUNT_ROWS
+from tests.integration.test_web_live_events import first_update
 from tests.integration.web_support import OPERATOR_PASSWORD, PASSWORD, log_in, register, web_app
 
 
@@ -61,3 +69,93 @@ def test_a_purchase_settled_with_nothing_delivered_says_so_instead_of_purchased(
         assert '<span class="status">Nothing delivered, nothing paid</span>' in nothing
         assert f'<span class="status">{word}</span>' in some
         assert 'data-label-none="Nothing delivered, nothing paid"' in some  # for live updates
+
+
+BOUGHT_NOTHING = "The delivery ended before all of it arrived. You pay only for what arrived."
+SOLD_NOTHING = ("The delivery ended before all of it reached the buyer. You are paid only for"
+                " what arrived.")
+WENT_ELSEWHERE = ("The seller's meter sent more than reached your meter: the rest went"
+                  " elsewhere on the line. You pay only for what arrived.")
+SENT_ELSEWHERE = ("Your meter sent more than reached the buyer's meter: the rest went elsewhere"
+                  " on the line. You are paid only for what arrived.")
+NEVER_STARTED = "Expired: it never started. All your money came back."
+NEVER_STARTED_SELLER = "Expired: it never started. You were not paid."
+
+
+def test_a_delivery_that_ended_with_nothing_says_why_on_the_page_the_api_and_the_stream(
+) -> None:
+    """Buyer and seller both see why, each in their words: settled on nothing with the
+    meters agreeing, settled on nothing because the energy went elsewhere (the orchestrator's
+    flag), and expired without ever starting; a delivery paid in full says nothing more. The
+    row used to say only "Nothing delivered, nothing paid", or "expired"."""
+    with web_app(market_engine=False) as (runtime, _settings, app):
+        operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
+        for house, name in ((1, "amina"), (2, "bilal")):
+            register(operator, op_csrf, house, name, "http://127.0.0.1:9", "33" * 32)
+        amina, a_csrf = log_in(app, "amina", PASSWORD)
+        bilal, b_csrf = log_in(app, "bilal", PASSWORD)
+
+        def trade() -> int:
+            placed = amina.post("/api/v1/orders", headers={"X-CSRF-Token": a_csrf},
+                                json={"side": "sell", "amount_wh": 5, "price_per_wh": 10**12})
+            taken = bilal.post(f"/api/v1/orders/{placed.json()['id']}/take",
+                               headers={"X-CSRF-Token": b_csrf}, json={"amount_wh": 5})
+            assert taken.status_code == 201, taken.text
+            return int(taken.json()["id"])
+
+        agreed, elsewhere, never, full = trade(), trade(), trade(), trade()
+        engine = app.state.market_engine  # installed, not running: its rounds are run here
+        orchestrator = engine.orchestrator
+        orchestrator.follow_events()
+        runtime.market.settle(runtime.operator, agreed, 0)  # the meters agreed on nothing
+        runtime.market.settle(runtime.operator, full, 5)
+        stopped = engine.delivery(elsewhere)  # as `_stop_not_arriving` and the poll left it
+        orchestrator.settle([stopped.with_(
+            phase=Phase.READY, buyer_mwh=400, seller_mwh=3_000, buyer_final=True,
+            seller_final=True, settle_wh=0, flag=Flag.LOSS_ABOVE_TOLERANCE,
+        )])
+        # past deadline + grace, its meters never having answered: the orchestrator expires it
+        head = runtime.chain.w3.eth.get_block("latest")["timestamp"]
+        window, grace = runtime.market.timing()
+        assert runtime.chain.embedded is not None
+        runtime.chain.embedded.mine_block(timestamp=head + window + grace + 5)
+        orchestrator.tick()
+        expired = runtime.market.delivery(never)
+        assert expired is not None and expired.status is DeliveryStatus.EXPIRED
+
+        pages = {"bilal": bilal.get("/account").text, "amina": amina.get("/account").text}
+        api = {"bilal": bilal.get("/api/v1/me/deliveries").json(),
+               "amina": amina.get("/api/v1/me/deliveries").json()}
+        stream = first_update(bilal, "?only=deliveries")["deliveries"]
+        bilal.cookies.set("gs_lang", "ur")
+        urdu = bilal.get("/account").text
+
+    said = {"bilal": {agreed: BOUGHT_NOTHING, elsewhere: WENT_ELSEWHERE, never: NEVER_STARTED},
+            "amina": {agreed: SOLD_NOTHING, elsewhere: SENT_ELSEWHERE,
+                      never: NEVER_STARTED_SELLER}}
+    codes = {agreed: "short", elsewhere: "loss_above_tolerance", never: "not_started"}
+    for who, page in pages.items():
+        rows = _rows(page)
+        for delivery_id, text in said[who].items():
+            assert f'<small class="reason muted">{escape(text)}</small>' in rows[delivery_id]
+        assert '<small class="reason muted"></small>' in rows[full]  # paid in full
+        assert '<span class="status">Nothing delivered, nothing paid</span>' in rows[elsewhere]
+        reasons = {d["id"]: d["reason"] for d in api[who]}
+        assert reasons == {**{i: {"code": codes[i], "text": t} for i, t in said[who].items()},
+                           full: None}
+    # the live stream carries them too (app.js shows them when a row leaves "pending")
+    assert {d["id"]: d["reason"] for d in stream} == {d["id"]: d["reason"] for d in api["bilal"]}
+    row = _rows(urdu)[elsewhere]  # the page in Urdu, and its script's words for the others
+    assert i18n.gettext("ur", WENT_ELSEWHERE) in row and "elsewhere" not in row
+    assert f'"{NEVER_STARTED}": "{i18n.gettext("ur", NEVER_STARTED)}"' in _words(urdu)
+
+
+def _rows(page: str) -> dict[int, str]:
+    return {int(i): row for i, row in re.findall(
+        r'<tr class="delivery" data-delivery="(\d+)"(.*?)</tr>', page, re.S)}
+
+
+def _words(page: str) -> str:
+    found = re.search(r'<script type="application/json" id="words">(.*?)</script>', page, re.S)
+    assert found is not None
+    return json.dumps(json.loads(found.group(1)), ensure_ascii=False)

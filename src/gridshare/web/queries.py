@@ -5,13 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gridshare.domain import Delivery, DeliveryStatus, Order, OrderStatus, format_coins
 from gridshare.local_time import day_start
+from gridshare.services.engine import MarketEngine
 from gridshare.storage.households import HouseholdRecord
 from gridshare.storage.users import User
+from gridshare.web import delivery_reasons
 from gridshare.web.context import WebContext
+from gridshare.web.delivery_reasons import Reason
 from gridshare.web.schemas import Community, Trade
 
 
@@ -30,6 +34,22 @@ def my_deliveries(ctx: WebContext, user: User) -> list[Delivery]:
         d for d in reversed(ctx.history.deliveries())
         if same(d.buyer, user.address) or same(d.seller, user.address)
     ]
+
+
+def reasons(engine: MarketEngine | None, deliveries: Iterable[Delivery]) -> dict[int, Reason]:
+    """Why each of `deliveries` that expired or settled short ended so, by delivery id (the
+    orchestrator's flag and figures from `engine`'s records, where it has them)."""
+    ended = [d for d in deliveries if d.status is DeliveryStatus.EXPIRED or (
+        d.status is DeliveryStatus.SETTLED and d.delivered_wh < d.amount_wh)]
+    records = engine.deliveries_by_id(d.id for d in ended) if engine and ended else {}
+    found = {}
+    for d in ended:
+        r = records.get(d.id)
+        reported = None if r is None else r.buyer_mwh is not None or r.seller_mwh is not None
+        why = delivery_reasons.reason(d, None if r is None else r.flag, reported)
+        if why is not None:
+            found[d.id] = why
+    return found
 
 
 def live_orders(ctx: WebContext) -> list[Order]:

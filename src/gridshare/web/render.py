@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections.abc import Iterable
 from datetime import tzinfo
 from functools import cache
 from pathlib import Path
@@ -47,11 +48,13 @@ def script_texts() -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def script_words(lang: str) -> dict[str, str] | None:
-    """The scripts' texts in `lang` for the page to carry (None in English: nothing to say)."""
+def script_words(lang: str, more: Iterable[str] = ()) -> dict[str, str] | None:
+    """The scripts' texts in `lang` for the page to carry (None in English: nothing to say),
+    and `more`: texts the server sends a page's script later (in English, as the API says
+    them), which it shows through `tr` as well."""
     if lang == i18n.DEFAULT:
         return None
-    return {text: i18n.gettext(lang, text) for text in script_texts()}
+    return {text: i18n.gettext(lang, text) for text in (*script_texts(), *more)}
 
 
 def node_modules() -> Path | None:

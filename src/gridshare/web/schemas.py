@@ -19,6 +19,8 @@ from pydantic_core import PydanticCustomError
 from gridshare.domain import Balances, Delivery, Order
 from gridshare.meters.address import meter_url_problem
 from gridshare.services.trading import MAX_AMOUNT_WH, MAX_PRICE_PER_WH
+from gridshare.web.delivery_reasons import CODES as REASON_CODES
+from gridshare.web.delivery_reasons import Reason
 
 StrictModel = ConfigDict(extra="forbid", strict=True)
 """Request bodies: no unknown fields, and JSON types as the schema says (`true` or "5" is not an
@@ -179,6 +181,44 @@ class DeliveryView(BaseModel):
             status=d.status.name.lower(),  # type: ignore[arg-type]
             delivered_wh=d.delivered_wh,
         )
+
+
+REASON_NOTE = (
+    "why the delivery ended short or expired (null while pending and when settled in full): "
+    "the orchestrator's flag where it set one: loss_above_tolerance (the seller's meter sent "
+    "clearly more than reached the buyer's; settled on the buyer's import), "
+    "import_above_export (the buyer's meter counted clearly more than the seller's sent; "
+    "settled on the export), seller_report_missing (no final reading from the seller's meter; "
+    "settled on the buyer's import), meter_silent (the buyer's meter stopped answering: "
+    "settled on the meters' last figures, or expired when none showed energy), "
+    "meter_restarted (a meter restarted and forgot it: settled on the last figures), "
+    "meter_conflict (a meter held an older delivery of this number, so it never started); "
+    "else short (settled below the traded amount, the meters agreeing), not_started (expired "
+    "and no meter ever reported on it) or expired (expired, nothing else known)"
+)
+
+
+class DeliveryReasonView(BaseModel):
+    code: Annotated[str, WithJsonSchema({"type": "string", "enum": list(REASON_CODES)})] = Field(
+        description="stable, for programs: one of the codes listed on `reason`"
+    )
+    text: str = Field(
+        description="the reason in plain English for this resident, as the buyer or the seller"
+        " of it (the account page shows it in the resident's language)"
+    )
+
+
+class MyDeliveryView(DeliveryView):
+    reason: DeliveryReasonView | None = Field(default=None, description=REASON_NOTE)
+
+    @classmethod
+    def mine(cls, d: Delivery, reason: Reason | None, me: str) -> MyDeliveryView:
+        """`d` as its buyer or seller `me` sees it, with the reason it ended as it did."""
+        view = DeliveryView.of(d).model_dump()
+        why = None if reason is None else DeliveryReasonView(
+            code=reason.code, text=reason.said_to(d.buyer.lower() == me.lower())
+        )
+        return cls(**view, reason=why)
 
 
 class FlaggedView(DeliveryView):

@@ -30,6 +30,7 @@ from gridshare.web.schemas import (
     MarketInfo,
     MeterReading,
     MeView,
+    MyDeliveryView,
     NewOrder,
     NewPassword,
     OrderView,
@@ -274,12 +275,15 @@ def my_orders(session: Reader, ctx: Ctx) -> list[OrderView]:
     return [OrderView.of(o) for o in queries.my_orders(ctx, session.user)]
 
 
-@router.get("/me/deliveries", response_model=list[DeliveryView], tags=["account"],
+@router.get("/me/deliveries", response_model=list[MyDeliveryView], tags=["account"],
             responses=R401)
-def my_deliveries(session: Reader, ctx: Ctx) -> list[DeliveryView]:
-    """My purchases and sales (deliveries), newest first."""
+def my_deliveries(session: Reader, ctx: Ctx) -> list[MyDeliveryView]:
+    """My purchases and sales (deliveries), newest first; one that expired or settled short
+    of its amount says why (`reason`)."""
     assert session.user is not None
-    return [DeliveryView.of(d) for d in queries.my_deliveries(ctx, session.user)]
+    mine = queries.my_deliveries(ctx, session.user)
+    why = queries.reasons(ctx.engine, mine)
+    return [MyDeliveryView.mine(d, why.get(d.id), session.user.address) for d in mine]
 
 
 @router.get("/me/statement.csv", response_class=PlainTextResponse, tags=["account"],

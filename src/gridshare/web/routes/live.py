@@ -17,7 +17,7 @@ from gridshare.web import queries
 from gridshare.web.context import WebContext
 from gridshare.web.errors import ApiError
 from gridshare.web.routes.api import Ctx, Reader
-from gridshare.web.schemas import DeliveryView
+from gridshare.web.schemas import MyDeliveryView
 
 router = APIRouter(prefix="/api/v1")
 
@@ -42,8 +42,12 @@ def snapshot(
 
 def _deliveries(ctx: WebContext, engine: MarketEngine | None, user: User) -> list[Any]:
     deliveries = []
-    for delivery in queries.my_deliveries(ctx, user)[:50]:
-        view = DeliveryView.of(delivery).model_dump(mode="json")
+    mine = queries.my_deliveries(ctx, user)[:50]
+    why = queries.reasons(engine, mine)
+    for delivery in mine:
+        view = MyDeliveryView.mine(delivery, why.get(delivery.id), user.address).model_dump(
+            mode="json"
+        )
         record = engine.delivery(delivery.id) if engine is not None else None
         if record is not None and delivery.status.name == "PENDING":
             view["delivered_wh"] = record.delivered_wh  # metered so far, by the buyer's meter

@@ -16,7 +16,7 @@ from gridshare.runtime import Runtime
 from gridshare.services.sessions import Session
 from gridshare.services.trading import MAX_AMOUNT_WH, TradingError
 from gridshare.storage.request_keys import RequestKeyError, RequestKeyReused, RequestUnfinished
-from gridshare.web import i18n, queries
+from gridshare.web import delivery_reasons, i18n, queries
 from gridshare.web.context import WebContext, get_context, install_context
 from gridshare.web.errors import ApiError, chain_trouble
 from gridshare.web.idempotency import once_per_form
@@ -39,7 +39,16 @@ from gridshare.web.page_login import (
     page_user,
     session_page,
 )
-from gridshare.web.render import STATIC, VENDOR, coins, make_templates, node_modules, render
+from gridshare.web.render import (
+    STATIC,
+    VENDOR,
+    coins,
+    language,
+    make_templates,
+    node_modules,
+    render,
+    script_words,
+)
 from gridshare.web.routes.api import (
     OPERATOR_DOES_NOT_TRADE,
     known_order,
@@ -357,15 +366,19 @@ def account_page(request: Request, ctx: Ctx, session: User) -> HTMLResponse:
     deliveries = queries.my_deliveries(ctx, session.user)
     purchases = [d for d in deliveries if queries.same(d.buyer, me)]
     sales = [d for d in deliveries if queries.same(d.seller, me)]
+    totals = {"purchases": len(purchases), "sales": len(sales)}
     orders = queries.my_orders(ctx, session.user)
     # newest first; a year of 15-minute trading is thousands of rows: too many for a phone
+    purchases, sales = purchases[:ACCOUNT_ROWS], sales[:ACCOUNT_ROWS]
     return render(
         templates, request, "account.html", session,
         balances=ctx.runtime.market.balances(me), pending=DeliveryStatus.PENDING,
-        purchases=purchases[:ACCOUNT_ROWS], sales=sales[:ACCOUNT_ROWS],
+        purchases=purchases, sales=sales, reasons=queries.reasons(ctx.engine, purchases + sales),
+        # a delivery that ends while the page is open says why in the page's language too
+        script_words=script_words(language(request), delivery_reasons.texts()),
         orders=orders[:ACCOUNT_ROWS], made=ctx.created_at,
         order_state=partial(queries.order_state, now=ctx.now()),
-        totals={"purchases": len(purchases), "sales": len(sales), "orders": len(orders)},
+        totals={**totals, "orders": len(orders)},
     )
 
 

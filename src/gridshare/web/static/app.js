@@ -86,6 +86,9 @@ window.gridshareTr = (function () {
       // nothing arrived: then the buyer got the escrow back and the seller nothing)
       const label = d.status === "settled" && d.delivered_wh === 0 ? "none" : d.status;
       $(".status", row).textContent = row.getAttribute("data-label-" + label) || d.status;
+      // why it ended short or expired (the API's English; the page carries its translation)
+      const why = $(".reason", row);
+      if (why) why.textContent = d.reason ? tr(d.reason.text) : "";
       $("progress", row).value = d.delivered_wh;
       $(".wh", row).textContent = d.delivered_wh;
     });
