@@ -67,7 +67,7 @@ def test_every_flag_has_its_reason_for_a_delivery_that_ended_short_or_expired(
 ) -> None:
     """A new flag without words for the residents fails here."""
     table = SETTLED if status is DeliveryStatus.SETTLED else EXPIRED_REASONS
-    assert flag in table, f"no reason for {flag} on a {status.name.lower()} delivery"
+    assert flag in table, f"no reason for {flag} when a delivery is {status.name.lower()}"
     why = reason(delivery(status, delivered=3), flag, reported=True)
     assert why is table[flag] and why.code == flag
     assert why.buyer and why.seller
