@@ -112,6 +112,7 @@ def build_runtime(settings: Settings) -> Runtime:
             node = connect_rpc(settings.chain_url)  # (or the wrong one) leaves nothing behind
             on_failure.callback(node.close)
             _check_chain_id(settings, node)
+        compiled = compile_contract()  # before anything is made: a failure leaves nothing
         tightened = _make_private(settings.data_dir)
         operator = _operator_key(settings)
         if node is None:
@@ -120,7 +121,6 @@ def build_runtime(settings: Settings) -> Runtime:
             on_failure.callback(chain.close)
         else:
             chain = node
-        compiled = compile_contract()
         transactor = Transactor(chain.w3)
         market, deployed, new = _deployed_market(
             settings, chain.w3, compiled, transactor, operator

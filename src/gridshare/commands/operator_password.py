@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         owner = keystore.stat() if not missing else None
     except OSError as exc:
         return _fail(f"cannot read {data} ({exc.strerror}): run this as the user `gridshare "
-                     "serve` runs as (the service: sudo)", 1)
+                     "serve` runs as (the service: sudo -u gridshare)", 1)
     if missing:
         return _fail(f"{named}: {data} has no {missing[0]}: is it the data directory "
                      "`gridshare serve` uses?", 2)

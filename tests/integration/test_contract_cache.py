@@ -1,0 +1,45 @@
+"""The compiled-contract cache only saves time: a cache folder the server's user cannot use
+(a service user with no home) or a damaged cache file still gives the same contract."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from gridshare.chain import compile_contract
+
+
+def test_a_cache_folder_that_cannot_be_made_compiles_in_memory_and_says_where(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    reference = compile_contract(cache_dir=tmp_path / "cache")
+    in_the_way = tmp_path / "home"
+    in_the_way.write_text("a file where the cache folder's parent should be")  # even root fails
+    cache_dir = in_the_way / ".cache" / "gridshare"
+
+    with caplog.at_level(logging.WARNING, logger="gridshare.chain.compiler"):
+        compiled = compile_contract(cache_dir=cache_dir)
+
+    assert compiled == reference
+    warning = " ".join(r.getMessage() for r in caplog.records)
+    assert "compiled the contract without caching it" in warning
+    assert "XDG_CACHE_HOME" in warning
+
+
+def test_a_damaged_cache_file_is_compiled_again_and_replaced(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache_dir = tmp_path / "cache"
+    reference = compile_contract(cache_dir=cache_dir)
+    (cached,) = cache_dir.iterdir()
+    cached.write_text('{"abi": [')  # cut short, as by a disk fault
+
+    with caplog.at_level(logging.WARNING, logger="gridshare.chain.compiler"):
+        compiled = compile_contract(cache_dir=cache_dir)
+
+    assert compiled == reference
+    assert "not used" in caplog.text
+    assert compile_contract(cache_dir=cache_dir) == reference  # read from the mended file
+    assert cached.read_text().startswith('{"abi": [{')
