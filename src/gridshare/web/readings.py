@@ -18,8 +18,10 @@ from gridshare.meters import (
     ReportInvalid,
 )
 from gridshare.storage.households import HouseholdRecord
-from gridshare.web.schemas import MeterReading
+from gridshare.web.schemas import MeterProblem, MeterReading
 
+# What a resident can do about a meter that gave no reading (/meter), by what went wrong;
+# the operator's sentences, naming what to check, are in routes/pages_operator.py (METER_SAYS)
 WRONG_KEY = ("The meter answered but does not accept the server's key: ask the operator to "
              "check the meter key registered for this house.")
 BAD_SIGNATURE = ("The meter answered, but its report is not signed with the key registered for "
@@ -29,34 +31,71 @@ OTHER_METER = ("Another meter answered at this meter's address: ask the operator
 OTHER_METER_ID = ("The meter answered but says the server's commands are for another meter: ask "
                   "the operator to check the meter id registered for this house.")
 COUNTER_BEHIND = ("The meter answered but refuses the server's command counter: ask the operator "
-                  "to put its counters back (docs/meters.md).")
+                  "to check the server's clock and the meter's counters (docs/meters.md).")
+LOCKED = ("The meter answered but obeys no command, as its saved counters cannot be read: ask "
+          "the operator to put them back (docs/meters.md).")
+ERROR_STATUS = "The meter answered with an error (HTTP {status}): ask the operator to check it."
 UNREADABLE = ("The meter answered, but not with a report the server can read: ask the operator "
               "to check it.")
 BAD_ADDRESS = ("The meter address registered for this house is not a valid URL, so the server "
                "cannot ask the meter: tell the operator.")
 SILENT = "The meter did not answer: check that it has power and is on the village Wi-Fi."
 
+# The same, in a few words for the community's table: every resident sees every house's, so
+# they say who acts, and nothing the meter itself sent (anyone on the Wi-Fi can answer at a
+# meter's address) nor the house's address or key.
+METER_STATES: dict[MeterProblem, str] = {
+    "not_answering": "Meter not answering",
+    "refuses_key": "Meter refuses the server (operator: check its key)",
+    "other_meter_id": "Meter refuses the server (operator: check its meter id)",
+    "counter_behind": "Meter refuses the server (operator: check the server's clock)",
+    "locked": "Meter obeys no command (operator: put its counters back)",
+    "bad_address": "Meter address not valid (operator: correct it)",
+    "error_status": "Meter answers with an error (operator: check it)",
+    "bad_signature": "Meter's answer has the wrong signature (operator: check its key)",
+    "other_meter": "Another meter answers at its address (operator: check the address)",
+    "unreadable": "Meter's answer cannot be read (operator: check it)",
+}
+
+
+def meter_problem(exc: MeterError) -> MeterProblem:
+    """What went wrong asking a meter, as `MeterReading.problem` names it."""
+    if isinstance(exc, MeterAddressInvalid):
+        return "bad_address"
+    if isinstance(exc, MeterUnreachable):
+        return "not_answering"
+    if isinstance(exc, MeterRejected):
+        # the firmware's refusals: "meter: ..." (403) after a good signature, "counter: ..."
+        # (401) after a good signature and meter id, "state: ..." (503) for unreadable counters
+        if exc.status == 403 and exc.message.startswith("meter:"):
+            return "other_meter_id"
+        if exc.status == 401 and exc.message.startswith("counter:"):
+            return "counter_behind"
+        if exc.status == 503 and exc.message.startswith("state:"):
+            return "locked"
+        if exc.status in (401, 403):
+            return "refuses_key"
+        return "error_status"
+    if isinstance(exc, ReportInvalid) and exc.field == "sig":
+        return "bad_signature"
+    if isinstance(exc, ReportInvalid) and exc.field == "meter":
+        return "other_meter"
+    return "unreadable"
+
+
+# the resident's sentence for each (ERROR_STATUS gets the status in)
+RESIDENT_SENTENCES: dict[MeterProblem, str] = {
+    "not_answering": SILENT, "refuses_key": WRONG_KEY, "other_meter_id": OTHER_METER_ID,
+    "counter_behind": COUNTER_BEHIND, "locked": LOCKED, "bad_address": BAD_ADDRESS,
+    "error_status": ERROR_STATUS, "bad_signature": BAD_SIGNATURE, "other_meter": OTHER_METER,
+    "unreadable": UNREADABLE,
+}
+
 
 def meter_trouble(exc: MeterError) -> str:
     """What a resident can do about a meter that gave no reading, in words."""
-    if isinstance(exc, MeterAddressInvalid):
-        return BAD_ADDRESS
-    if isinstance(exc, MeterUnreachable):
-        return SILENT
-    if isinstance(exc, MeterRejected) and exc.status == 403 and exc.message.startswith("meter:"):
-        return OTHER_METER_ID
-    if isinstance(exc, MeterRejected) and exc.status == 401 and exc.message.startswith("counter:"):
-        return COUNTER_BEHIND
-    if isinstance(exc, MeterRejected) and exc.status in (401, 403):
-        return WRONG_KEY
-    if isinstance(exc, MeterRejected):
-        return (f"The meter answered with an error (HTTP {exc.status}): ask the operator to "
-                "check it.")
-    if isinstance(exc, ReportInvalid) and exc.field == "sig":
-        return BAD_SIGNATURE
-    if isinstance(exc, ReportInvalid) and exc.field == "meter":
-        return OTHER_METER
-    return UNREADABLE
+    said = RESIDENT_SENTENCES[meter_problem(exc)]
+    return said.format(status=exc.status) if isinstance(exc, MeterRejected) else said
 
 
 def meter_reading(
@@ -71,7 +110,7 @@ def meter_reading(
         try:
             status = client.status()
         except MeterError as exc:
-            reading.error = meter_trouble(exc)
+            reading.problem, reading.error = meter_problem(exc), meter_trouble(exc)
             return reading
         reading.reachable = True
         reading.voltage_mv, reading.current_ma = status.voltage_mv, status.current_ma

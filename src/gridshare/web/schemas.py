@@ -262,6 +262,16 @@ class MarketInfo(BaseModel):
     max_price_per_wh: WeiOut
 
 
+MeterProblem = Literal[
+    "not_answering", "refuses_key", "other_meter_id", "counter_behind", "locked", "bad_address",
+    "error_status", "bad_signature", "other_meter", "unreadable",
+]
+"""Why a meter gave no reading: no (whole) answer in time; it refuses the server's key, says the
+commands are for another meter, refuses the server's command counter (it obeyed a later one),
+obeys no command (its counter file is unreadable); its address is no URL; another error
+status; a report not signed with its key, from another meter, or no report at all."""
+
+
 class MeterReading(BaseModel):
     house_id: int
     reachable: bool
@@ -273,7 +283,10 @@ class MeterReading(BaseModel):
     pv_w: int | None = None
     load_w: int | None = None
     last_contact: int | None = None
-    error: str | None = None
+    error: str | None = Field(default=None, description="why there is no reading, in English "
+                              "words for the resident")
+    problem: MeterProblem | None = Field(default=None, description="why there is no reading, "
+                                         "as a code")
 
 
 class Community(BaseModel):

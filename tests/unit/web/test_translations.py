@@ -19,6 +19,7 @@ from gridshare.web.error_pages import OUT_OF_DATE, WORDS
 from gridshare.web.errors import ApiError
 from gridshare.web.market_form import AMOUNT_RULE, MINUTES_RULE, price_rule
 from gridshare.web.page_login import LOGGED_OUT, SESSION_EXPIRED
+from gridshare.web.readings import METER_STATES, RESIDENT_SENTENCES
 from gridshare.web.render import day_month_time, script_texts
 from gridshare.web.routes.api_operator import (
     NOT_YET_TOPPED_UP,
@@ -32,7 +33,11 @@ from gridshare.web.routes.pages_operator import (
     FORM_SENT,
     MAY_TRADE,
     MECHANISMS,
+    METER_ANSWERS,
+    METER_KEY_CHANGED,
     METER_MOVED,
+    METER_NOT_CHECKED,
+    METER_SAYS,
     NEW_PASSWORD,
     NO_HOUSE,
     OPERATOR_ONLY,
@@ -51,6 +56,8 @@ MESSAGES = [*MECHANISMS, LOGGED_OUT, SESSION_EXPIRED, STALE_PAGE, OUT_OF_DATE, *
             AMOUNT_RULE, MINUTES_RULE, DIFFER, CHANGED, PHRASE_RULE, *MONTHS,
             OPERATOR_ONLY, NO_HOUSE, DONE, FORM_SENT, TOP_UP_UNFINISHED, MAY_TRADE, STOPPED,
             NEW_PASSWORD, METER_MOVED, UNKNOWN_MECHANISM, f"meter_url: {METER_URL_RULE}",
+            METER_KEY_CHANGED, METER_ANSWERS, METER_NOT_CHECKED, *METER_SAYS.values(),
+            *METER_STATES.values(), *RESIDENT_SENTENCES.values(),
             *(REVERT_REASONS[r].message for r in ("not operator", "zero address",
                                                   "operator account", "house taken"))]
 

@@ -39,6 +39,7 @@ from gridshare.web.page_login import (
     page_user,
     session_page,
 )
+from gridshare.web.readings import METER_STATES
 from gridshare.web.render import (
     STATIC,
     VENDOR,
@@ -426,7 +427,7 @@ def meter_page(request: Request, ctx: Ctx, session: User) -> HTMLResponse:
 @router.get("/community", response_class=HTMLResponse)
 def community_page(request: Request, ctx: Ctx, session: User) -> HTMLResponse:
     return render(templates, request, "community.html", session,
-                  community=queries.community(ctx))
+                  community=queries.community(ctx), meter_states=METER_STATES)
 
 
 router.include_router(operator_router)

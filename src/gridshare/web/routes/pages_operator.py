@@ -21,7 +21,6 @@ from gridshare.web.context import WebContext, get_context
 from gridshare.web.errors import ApiError, chain_trouble
 from gridshare.web.idempotency import once_per_form
 from gridshare.web.page_login import page_user
-from gridshare.web.readings import OTHER_METER_ID, SILENT, UNREADABLE, WRONG_KEY
 from gridshare.web.render import make_templates, render
 from gridshare.web.routes.api_operator import (
     change_meter_of,
@@ -29,7 +28,7 @@ from gridshare.web.routes.api_operator import (
     register_household,
     reset_wallet_password,
 )
-from gridshare.web.schemas import MeterChange, NewHousehold, PathId
+from gridshare.web.schemas import MeterChange, MeterProblem, NewHousehold, PathId
 from gridshare.web.security import check_form_csrf
 
 log = logging.getLogger(__name__)
@@ -49,7 +48,7 @@ STOPPED = "House {house} is stopped: it cannot trade until you let it again."
 NEW_PASSWORD = "House {house} has a new password; its resident was logged out."
 METER_MOVED = "House {house}'s meter is now at {url}."
 METER_KEY_CHANGED = "House {house}'s meter is now at {url}, with the new key."
-# what its meter says at once, after a registration or a change of meter
+# what its meter says at once, after a registration or a change of meter, and what to check
 METER_ANSWERS = "House {house}'s meter answers and accepts the server's key."
 METER_REFUSES_KEY = ("House {house}'s meter answers but refuses the server's key: check the"
                      " meter key you typed against the one the meter was flashed with.")
@@ -57,7 +56,34 @@ METER_SILENT = ("House {house}'s meter does not answer: check its address, and t
                 " power and is on the village Wi-Fi.")
 METER_OTHER_ID = ("House {house}'s meter answers but says it is another meter: check the meter"
                   " id you typed against the one it was flashed with.")
-METER_TROUBLE = "House {house}'s meter: {reason}"
+METER_COUNTER_BEHIND = ("House {house}'s meter answers but refuses the server's command counter,"
+                        " as it has obeyed a later one: set the server's clock right; if it is"
+                        " right, put the meter's counters back (docs/meters.md).")
+METER_LOCKED = ("House {house}'s meter answers but obeys no command, as its counter file cannot"
+                " be read: put its counters back as docs/meters.md says (A meter that refuses"
+                " every command).")
+METER_BAD_ADDRESS = ("House {house}'s meter address is not a URL the server can send to: type it"
+                     " again under Change a meter (http://host or http://host:port).")
+METER_ERROR_STATUS = ("House {house}'s meter answers with an error: check that its address leads"
+                      " to the meter itself (with the path, for a meter behind a proxy) and that"
+                      " the meter runs the server's firmware.")
+METER_BAD_SIGNATURE = ("House {house}'s meter answers, but its report is not signed with the"
+                       " house's meter key: check the key against the one the meter was flashed"
+                       " with, and that the address is this house's meter's.")
+METER_OTHER_METER = ("Another meter answers at house {house}'s meter address: check that the"
+                     " address is this house's meter's, not a neighbour's.")
+METER_UNREADABLE = ("House {house}'s meter address answers, but not with a meter's report: check"
+                    " that the address leads to the meter itself and not another device, and"
+                    " that the meter runs the server's firmware.")
+METER_NOT_CHECKED = ("House {house}'s meter could not be checked (the server's log says why):"
+                     " send Change a meter with the same address to check it again.")
+METER_SAYS: dict[MeterProblem, str] = {
+    "refuses_key": METER_REFUSES_KEY, "not_answering": METER_SILENT,
+    "other_meter_id": METER_OTHER_ID, "counter_behind": METER_COUNTER_BEHIND,
+    "locked": METER_LOCKED, "bad_address": METER_BAD_ADDRESS, "error_status": METER_ERROR_STATUS,
+    "bad_signature": METER_BAD_SIGNATURE, "other_meter": METER_OTHER_METER,
+    "unreadable": METER_UNREADABLE,
+}
 UNKNOWN_MECHANISM = "Unknown mechanism."
 
 
@@ -70,13 +96,11 @@ def meter_check(ctx: WebContext, record: HouseholdRecord) -> str:
         reading = ctx.readings.fresh(record)
     except Exception as exc:  # the check only informs: log it, say the meter was not checked
         log.warning("house %d: checking its meter failed: %s: %s", house, type(exc).__name__, exc)
-        return METER_TROUBLE.format(house=house, reason=UNREADABLE)
+        return METER_NOT_CHECKED.format(house=house)
     if reading.reachable:
         return METER_ANSWERS.format(house=house)
-    said = {WRONG_KEY: METER_REFUSES_KEY, SILENT: METER_SILENT, OTHER_METER_ID: METER_OTHER_ID}
-    if reading.error in said:
-        return said[reading.error].format(house=house)
-    return METER_TROUBLE.format(house=house, reason=reading.error)
+    said = METER_SAYS.get(reading.problem) if reading.problem else None
+    return (said or METER_NOT_CHECKED).format(house=house)
 
 
 def operator_page_user(request: Request) -> Session:

@@ -1,0 +1,54 @@
+"""Each way a meter can fail to give a reading has its own words for each reader: the
+resident's sentence (/meter), the few words on /community, and the operator's sentence after
+registering a household or changing its meter, which names what to check."""
+
+from __future__ import annotations
+
+from typing import get_args
+
+import pytest
+
+from gridshare.meters import MeterAddressInvalid, MeterRejected, MeterUnreachable, ReportInvalid
+from gridshare.meters.errors import MeterError
+from gridshare.web.readings import (
+    METER_STATES,
+    RESIDENT_SENTENCES,
+    meter_problem,
+    meter_trouble,
+)
+from gridshare.web.routes.pages_operator import METER_SAYS
+from gridshare.web.schemas import MeterProblem
+
+PROBLEMS = set(get_args(MeterProblem))
+
+
+def test_every_problem_has_its_own_words_for_residents_the_community_and_the_operator() -> None:
+    for words in (RESIDENT_SENTENCES, METER_STATES, METER_SAYS):
+        assert set(words) == PROBLEMS
+        assert len(set(words.values())) == len(PROBLEMS)  # no two problems share a sentence
+    for said in METER_SAYS.values():  # the operator is told what to check, not to ask himself
+        assert "{house}" in said and "ask the operator" not in said
+
+
+@pytest.mark.parametrize(("exc", "problem"), [
+    (MeterAddressInvalid("meter_url: not a URL"), "bad_address"),
+    (MeterUnreachable("connection refused"), "not_answering"),
+    (MeterRejected(401, "sig: signature does not match"), "refuses_key"),
+    (MeterRejected(403, "meter: command is for another meter"), "other_meter_id"),
+    (MeterRejected(401, "counter: replayed or out of order"), "counter_behind"),
+    (MeterRejected(503, "state: cmd must be a whole number >= 0; ..."), "locked"),
+    (MeterRejected(404, "path: no such endpoint"), "error_status"),
+    (ReportInvalid("sig: report signature does not match"), "bad_signature"),
+    (ReportInvalid("meter: report is from another meter"), "other_meter"),
+    (ReportInvalid("report: meter answered with no JSON"), "unreadable"),
+])
+def test_what_went_wrong_is_named_by_what_the_meter_answered(
+    exc: MeterError, problem: str
+) -> None:
+    assert meter_problem(exc) == problem
+
+
+def test_an_error_status_is_told_to_the_resident_with_its_number_and_nothing_the_meter_said(
+) -> None:
+    said = meter_trouble(MeterRejected(500, "<script>secret</script>"))
+    assert said == "The meter answered with an error (HTTP 500): ask the operator to check it."
