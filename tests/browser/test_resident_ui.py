@@ -186,3 +186,48 @@ def test_back_after_posting_an_offer_shows_an_empty_form_not_the_one_sent(
     back = phone.locator("#sell-form")
     expect(back.locator("[name=amount_wh]")).to_have_value("")
     expect(back.locator("[name=price]")).to_have_value("")
+
+
+def test_an_offer_typed_on_an_urdu_keyboard_is_placed_with_its_amount(
+    phone: Page, url: str
+) -> None:
+    """Chromium's type=number input dropped every digit an Urdu keyboard types (۰-۹), so the
+    amount stayed empty and the form would not send; the server reads those digits."""
+    phone.goto(url + "/lang/ur?next=/market")
+    sell = phone.locator("#sell-form")
+    sell.locator("[name=amount_wh]").press_sequentially("۲۷")  # keys, as a keyboard types
+    sell.locator("[name=price]").press_sequentially("۰٫۰۲۱")
+    minutes = sell.locator("[name=minutes]")
+    minutes.fill("")
+    minutes.press_sequentially("٩٠")  # an Arabic keyboard's digits
+    expect(sell.locator("[name=amount_wh]")).to_have_value("۲۷")
+    sell.locator("button").click()
+    phone.wait_for_load_state()
+    expect(phone.locator("p.flash")).to_contain_text("27")
+    phone.goto(url + "/lang/en?next=/market")
+    mine = phone.locator("#mine tbody tr").last
+    expect(mine.locator("td").nth(2)).to_have_text("27")  # the amount, as typed
+    expect(mine.locator("td").nth(3)).to_have_text("0.0210")
+
+
+def test_in_wallet_mode_an_amount_above_the_limit_is_refused_with_its_rule_before_the_wallet(
+    phone: Page, url: str
+) -> None:
+    """type=number held the amount to its max; the text field that replaced it does not, so
+    wallet.js checks data-max as the server would, instead of sending the wallet a
+    transaction the market refuses."""
+    phone.add_init_script("""
+      window.gsAsked = [];
+      window.ethereum = { request: async ({method}) => { window.gsAsked.push(method);
+        if (method === "eth_requestAccounts") return ["0x0000000000000000000000000000000000000001"];
+        return null; } };
+    """)
+    phone.goto(url + "/market")
+    phone.locator("#use-wallet").check()
+    sell = phone.locator("#sell-form")
+    sell.locator("[name=amount_wh]").press_sequentially("۲۰۰۰۰۰۰۰۰۰")  # 2,000,000,000
+    sell.locator("[name=price]").fill("0.02")
+    sell.locator("button").click()
+    expect(phone.locator("#sell-form + .form-note")).to_have_text(
+        "Amount (Wh): a whole number from 1 to 1,000,000,000.")
+    assert phone.evaluate("window.gsAsked") == []  # the wallet was not asked anything

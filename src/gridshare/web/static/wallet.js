@@ -98,9 +98,12 @@
   };
 
   // Checked as the server checks them; the refusal is the field's rule (the input's title).
+  // The fields are text (type=number drops Urdu digits), so their limit is data-max, not max.
   const whole = (form, name) => {
+    const field = form.elements[name];
     const text = ascii(String(new FormData(form).get(name) || "").trim());
-    if (!/^[0-9]+$/.test(text) || BigInt(text) < 1n) throw new Error(form.elements[name].title || name);
+    const max = field.dataset.max ? BigInt(field.dataset.max) : null;
+    if (!/^[0-9]+$/.test(text) || BigInt(text) < 1n || (max !== null && BigInt(text) > max)) throw new Error(field.title || name);
     return BigInt(text);
   };
   const price = (form) => {
