@@ -1,6 +1,7 @@
 """A resident's phone at 360x640 in Chromium: the MetaMask button is readable, taps in the
-header hit 44 px targets, no page scrolls sideways, and the meter's last contact stays a time
-of day as app.js updates it live.
+header hit 44 px targets and every other link or button at least 24 px, no page scrolls
+sideways, the meter's last contact stays a time of day as app.js updates it live, and the
+amount fields take the digits an Urdu keyboard types.
 
 A server of its own (as conftest.py starts one) with one simulated meter, so the checks do not
 depend on what the other browser tests registered.
@@ -117,6 +118,33 @@ def test_header_links_and_log_out_are_44px_tap_targets(phone: Page, url: str) ->
         assert box is not None and box["height"] >= 43.5, (targets.nth(i).inner_text(), box)
     seen = phone.locator("#logout").evaluate(CONTRAST_JS)
     assert seen["ratio"] >= 4.5, seen  # Log out stays white on the green header
+
+
+SMALL_TARGETS_JS = """() => [...document.querySelectorAll("a, button")]
+  .filter((el) => el.getClientRects().length)  // shown
+  .map((el) => ({el, box: el.getBoundingClientRect()}))
+  .filter(({box}) => box.height < 24)
+  .map(({el, box}) => `${el.tagName} ${(el.textContent || el.name || "").trim().slice(0, 30)}: `
+                      + `${box.width.toFixed(0)}x${box.height.toFixed(0)}`)"""
+
+
+@pytest.mark.parametrize("lang", ["en", "ur"])
+def test_every_link_and_button_on_the_residents_pages_is_a_24px_tap_target(
+    phone: Page, url: str, lang: str
+) -> None:
+    """WCAG 2.2's target size (24 CSS px): the table's "delivery" links, "Cancel" and the
+    links in the cards were about 19 px tall, hard to hit with a thumb."""
+    phone.goto(url + f"/lang/{lang}?next=/market")
+    sell = phone.locator("#sell-form")  # an order of my own, so the page has its Cancel
+    sell.locator("[name=amount_wh]").fill("5")
+    sell.locator("[name=price]").fill("0.02")
+    sell.locator("button").click()
+    phone.wait_for_load_state()
+    small = {}
+    for path in PAGES:
+        phone.goto(url + path)
+        small[path] = phone.evaluate(SMALL_TARGETS_JS)
+    assert small == {path: [] for path in PAGES}
 
 
 def test_meter_last_contact_stays_a_time_of_day_when_updated_live(phone: Page, url: str) -> None:
