@@ -20,9 +20,11 @@ from tests.integration.engine.support import sim_in_thread
 from tests.integration.web_support import PASSWORD, web_app
 from tests.support.live_server import serve_in_thread
 from tests.support.nodes import free_port
+from tests.unit.web.test_render import MEASURES
 
 from gridshare.local_time import time_of_day, village_zone
 from gridshare.sim import SimSettings
+from gridshare.web.render import measure
 
 PHONE = {"width": 360, "height": 640}
 PAGES = ("/market", "/account", "/meter", "/community", "/account/export")
@@ -157,6 +159,24 @@ def test_meter_last_contact_stays_a_time_of_day_when_updated_live(phone: Page, u
     assert epoch is not None
     assert contact.inner_text() == time_of_day(int(epoch), village_zone(ZONE))  # as the server
     assert "None" not in phone.locator(".readings").inner_text()
+
+
+def test_meter_values_keep_the_servers_decimals_when_updated_live(phone: Page, url: str) -> None:
+    """app.js redrew every scaled value with one decimal ("12.3" V where the page came with
+    "12.34"), so the figures jumped in width at the first update; it formats as `measure`."""
+    served = phone.request.get(url + "/meter").text()  # as the server wrote it, before app.js
+    before = re.findall(r"<span data-field=\"\w+\" data-scale[^>]*>([^<]*)</span>", served)
+    phone.goto(url + "/meter")
+    contact = phone.locator("time[data-field=last_contact]")
+    expect(contact).not_to_have_text(contact.inner_text(), timeout=15_000)  # one live update
+    after = phone.locator("[data-field][data-scale]").all_inner_texts()
+    places = [[len(text.partition(".")[2]) for text in texts] for texts in (before, after)]
+    assert places == [[2, 2, 1, 1]] * 2, (before, after)  # V, A, W, % as measure() gives them
+    # and the very digits: app.js's formatter against the server's, on the same values
+    cases = [(v, scale, p) for v in [*range(-2100, 2100, 7), *(m[0] for m in MEASURES)]
+             for scale, p in ((1000, 2), (1000, 1), (10, 1))]  # fmt: skip
+    shown = phone.evaluate("cases => cases.map(c => window.gridshareMeasure(...c))", cases)
+    assert shown == [measure(*case) for case in cases]
 
 
 def test_a_phone_without_a_wallet_does_not_download_the_wallet_library(
