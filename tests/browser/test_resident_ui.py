@@ -99,6 +99,7 @@ def phone(browser: Browser, url: str) -> Iterator[Page]:
 def test_the_metamask_button_is_readable_and_nothing_scrolls_sideways(
     phone: Page, url: str
 ) -> None:
+    phone.add_init_script("window.ethereum = { request: async () => null };")  # it shows then
     phone.goto(url + "/market")
     button = phone.locator("#add-network")
     expect(button).to_be_visible()
@@ -217,6 +218,52 @@ def test_in_urdu_the_scripts_speak_urdu_too(phone: Page, url: str) -> None:
         "No wallet in this browser: your orders are signed here, without MetaMask.")
 
 
+# a wallet on another network or ours; "Add this network" moves it to the page's
+FAKE_WALLET = """let chain = "%s"; window.ethereum = { request: async ({method, params}) => {
+  if (method === "eth_chainId") return chain;
+  if (method === "wallet_addEthereumChain") chain = params[0].chainId;
+  return null; } };"""
+
+
+@pytest.mark.parametrize(
+    ("wallet", "note"),
+    [
+        (None, "No wallet in this browser: your orders are signed here, without MetaMask."),
+        ("0x1", "MetaMask is on another network: tap “Add this network to MetaMask”."),
+        ("ours", None),
+    ],
+    ids=["no wallet", "wallet on another chain", "connected"],
+)
+def test_the_wallet_bar_says_one_true_thing_for_its_state(
+    browser: Browser, url: str, wallet: str | None, note: str | None
+) -> None:
+    """Without a wallet the bar said orders are signed here, without MetaMask, and offered
+    "Add this network to MetaMask", whose tap answered "install MetaMask"; a wallet on
+    another network was not told at all."""
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(url + "/login")
+    page.fill("input[name=username]", "amina")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    chain = hex(int(page.locator("#wallet-bar").get_attribute("data-chain-id") or 0))
+    if wallet is not None:
+        page.add_init_script(FAKE_WALLET % (chain if wallet == "ours" else wallet))
+    page.goto(url + "/market")
+    page.wait_for_load_state("networkidle")
+    shown = page.locator("#wallet-note:visible, #wallet-status:visible:not(:empty)")
+    if note is None:
+        expect(shown).to_have_count(0)
+    else:
+        expect(shown).to_have_text([note])
+    expect(page.locator("#add-network")).to_be_visible(visible=wallet is not None)
+    if wallet == "0x1":
+        page.click("#add-network")
+        expect(shown).to_have_text(["Network added."])  # and the note went with the reason
+    context.close()
+
+
 def test_back_after_posting_an_offer_shows_an_empty_form_not_the_one_sent(
     phone: Page, url: str
 ) -> None:
@@ -278,4 +325,5 @@ def test_in_wallet_mode_an_amount_above_the_limit_is_refused_with_its_rule_befor
     sell.locator("button").click()
     expect(phone.locator("#sell-form + .form-note")).to_have_text(
         "Amount (Wh): a whole number from 1 to 1,000,000,000.")
-    assert phone.evaluate("window.gsAsked") == []  # the wallet was not asked anything
+    asked = phone.evaluate("window.gsAsked")
+    assert "eth_requestAccounts" not in asked and "eth_sendTransaction" not in asked, asked
