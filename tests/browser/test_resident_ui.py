@@ -1,6 +1,7 @@
 """A resident's phone at 360x640 in Chromium: the MetaMask button is readable, taps in the
-header hit 44 px targets, no page scrolls sideways, and the meter's last contact stays a time
-of day as app.js updates it live.
+header hit 44 px targets and every other link or button at least 24 px, no page scrolls
+sideways, the meter's last contact stays a time of day as app.js updates it live, and the
+amount fields take the digits an Urdu keyboard types.
 
 A server of its own (as conftest.py starts one) with one simulated meter, so the checks do not
 depend on what the other browser tests registered.
@@ -19,9 +20,11 @@ from tests.integration.engine.support import sim_in_thread
 from tests.integration.web_support import PASSWORD, web_app
 from tests.support.live_server import serve_in_thread
 from tests.support.nodes import free_port
+from tests.unit.web.test_render import MEASURES
 
 from gridshare.local_time import time_of_day, village_zone
 from gridshare.sim import SimSettings
+from gridshare.web.render import measure
 
 PHONE = {"width": 360, "height": 640}
 PAGES = ("/market", "/account", "/meter", "/community", "/account/export")
@@ -96,6 +99,7 @@ def phone(browser: Browser, url: str) -> Iterator[Page]:
 def test_the_metamask_button_is_readable_and_nothing_scrolls_sideways(
     phone: Page, url: str
 ) -> None:
+    phone.add_init_script("window.ethereum = { request: async () => null };")  # it shows then
     phone.goto(url + "/market")
     button = phone.locator("#add-network")
     expect(button).to_be_visible()
@@ -119,6 +123,33 @@ def test_header_links_and_log_out_are_44px_tap_targets(phone: Page, url: str) ->
     assert seen["ratio"] >= 4.5, seen  # Log out stays white on the green header
 
 
+SMALL_TARGETS_JS = """() => [...document.querySelectorAll("a, button")]
+  .filter((el) => el.getClientRects().length)  // shown
+  .map((el) => ({el, box: el.getBoundingClientRect()}))
+  .filter(({box}) => box.height < 24)
+  .map(({el, box}) => `${el.tagName} ${(el.textContent || el.name || "").trim().slice(0, 30)}: `
+                      + `${box.width.toFixed(0)}x${box.height.toFixed(0)}`)"""
+
+
+@pytest.mark.parametrize("lang", ["en", "ur"])
+def test_every_link_and_button_on_the_residents_pages_is_a_24px_tap_target(
+    phone: Page, url: str, lang: str
+) -> None:
+    """WCAG 2.2's target size (24 CSS px): the table's "delivery" links, "Cancel" and the
+    links in the cards were about 19 px tall, hard to hit with a thumb."""
+    phone.goto(url + f"/lang/{lang}?next=/market")
+    sell = phone.locator("#sell-form")  # an order of my own, so the page has its Cancel
+    sell.locator("[name=amount_wh]").fill("5")
+    sell.locator("[name=price]").fill("0.02")
+    sell.locator("button").click()
+    phone.wait_for_load_state()
+    small = {}
+    for path in PAGES:
+        phone.goto(url + path)
+        small[path] = phone.evaluate(SMALL_TARGETS_JS)
+    assert small == {path: [] for path in PAGES}
+
+
 def test_meter_last_contact_stays_a_time_of_day_when_updated_live(phone: Page, url: str) -> None:
     phone.goto(url + "/meter")
     contact = phone.locator("time[data-field=last_contact]")
@@ -129,6 +160,24 @@ def test_meter_last_contact_stays_a_time_of_day_when_updated_live(phone: Page, u
     assert epoch is not None
     assert contact.inner_text() == time_of_day(int(epoch), village_zone(ZONE))  # as the server
     assert "None" not in phone.locator(".readings").inner_text()
+
+
+def test_meter_values_keep_the_servers_decimals_when_updated_live(phone: Page, url: str) -> None:
+    """app.js redrew every scaled value with one decimal ("12.3" V where the page came with
+    "12.34"), so the figures jumped in width at the first update; it formats as `measure`."""
+    served = phone.request.get(url + "/meter").text()  # as the server wrote it, before app.js
+    before = re.findall(r"<span data-field=\"\w+\" data-scale[^>]*>([^<]*)</span>", served)
+    phone.goto(url + "/meter")
+    contact = phone.locator("time[data-field=last_contact]")
+    expect(contact).not_to_have_text(contact.inner_text(), timeout=15_000)  # one live update
+    after = phone.locator("[data-field][data-scale]").all_inner_texts()
+    places = [[len(text.partition(".")[2]) for text in texts] for texts in (before, after)]
+    assert places == [[2, 2, 1, 1]] * 2, (before, after)  # V, A, W, % as measure() gives them
+    # and the very digits: app.js's formatter against the server's, on the same values
+    cases = [(v, scale, p) for v in [*range(-2100, 2100, 7), *(m[0] for m in MEASURES)]
+             for scale, p in ((1000, 2), (1000, 1), (10, 1))]  # fmt: skip
+    shown = phone.evaluate("cases => cases.map(c => window.gridshareMeasure(...c))", cases)
+    assert shown == [measure(*case) for case in cases]
 
 
 def test_a_phone_without_a_wallet_does_not_download_the_wallet_library(
@@ -169,6 +218,52 @@ def test_in_urdu_the_scripts_speak_urdu_too(phone: Page, url: str) -> None:
         "No wallet in this browser: your orders are signed here, without MetaMask.")
 
 
+# a wallet on another network or ours; "Add this network" moves it to the page's
+FAKE_WALLET = """let chain = "%s"; window.ethereum = { request: async ({method, params}) => {
+  if (method === "eth_chainId") return chain;
+  if (method === "wallet_addEthereumChain") chain = params[0].chainId;
+  return null; } };"""
+
+
+@pytest.mark.parametrize(
+    ("wallet", "note"),
+    [
+        (None, "No wallet in this browser: your orders are signed here, without MetaMask."),
+        ("0x1", "MetaMask is on another network: tap “Add this network to MetaMask”."),
+        ("ours", None),
+    ],
+    ids=["no wallet", "wallet on another chain", "connected"],
+)
+def test_the_wallet_bar_says_one_true_thing_for_its_state(
+    browser: Browser, url: str, wallet: str | None, note: str | None
+) -> None:
+    """Without a wallet the bar said orders are signed here, without MetaMask, and offered
+    "Add this network to MetaMask", whose tap answered "install MetaMask"; a wallet on
+    another network was not told at all."""
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(url + "/login")
+    page.fill("input[name=username]", "amina")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    chain = hex(int(page.locator("#wallet-bar").get_attribute("data-chain-id") or 0))
+    if wallet is not None:
+        page.add_init_script(FAKE_WALLET % (chain if wallet == "ours" else wallet))
+    page.goto(url + "/market")
+    page.wait_for_load_state("networkidle")
+    shown = page.locator("#wallet-note:visible, #wallet-status:visible:not(:empty)")
+    if note is None:
+        expect(shown).to_have_count(0)
+    else:
+        expect(shown).to_have_text([note])
+    expect(page.locator("#add-network")).to_be_visible(visible=wallet is not None)
+    if wallet == "0x1":
+        page.click("#add-network")
+        expect(shown).to_have_text(["Network added."])  # and the note went with the reason
+    context.close()
+
+
 def test_back_after_posting_an_offer_shows_an_empty_form_not_the_one_sent(
     phone: Page, url: str
 ) -> None:
@@ -186,3 +281,49 @@ def test_back_after_posting_an_offer_shows_an_empty_form_not_the_one_sent(
     back = phone.locator("#sell-form")
     expect(back.locator("[name=amount_wh]")).to_have_value("")
     expect(back.locator("[name=price]")).to_have_value("")
+
+
+def test_an_offer_typed_on_an_urdu_keyboard_is_placed_with_its_amount(
+    phone: Page, url: str
+) -> None:
+    """Chromium's type=number input dropped every digit an Urdu keyboard types (۰-۹), so the
+    amount stayed empty and the form would not send; the server reads those digits."""
+    phone.goto(url + "/lang/ur?next=/market")
+    sell = phone.locator("#sell-form")
+    sell.locator("[name=amount_wh]").press_sequentially("۲۷")  # keys, as a keyboard types
+    sell.locator("[name=price]").press_sequentially("۰٫۰۲۱")
+    minutes = sell.locator("[name=minutes]")
+    minutes.fill("")
+    minutes.press_sequentially("٩٠")  # an Arabic keyboard's digits
+    expect(sell.locator("[name=amount_wh]")).to_have_value("۲۷")
+    sell.locator("button").click()
+    phone.wait_for_load_state()
+    expect(phone.locator("p.flash")).to_contain_text("27")
+    phone.goto(url + "/lang/en?next=/market")
+    mine = phone.locator("#mine tbody tr").last
+    expect(mine.locator("td").nth(2)).to_have_text("27")  # the amount, as typed
+    expect(mine.locator("td").nth(3)).to_have_text("0.0210")
+
+
+def test_in_wallet_mode_an_amount_above_the_limit_is_refused_with_its_rule_before_the_wallet(
+    phone: Page, url: str
+) -> None:
+    """type=number held the amount to its max; the text field that replaced it does not, so
+    wallet.js checks data-max as the server would, instead of sending the wallet a
+    transaction the market refuses."""
+    phone.add_init_script("""
+      window.gsAsked = [];
+      window.ethereum = { request: async ({method}) => { window.gsAsked.push(method);
+        if (method === "eth_requestAccounts") return ["0x0000000000000000000000000000000000000001"];
+        return null; } };
+    """)
+    phone.goto(url + "/market")
+    phone.locator("#use-wallet").check()
+    sell = phone.locator("#sell-form")
+    sell.locator("[name=amount_wh]").press_sequentially("۲۰۰۰۰۰۰۰۰۰")  # 2,000,000,000
+    sell.locator("[name=price]").fill("0.02")
+    sell.locator("button").click()
+    expect(phone.locator("#sell-form + .form-note")).to_have_text(
+        "Amount (Wh): a whole number from 1 to 1,000,000,000.")
+    asked = phone.evaluate("window.gsAsked")
+    assert "eth_requestAccounts" not in asked and "eth_sendTransaction" not in asked, asked

@@ -309,8 +309,15 @@ def test_the_form_inputs_carry_the_limits(world: dict[str, Any]) -> None:
                      re.S)  # fmt: skip
     assert amount and price and minutes and take
     for tag in (amount.group(0), minutes.group(0), take.group(1)):
-        assert " required" in tag and 'inputmode="numeric"' in tag and 'min="1"' in tag
-    assert 'max="1000000000"' in amount.group(0) and 'max="10080"' in minutes.group(0)
+        # text, not type=number: Chromium's number input drops an Urdu keyboard's digits
+        assert " required" in tag and 'inputmode="numeric"' in tag and "type=" not in tag
+        assert 'pattern="[0-9۰-۹٠-٩]+"' in tag
+    assert 'data-max="1000000000"' in amount.group(0) and 'data-max="10080"' in minutes.group(0)
+    assert 'data-max="50"' in take.group(1)
+    for tag, rule in ((amount.group(0), AMOUNT_RULE), (minutes.group(0), MINUTES_RULE),
+                      (take.group(1), "Take amount (Wh): a whole number from 1 to 50.")):
+        title = re.search(r'title="([^"]*)"', tag)  # what the phone says for a bad value
+        assert title is not None and html.unescape(title.group(1)) == rule
     assert 'maxlength="26"' in price.group(0) and 'placeholder="0.05"' in price.group(0)
     title = re.search(r'title="([^"]*)"', price.group(0))
     assert title is not None and html.unescape(title.group(1)) == PRICE_RULE

@@ -93,6 +93,34 @@ def test_the_operator_page_in_urdu_says_its_forms_and_messages_in_urdu() -> None
         assert english not in page, english
 
 
+def test_the_operator_forms_take_the_digits_an_urdu_keyboard_types() -> None:
+    """The number fields are text fields now (Chromium's type=number dropped ۰-۹ and ٠-٩):
+    the server reads those digits as the numbers they are, and a bad number still names
+    its field."""
+    with web_app() as (_runtime, _settings, app):
+        operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
+        made = operator.post("/operator/households", data={
+            "csrf_token": op_csrf, "name": "Amina", "username": "amina", "password": PASSWORD,
+            "house_id": "۳", "meter_id": "٣", "meter_url": "http://127.0.0.1:9",
+            "meter_key": "33" * 32, "top_up_coins": "۱۲"})  # fmt: skip
+        assert made.status_code == 200 and "amina" in made.text, made.text[:300]
+        page = operator.get("/operator").text
+        row = re.search(r'<tr data-house="3"><td>3 · Amina</td><td>12.00</td>', page)
+        assert row is not None, page
+        key = re.search(r'action="/operator/top-up".*?name="request_key" value="([^"]+)"',
+                        page, re.S)  # fmt: skip
+        assert key is not None
+        topped = operator.post("/operator/top-up", follow_redirects=False, data={
+            "csrf_token": op_csrf, "house_id": "3", "coins": "٥", "request_key": key.group(1)})
+        assert topped.status_code == 303
+        assert '<td>3 · Amina</td><td>17.00</td>' in operator.get("/operator").text
+        refused = operator.post("/operator/top-up", data={
+            "csrf_token": op_csrf, "house_id": "3", "coins": "۰", "request_key": "x" * 20},
+            headers={"accept": "text/html"})  # fmt: skip
+        assert "coins" in html.unescape(refused.text) and "greater than or equal to 1" in (
+            refused.text)
+
+
 def _copy_database(source: Path, target: Path) -> None:
     """A copy through SQLite's backup API, whole and consistent (write-ahead log included)."""
     with sqlite3.connect(source) as reading, sqlite3.connect(target) as writing:

@@ -98,7 +98,7 @@ def test_meter_values_the_meter_did_not_give_are_a_dash_not_none(world: dict[str
         assert f'<span data-field="{field}"' in page
         value = re.search(rf'<span data-field="{field}"[^>]*>([^<]*)</span>', page)
         assert value is not None and value.group(1) == "—", field
-    assert ">230.12<" in page and ">1.5<" in page and ">345.0<" in page  # given ones as before
+    assert ">230.12<" in page and ">1.50<" in page and ">345.0<" in page  # given ones, 2 places
     assert "None" not in page
 
 

@@ -92,10 +92,18 @@ MISSING = "—"  # a value the meter did not give (never "None")
 
 
 def measure(value: int | None, scale: int = 1, places: int = 1) -> str:
-    """A meter value divided by `scale` and rounded to `places`; "—" if there is none."""
+    """A meter value divided by `scale`, with always `places` decimals (half away from zero:
+    12300 mV is "12.30" V, not "12.3"); "—" if there is none. app.js's `measure` redraws
+    the live values the same way."""
     if value is None:
         return MISSING
-    return str(value) if scale == 1 else str(round(value / scale, places))
+    if scale == 1:
+        return str(value)
+    unit = 10**places
+    units = (2 * abs(value) * unit + scale) // (2 * scale)  # |value| / scale in 1/unit, half up
+    sign = "-" if value < 0 and units else ""
+    whole, frac = divmod(units, unit)
+    return f"{sign}{whole}.{frac:0{places}d}" if places else f"{sign}{whole}"
 
 
 def clock(epoch: int | None, zone: tzinfo = UTC) -> str:

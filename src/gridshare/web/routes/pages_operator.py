@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import ValidationError
+from pydantic import BeforeValidator, ValidationError
 
 from gridshare.chain.errors import ChainError
 from gridshare.domain import coins_to_wei
@@ -20,6 +20,7 @@ from gridshare.web import queries
 from gridshare.web.context import WebContext, get_context
 from gridshare.web.errors import ApiError, chain_trouble
 from gridshare.web.idempotency import once_per_form
+from gridshare.web.market_form import local_digits
 from gridshare.web.page_login import page_user
 from gridshare.web.render import make_templates, render
 from gridshare.web.routes.api_operator import (
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 templates = make_templates()
 Ctx = Annotated[WebContext, Depends(get_context)]
+# a number typed in a text field (type=number drops the digits an Urdu keyboard types)
+Number = Annotated[int, BeforeValidator(local_digits)]
 MECHANISMS = ("bulletin", "continuous", "auction")
 # What the operator's forms say back; a value goes in a {name} hole (the Urdu catalog's pattern)
 OPERATOR_ONLY = "Only the operator may see this."
@@ -155,9 +158,9 @@ def operator_page(request: Request, ctx: Ctx, session: Operator) -> HTMLResponse
 def add_household(
     request: Request, ctx: Ctx, session: Operator,
     name: Annotated[str, Form(max_length=64)], username: Annotated[str, Form(max_length=32)],
-    password: Annotated[str, Form(max_length=256)], house_id: Annotated[int, Form()],
-    meter_id: Annotated[int, Form()], meter_url: Annotated[str, Form(max_length=200)],
-    meter_key: Annotated[str, Form(max_length=64)], top_up_coins: Annotated[int, Form()] = 0,
+    password: Annotated[str, Form(max_length=256)], house_id: Annotated[Number, Form()],
+    meter_id: Annotated[Number, Form()], meter_url: Annotated[str, Form(max_length=200)],
+    meter_key: Annotated[str, Form(max_length=64)], top_up_coins: Annotated[Number, Form()] = 0,
     wallet_address: Annotated[str, Form(max_length=42)] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> HTMLResponse | RedirectResponse:
@@ -187,7 +190,7 @@ def add_household(
 @router.post("/operator/top-up")
 def top_up(
     ctx: Ctx, session: Operator, house_id: Annotated[int, Form()],
-    coins: Annotated[int, Form(ge=1, le=10**9)], csrf_token: Annotated[str, Form()] = "",
+    coins: Annotated[Number, Form(ge=1, le=10**9)], csrf_token: Annotated[str, Form()] = "",
     request_key: Annotated[str, Form(max_length=100)] = "",
 ) -> RedirectResponse:
     """A top-up from the households table, once per form (`request_key`): sending the form

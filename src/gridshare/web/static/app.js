@@ -4,6 +4,14 @@
 "use strict";
 // The page's words for what the scripts say (the server finds every call of tr in them and
 // sends their translations in #words); "{name}" in a text is filled in from `values`.
+// As render.py's `measure`: a meter value (an integer: mV, mA, ‰) divided by `scale`, with
+// always `places` decimals, half away from zero ("12.30" V, as the page came, not "12.3").
+window.gridshareMeasure = (value, scale, places) => {
+  if (scale === 1) return String(value);
+  const unit = 10 ** places, units = Math.floor((2 * Math.abs(value) * unit + scale) / (2 * scale));
+  const frac = places ? "." + String(units % unit).padStart(places, "0") : "";
+  return (value < 0 && units ? "-" : "") + String(Math.floor(units / unit)) + frac;
+};
 window.gridshareTr = (function () {
   let words = {};
   try { words = JSON.parse((document.getElementById("words") || {}).textContent || "{}"); } catch (e) { words = {}; }
@@ -20,6 +28,7 @@ window.gridshareTr = (function () {
   const zoneName = document.body.dataset.zone || "UTC";
   const clock = (epoch) => new Date((epoch + zoneOffset) * 1000).toISOString().slice(11, 19) + " " + zoneName;
   const MISSING = "—";
+  const measure = window.gridshareMeasure;
   // as render.py's `coins`: wei as coins, exact, with at least two decimals
   const coins = (wei) => {
     const w = BigInt(wei), unit = 10n ** 18n;
@@ -56,7 +65,7 @@ window.gridshareTr = (function () {
         if (el.dataset.field === "relay_closed") { if (typeof v === "boolean") el.textContent = v ? el.dataset.closed : el.dataset.open; return; }
         if (v === null || v === undefined) el.textContent = MISSING;
         else if (el.dataset.epoch !== undefined) { el.dataset.epoch = String(v); el.textContent = clock(v); }
-        else el.textContent = el.dataset.scale ? (v / Number(el.dataset.scale)).toFixed(1) : String(v);
+        else el.textContent = measure(v, Number(el.dataset.scale || 1), Number(el.dataset.places || 1));
       });
       data[0].push(Date.now() / 1000); data[1].push(r.pv_w); data[2].push(r.load_w);
       if (data[0].length > 300) data.forEach((a) => a.shift());

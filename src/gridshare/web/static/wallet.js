@@ -55,10 +55,24 @@
     toggle.checked = remembered();
     toggle.addEventListener("change", () => localStorage.setItem("gs-wallet", toggle.checked ? "1" : "0"));
   }
+  // The bar says one thing for its state: no wallet (how orders are signed instead, and no
+  // "Add this network" button, which could only fail), a wallet on another network (add
+  // this one), or nothing once the wallet is on this network.
+  const addNetwork = document.getElementById("add-network");
+  const chainChecked = () => window.ethereum.request({ method: "eth_chainId" }).then((current) => {
+    const elsewhere = BigInt(current) !== BigInt(chainHex);
+    note.textContent = elsewhere ? tr("MetaMask is on another network: tap “Add this network to MetaMask”.") : "";
+    note.hidden = !elsewhere;
+  }).catch(() => {});
+  if (window.ethereum) {
+    chainChecked();
+    if (window.ethereum.on) window.ethereum.on("chainChanged", chainChecked);
+  }
   // No wallet in this browser (a phone's own browser): a ticked box remembered from elsewhere
   // would make the forms do nothing, so it is unticked and disabled, and the reason shown.
   // The remembered choice is kept for when a wallet appears (some announce themselves late).
   if (toggle && !window.ethereum) {
+    addNetwork.hidden = true;
     if (holdsKey) {
       toggle.checked = false;
       toggle.disabled = true;
@@ -70,7 +84,9 @@
     window.addEventListener("ethereum#initialized", () => {
       loadEthers().catch(() => {});
       if (holdsKey) { toggle.disabled = false; toggle.checked = remembered(); }
+      addNetwork.hidden = false;
       note.hidden = true;
+      chainChecked();
     }, { once: true });
   }
   const provider = () => {
@@ -78,7 +94,7 @@
     return window.ethereum;
   };
 
-  document.getElementById("add-network").addEventListener("click", async () => {
+  addNetwork.addEventListener("click", async () => {
     try {
       await provider().request({ method: "wallet_addEthereumChain", params: [{
         chainId: chainHex, chainName: "gridshare village grid",
@@ -86,6 +102,7 @@
         rpcUrls: [location.origin + "/rpc"],
       }] });
       say(tr("Network added."));
+      chainChecked();
     } catch (e) { say(e.message || String(e)); }
   });
 
@@ -98,9 +115,12 @@
   };
 
   // Checked as the server checks them; the refusal is the field's rule (the input's title).
+  // The fields are text (type=number drops Urdu digits), so their limit is data-max, not max.
   const whole = (form, name) => {
+    const field = form.elements[name];
     const text = ascii(String(new FormData(form).get(name) || "").trim());
-    if (!/^[0-9]+$/.test(text) || BigInt(text) < 1n) throw new Error(form.elements[name].title || name);
+    const max = field.dataset.max ? BigInt(field.dataset.max) : null;
+    if (!/^[0-9]+$/.test(text) || BigInt(text) < 1n || (max !== null && BigInt(text) > max)) throw new Error(field.title || name);
     return BigInt(text);
   };
   const price = (form) => {
