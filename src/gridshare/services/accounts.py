@@ -19,6 +19,7 @@ from gridshare.storage.users import Role, User, UserStore, UserTaken
 RESIDENT_SCRYPT_N = 2**16
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
+USERNAME_RULE = "Username: 3-32 letters, digits, '.', '_' or '-'."
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
 PHRASE_RULE = (
@@ -216,9 +217,7 @@ class AccountService:
 
 def _check_credentials(username: str, password: str) -> None:
     if not USERNAME.match(username):
-        raise AccountError(
-            "bad_username", "Username: 3-32 letters, digits, '.', '_' or '-'.", "username"
-        )
+        raise AccountError("bad_username", USERNAME_RULE, "username")
     _check_password(password, "password")
 
 

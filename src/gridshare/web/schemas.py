@@ -296,17 +296,22 @@ class Community(BaseModel):
     trades_today: int
 
 
+MAX_NAME = 64  # a household's name, in characters
+MAX_HOUSE_ID = 10**6  # house and meter ids
+MAX_TOP_UP_COINS = 10**9
+
+
 class NewHousehold(BaseModel):
     model_config = StrictModel
-    name: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=MAX_NAME)
     username: str = Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
     password: str = Field(min_length=8, max_length=256)
-    house_id: int = Field(ge=1, le=10**6)
-    meter_id: int = Field(ge=1, le=10**6)
+    house_id: int = Field(ge=1, le=MAX_HOUSE_ID)
+    meter_id: int = Field(ge=1, le=MAX_HOUSE_ID)
     meter_url: MeterUrl
     meter_key: str = Field(pattern=r"^[0-9a-fA-F]{64}$", description="256-bit key, hex")
     wallet_address: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
-    top_up_coins: int = Field(default=0, ge=0, le=10**9)
+    top_up_coins: int = Field(default=0, ge=0, le=MAX_TOP_UP_COINS)
 
 
 class MeterChange(BaseModel):
@@ -354,7 +359,7 @@ class Activity(BaseModel):
 
 class TopUp(BaseModel):
     model_config = StrictModel
-    coins: int = Field(ge=1, le=10**9)
+    coins: int = Field(ge=1, le=MAX_TOP_UP_COINS)
 
 
 class MechanismChoice(BaseModel):

@@ -12,12 +12,20 @@ import pytest
 
 from gridshare.chain.errors import REVERT_REASONS
 from gridshare.local_time import MONTHS, village_zone
-from gridshare.meters.address import RULE as METER_URL_RULE
 from gridshare.services.accounts import PHRASE_RULE
 from gridshare.web import i18n
 from gridshare.web.error_pages import OUT_OF_DATE, WORDS
 from gridshare.web.errors import ApiError
 from gridshare.web.market_form import AMOUNT_RULE, MINUTES_RULE, price_rule
+from gridshare.web.operator_form import (
+    HOUSE_RULE,
+    MECHANISM_RULE,
+    METER_RULES,
+    NEW_PASSWORD_RULE,
+    REGISTER_RULES,
+    TOP_UP_RULE,
+    TRADING_RULE,
+)
 from gridshare.web.page_login import LOGGED_OUT, SESSION_EXPIRED
 from gridshare.web.readings import METER_STATES, RESIDENT_SENTENCES
 from gridshare.web.render import day_month_time, script_texts
@@ -43,7 +51,6 @@ from gridshare.web.routes.pages_operator import (
     OPERATOR_ONLY,
     STOPPED,
     TOP_UP_UNFINISHED,
-    UNKNOWN_MECHANISM,
 )
 from gridshare.web.routes.pages_password import CHANGED, DIFFER
 from gridshare.web.security import LoginLimiter, reserve_attempt
@@ -55,7 +62,8 @@ MESSAGES = [*MECHANISMS, LOGGED_OUT, SESSION_EXPIRED, STALE_PAGE, OUT_OF_DATE, *
             UNCONFIRMED, NOT_YET_TOPPED_UP, TOP_UP_UNCONFIRMED, TOP_UP_FAILED,
             AMOUNT_RULE, MINUTES_RULE, DIFFER, CHANGED, PHRASE_RULE, *MONTHS,
             OPERATOR_ONLY, NO_HOUSE, DONE, FORM_SENT, TOP_UP_UNFINISHED, MAY_TRADE, STOPPED,
-            NEW_PASSWORD, METER_MOVED, UNKNOWN_MECHANISM, f"meter_url: {METER_URL_RULE}",
+            NEW_PASSWORD, METER_MOVED, *REGISTER_RULES.values(), *METER_RULES.values(),
+            TOP_UP_RULE, HOUSE_RULE, TRADING_RULE, NEW_PASSWORD_RULE, MECHANISM_RULE,
             METER_KEY_CHANGED, METER_ANSWERS, METER_NOT_CHECKED, *METER_SAYS.values(),
             *METER_STATES.values(), *RESIDENT_SENTENCES.values(),
             *(REVERT_REASONS[r].message for r in ("not operator", "zero address",

@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import BeforeValidator, ValidationError
+from pydantic import ValidationError
 
 from gridshare.chain.errors import ChainError
 from gridshare.domain import coins_to_wei
+from gridshare.services.accounts import password_problem
 from gridshare.services.sessions import Session
 from gridshare.services.trading import TradingError
 from gridshare.storage.disk import LOW_DISK_BYTES, free_bytes
@@ -20,7 +21,20 @@ from gridshare.web import queries
 from gridshare.web.context import WebContext, get_context
 from gridshare.web.errors import ApiError, chain_trouble
 from gridshare.web.idempotency import once_per_form
-from gridshare.web.market_form import local_digits
+from gridshare.web.market_form import whole_number
+from gridshare.web.operator_form import (
+    HOUSE_RULE,
+    MECHANISM_RULE,
+    METER_RULES,
+    NEW_PASSWORD_RULE,
+    REGISTER_RULES,
+    TOP_UP_RULE,
+    TRADING,
+    TRADING_RULE,
+    broken_rules,
+    house_number,
+    typed_int,
+)
 from gridshare.web.page_login import page_user
 from gridshare.web.render import make_templates, render
 from gridshare.web.routes.api_operator import (
@@ -29,15 +43,16 @@ from gridshare.web.routes.api_operator import (
     register_household,
     reset_wallet_password,
 )
-from gridshare.web.schemas import MeterChange, MeterProblem, NewHousehold, PathId
+from gridshare.web.schemas import MAX_TOP_UP_COINS, MeterChange, MeterProblem, NewHousehold
 from gridshare.web.security import check_form_csrf
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 templates = make_templates()
 Ctx = Annotated[WebContext, Depends(get_context)]
-# a number typed in a text field (type=number drops the digits an Urdu keyboard types)
-Number = Annotated[int, BeforeValidator(local_digits)]
+# every field is read as text and checked here: a refusal names the field as the form
+# labels it, with its rule (operator_form.py), never pydantic's words under its code name
+Typed = Annotated[str, Form()]
 MECHANISMS = ("bulletin", "continuous", "auction")
 # What the operator's forms say back; a value goes in a {name} hole (the Urdu catalog's pattern)
 OPERATOR_ONLY = "Only the operator may see this."
@@ -87,7 +102,6 @@ METER_SAYS: dict[MeterProblem, str] = {
     "bad_signature": METER_BAD_SIGNATURE, "other_meter": METER_OTHER_METER,
     "unreadable": METER_UNREADABLE,
 }
-UNKNOWN_MECHANISM = "Unknown mechanism."
 
 
 def meter_check(ctx: WebContext, record: HouseholdRecord) -> str:
@@ -148,7 +162,7 @@ def operator_page(request: Request, ctx: Ctx, session: Operator) -> HTMLResponse
         mechanisms=MECHANISMS, stopped=stopped, wallet_only=wallet_only, house_of=house_of,
         flagged=queries.flagged(ctx, ctx.engine_flags())[:50],
         troubled=[(r, troubles[r.meter_id]) for r in records if r.meter_id in troubles],
-        unrecorded=unrecorded, again=again,
+        unrecorded=unrecorded, again=again, rules=REGISTER_RULES, top_up_rule=TOP_UP_RULE,
         treasury=ctx.runtime.chain.w3.eth.get_balance(ctx.runtime.operator.address),
         disk_free_mb=free_mb if free_mb < LOW_DISK_BYTES // 2**20 else None,  # a warning
     )
@@ -156,25 +170,23 @@ def operator_page(request: Request, ctx: Ctx, session: Operator) -> HTMLResponse
 
 @router.post("/operator/households", response_class=HTMLResponse, response_model=None)
 def add_household(
-    request: Request, ctx: Ctx, session: Operator,
-    name: Annotated[str, Form(max_length=64)], username: Annotated[str, Form(max_length=32)],
-    password: Annotated[str, Form(max_length=256)], house_id: Annotated[Number, Form()],
-    meter_id: Annotated[Number, Form()], meter_url: Annotated[str, Form(max_length=200)],
-    meter_key: Annotated[str, Form(max_length=64)], top_up_coins: Annotated[Number, Form()] = 0,
-    wallet_address: Annotated[str, Form(max_length=42)] = "",
-    csrf_token: Annotated[str, Form()] = "",
+    request: Request, ctx: Ctx, session: Operator, name: Typed = "", username: Typed = "",
+    password: Typed = "", house_id: Typed = "", meter_id: Typed = "", meter_url: Typed = "",
+    meter_key: Typed = "", top_up_coins: Typed = "", wallet_address: Typed = "",
+    csrf_token: Typed = "",
 ) -> HTMLResponse | RedirectResponse:
     check_form_csrf(session, csrf_token)
     try:
-        body = NewHousehold(
-            name=name, username=username, password=password, house_id=house_id,
-            meter_id=meter_id, meter_url=meter_url, meter_key=meter_key,
-            top_up_coins=top_up_coins, wallet_address=wallet_address or None,
-        )
+        body = NewHousehold.model_validate({  # numbers that are none stay text, refused
+            "name": name, "username": username, "password": password,
+            "house_id": typed_int(house_id), "meter_id": typed_int(meter_id),
+            "meter_url": meter_url, "meter_key": meter_key,
+            "top_up_coins": typed_int(top_up_coins.strip() or "0"),
+            "wallet_address": wallet_address or None,
+        })
         created = register_household(ctx, body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        return _back(session, f"{'.'.join(map(str, first['loc']))}: {first['msg']}")
+        return _back(session, broken_rules(exc, REGISTER_RULES))
     except ApiError as exc:
         return _back(session, exc.message)
     except ChainError as exc:  # the login was removed again unless the house is on chain
@@ -189,23 +201,27 @@ def add_household(
 
 @router.post("/operator/top-up")
 def top_up(
-    ctx: Ctx, session: Operator, house_id: Annotated[int, Form()],
-    coins: Annotated[Number, Form(ge=1, le=10**9)], csrf_token: Annotated[str, Form()] = "",
-    request_key: Annotated[str, Form(max_length=100)] = "",
+    ctx: Ctx, session: Operator, house_id: Typed = "", coins: Typed = "", csrf_token: Typed = "",
+    request_key: Typed = "",
 ) -> RedirectResponse:
     """A top-up from the households table, once per form (`request_key`): sending the form
     again after a lost answer (reload, back button) moves no more coins."""
     check_form_csrf(session, csrf_token)
-    record = ctx.households.repository.get(house_id) if 0 < house_id < 2**63 else None
+    house, amount = house_number(house_id), whole_number(coins, MAX_TOP_UP_COINS)
+    if house is None:
+        return _back(session, HOUSE_RULE)
+    if amount is None:
+        return _back(session, TOP_UP_RULE)
+    record = ctx.households.repository.get(house)
     if record is None:
-        return _back(session, NO_HOUSE.format(house=house_id))
+        return _back(session, NO_HOUSE.format(house=house))
 
     def work() -> str:
-        ctx.households.deposit_for(record.account, coins_to_wei(coins))
+        ctx.households.deposit_for(record.account, coins_to_wei(amount))
         return DONE
 
     try:
-        message = once_per_form(ctx, session, request_key, f"form:top-up:{house_id}:{coins}", work)
+        message = once_per_form(ctx, session, request_key, f"form:top-up:{house}:{amount}", work)
     except TradingError as exc:
         return _back(session, exc.message)
     except RequestKeyReused:
@@ -221,51 +237,59 @@ def top_up(
 
 @router.post("/operator/households/{house_id}/active")
 def set_active(
-    ctx: Ctx, session: Operator, house_id: PathId, active: Annotated[bool, Form()],
-    csrf_token: Annotated[str, Form()] = "",
+    ctx: Ctx, session: Operator, house_id: str, active: Typed = "", csrf_token: Typed = "",
 ) -> RedirectResponse:
     check_form_csrf(session, csrf_token)
+    house, trading = house_number(house_id), TRADING.get(active)
+    if house is None:
+        return _back(session, HOUSE_RULE)
+    if trading is None:
+        return _back(session, TRADING_RULE)
     try:
-        record = known_household(ctx, house_id)
-        ctx.households.set_active(record, active)
+        record = known_household(ctx, house)
+        ctx.households.set_active(record, trading)
     except ApiError as exc:
         return _back(session, exc.message)
     except TradingError as exc:
         return _back(session, exc.message)
     except ChainError as exc:
         return _back(session, chain_trouble(exc)[2])
-    if active:
-        return _back(session, MAY_TRADE.format(house=house_id))
-    return _back(session, STOPPED.format(house=house_id))
+    return _back(session, (MAY_TRADE if trading else STOPPED).format(house=house))
 
 
 @router.post("/operator/password")
 def reset_password(
-    ctx: Ctx, session: Operator, house_id: Annotated[int, Form()],
-    new_password: Annotated[str, Form(max_length=256)], csrf_token: Annotated[str, Form()] = "",
+    ctx: Ctx, session: Operator, house_id: Typed = "", new_password: Typed = "",
+    csrf_token: Typed = "",
 ) -> RedirectResponse:
     check_form_csrf(session, csrf_token)
+    house = house_number(house_id)
+    if house is None:
+        return _back(session, HOUSE_RULE)
+    if password_problem(new_password) is not None:
+        return _back(session, NEW_PASSWORD_RULE)
     try:
-        reset_wallet_password(ctx, house_id, new_password)
+        reset_wallet_password(ctx, house, new_password)
     except ApiError as exc:
         return _back(session, exc.message)
-    return _back(session, NEW_PASSWORD.format(house=house_id))
+    return _back(session, NEW_PASSWORD.format(house=house))
 
 
 @router.post("/operator/meter")
 def change_meter(
-    ctx: Ctx, session: Operator, house_id: Annotated[int, Form()],
-    meter_url: Annotated[str, Form(max_length=200)],
-    meter_key: Annotated[str, Form(max_length=64)] = "", csrf_token: Annotated[str, Form()] = "",
+    ctx: Ctx, session: Operator, house_id: Typed = "", meter_url: Typed = "",
+    meter_key: Typed = "", csrf_token: Typed = "",
 ) -> RedirectResponse:
     check_form_csrf(session, csrf_token)
+    house = house_number(house_id)
+    if house is None:
+        return _back(session, HOUSE_RULE)
     try:
         record = change_meter_of(
-            ctx, house_id, MeterChange(meter_url=meter_url.strip(), meter_key=meter_key or None)
+            ctx, house, MeterChange(meter_url=meter_url.strip(), meter_key=meter_key or None)
         )
     except ValidationError as exc:
-        first = exc.errors()[0]
-        return _back(session, f"{'.'.join(map(str, first['loc']))}: {first['msg']}")
+        return _back(session, broken_rules(exc, METER_RULES))
     except ApiError as exc:
         return _back(session, exc.message)
     moved = METER_KEY_CHANGED if meter_key else METER_MOVED
@@ -275,11 +299,10 @@ def change_meter(
 
 @router.post("/operator/mechanism")
 def mechanism(
-    ctx: Ctx, session: Operator, mechanism: Annotated[str, Form()],
-    csrf_token: Annotated[str, Form()] = "",
+    ctx: Ctx, session: Operator, mechanism: Typed = "", csrf_token: Typed = "",
 ) -> RedirectResponse:
     check_form_csrf(session, csrf_token)
     if mechanism not in MECHANISMS:
-        return _back(session, UNKNOWN_MECHANISM)
+        return _back(session, MECHANISM_RULE)
     ctx.set_mechanism(mechanism)
     return _back(session, DONE)
