@@ -49,12 +49,13 @@ def test_a_flagged_delivery_names_the_seller_and_buyer_house() -> None:
 
 def test_a_meter_the_engine_cannot_use_is_listed_with_its_house_and_why() -> None:
     """A meter refusing every command was only in the server's log; its deliveries showed
-    "pending" with no word why."""
+    "pending" with no word why. The row says what to check; the engine's words are kept
+    under it (test_meter_troubles.py has a real meter refusing the key)."""
     backoff = MeterBackoff()
     reason = ("delivery 4: not started yet: meter answered 401: counter: replayed or out of"
               " order")
     for _ in range(3):
-        backoff.failed(3, reason)
+        backoff.failed(3, reason, "counter_behind")
     with web_app() as (_runtime, _settings, app):
         operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
         register(operator, op_csrf, 3, "amina", "http://127.0.0.1:9", "33" * 32)
@@ -66,7 +67,13 @@ def test_a_meter_the_engine_cannot_use_is_listed_with_its_house_and_why() -> Non
     assert [meter for meter, _ in rows] == ["3"]
     cells = re.findall(r"<td>(.*?)</td>", rows[0][1])
     assert cells[0].startswith("House 3 · ") and cells[2] == "3 failed tries in a row"
-    assert html.unescape(cells[3]) == reason
+    said = re.fullmatch(r'<span class="said">(.*?)</span><details><summary>What the server'
+                        r" saw</summary><code>(.*?)</code></details>", html.unescape(cells[3]))
+    assert said is not None, cells[3]
+    assert said.groups() == (
+        "House 3's meter answers but refuses the server's command counter, as it has obeyed a"
+        " later one: set the server's clock right; if it is right, put the meter's counters"
+        " back (docs/meters.md).", reason)
 
 
 def test_the_operator_page_in_urdu_says_its_forms_and_messages_in_urdu() -> None:

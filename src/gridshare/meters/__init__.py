@@ -10,6 +10,7 @@ from gridshare.meters.errors import (
     ReportInvalid,
 )
 from gridshare.meters.keys import ClockCounter, CommandCounter, CounterMarkFile, MeterKey
+from gridshare.meters.problems import MeterProblem, meter_problem
 from gridshare.meters.reports import (
     DeliveryReport,
     DeliveryState,
@@ -33,6 +34,7 @@ __all__ = [
     "MeterEntry",
     "MeterError",
     "MeterKey",
+    "MeterProblem",
     "MeterRejected",
     "MeterStatus",
     "MeterUnreachable",
@@ -40,6 +42,7 @@ __all__ = [
     "Role",
     "canonical",
     "load_directory",
+    "meter_problem",
     "save_directory",
     "seller_cap_wh",
     "sign",

@@ -37,6 +37,7 @@ from gridshare.meters import (
     MeterRejected,
     MeterUnreachable,
     Role,
+    meter_problem,
     seller_cap_wh,
 )
 from gridshare.meters.reports import DeliveryReport
@@ -395,7 +396,7 @@ class Orchestrator:
         A meter that answers wrongly (bad signature, garbage, an error status such as 404
         after a reboot) fails again on the next tick just as a silent one does.
         """
-        wait = self.backoff.failed(client.meter_id, f"{context}: {exc}")
+        wait = self.backoff.failed(client.meter_id, f"{context}: {exc}", meter_problem(exc))
         log.warning("%s: meter %d of %s: %s; next try in %.1f s",
                     context, client.meter_id, self._house(client.meter_id), exc, wait)
 

@@ -7,18 +7,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from gridshare.meters import (
-    ClockCounter,
-    CommandCounter,
-    MeterAddressInvalid,
-    MeterClient,
-    MeterError,
-    MeterRejected,
-    MeterUnreachable,
-    ReportInvalid,
-)
+from gridshare.meters import ClockCounter, CommandCounter, MeterClient, MeterError, MeterRejected
+from gridshare.meters.problems import MeterProblem, meter_problem
 from gridshare.storage.households import HouseholdRecord
-from gridshare.web.schemas import MeterProblem, MeterReading
+from gridshare.web.schemas import MeterReading
 
 # What a resident can do about a meter that gave no reading (/meter), by what went wrong;
 # the operator's sentences, naming what to check, are in routes/pages_operator.py (METER_SAYS)
@@ -56,31 +48,6 @@ METER_STATES: dict[MeterProblem, str] = {
     "other_meter": "Another meter answers at its address (operator: check the address)",
     "unreadable": "Meter's answer cannot be read (operator: check it)",
 }
-
-
-def meter_problem(exc: MeterError) -> MeterProblem:
-    """What went wrong asking a meter, as `MeterReading.problem` names it."""
-    if isinstance(exc, MeterAddressInvalid):
-        return "bad_address"
-    if isinstance(exc, MeterUnreachable):
-        return "not_answering"
-    if isinstance(exc, MeterRejected):
-        # the firmware's refusals: "meter: ..." (403) after a good signature, "counter: ..."
-        # (401) after a good signature and meter id, "state: ..." (503) for unreadable counters
-        if exc.status == 403 and exc.message.startswith("meter:"):
-            return "other_meter_id"
-        if exc.status == 401 and exc.message.startswith("counter:"):
-            return "counter_behind"
-        if exc.status == 503 and exc.message.startswith("state:"):
-            return "locked"
-        if exc.status in (401, 403):
-            return "refuses_key"
-        return "error_status"
-    if isinstance(exc, ReportInvalid) and exc.field == "sig":
-        return "bad_signature"
-    if isinstance(exc, ReportInvalid) and exc.field == "meter":
-        return "other_meter"
-    return "unreadable"
 
 
 # the resident's sentence for each (ERROR_STATUS gets the status in)

@@ -18,6 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from gridshare.domain import Balances, Delivery, Order
 from gridshare.meters.address import meter_url_problem
+from gridshare.meters.problems import MeterProblem
 from gridshare.services.trading import MAX_AMOUNT_WH, MAX_PRICE_PER_WH
 from gridshare.web.delivery_reasons import CODES as REASON_CODES
 from gridshare.web.delivery_reasons import Reason
@@ -260,16 +261,6 @@ class MarketInfo(BaseModel):
     contract_address: str
     max_amount_wh: int
     max_price_per_wh: WeiOut
-
-
-MeterProblem = Literal[
-    "not_answering", "refuses_key", "other_meter_id", "counter_behind", "locked", "bad_address",
-    "error_status", "bad_signature", "other_meter", "unreadable",
-]
-"""Why a meter gave no reading: no (whole) answer in time; it refuses the server's key, says the
-commands are for another meter, refuses the server's command counter (it obeyed a later one),
-obeys no command (its counter file is unreadable); its address is no URL; another error
-status; a report not signed with its key, from another meter, or no report at all."""
 
 
 class MeterReading(BaseModel):

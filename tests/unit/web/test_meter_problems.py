@@ -10,14 +10,11 @@ import pytest
 
 from gridshare.meters import MeterAddressInvalid, MeterRejected, MeterUnreachable, ReportInvalid
 from gridshare.meters.errors import MeterError
-from gridshare.web.readings import (
-    METER_STATES,
-    RESIDENT_SENTENCES,
-    meter_problem,
-    meter_trouble,
-)
-from gridshare.web.routes.pages_operator import METER_SAYS
-from gridshare.web.schemas import MeterProblem
+from gridshare.meters.problems import MeterProblem, meter_problem
+from gridshare.services.backoff import MeterTrouble
+from gridshare.storage.households import HouseholdRecord
+from gridshare.web.readings import METER_STATES, RESIDENT_SENTENCES, meter_trouble
+from gridshare.web.routes.pages_operator import METER_FAILED, METER_SAYS, trouble_said
 
 PROBLEMS = set(get_args(MeterProblem))
 
@@ -52,3 +49,16 @@ def test_an_error_status_is_told_to_the_resident_with_its_number_and_nothing_the
 ) -> None:
     said = meter_trouble(MeterRejected(500, "<script>secret</script>"))
     assert said == "The meter answered with an error (HTTP 500): ask the operator to check it."
+
+
+def test_a_troubled_meter_is_said_in_the_operators_words_and_never_shows_its_key() -> None:
+    """The troubles table's sentence is the operator's for the meter's problem, and the
+    engine's words under it lose the house's meter key should a meter have echoed it."""
+    key = "ab" * 32
+    record = HouseholdRecord(3, "Amina", "0x" + "11" * 20, 3, "http://10.0.0.3", key, None)
+    echoed = f"delivery 4: not started yet: meter answered 401: sig: {key.upper()} is wrong"
+    said, raw = trouble_said(record, MeterTrouble(2, echoed, "refuses_key"))
+    assert said == METER_SAYS["refuses_key"].format(house=3)
+    assert raw == "delivery 4: not started yet: meter answered 401: sig: … is wrong"
+    server = trouble_said(record, MeterTrouble(1, "start failed: OperationalError: locked"))
+    assert server == (METER_FAILED.format(house=3), "start failed: OperationalError: locked")

@@ -42,6 +42,7 @@ from gridshare.web.routes.pages_operator import (
     MAY_TRADE,
     MECHANISMS,
     METER_ANSWERS,
+    METER_FAILED,
     METER_KEY_CHANGED,
     METER_MOVED,
     METER_NOT_CHECKED,
@@ -64,7 +65,7 @@ MESSAGES = [*MECHANISMS, LOGGED_OUT, SESSION_EXPIRED, STALE_PAGE, OUT_OF_DATE, *
             OPERATOR_ONLY, NO_HOUSE, DONE, FORM_SENT, TOP_UP_UNFINISHED, MAY_TRADE, STOPPED,
             NEW_PASSWORD, METER_MOVED, *REGISTER_RULES.values(), *METER_RULES.values(),
             TOP_UP_RULE, HOUSE_RULE, TRADING_RULE, NEW_PASSWORD_RULE, MECHANISM_RULE,
-            METER_KEY_CHANGED, METER_ANSWERS, METER_NOT_CHECKED, *METER_SAYS.values(),
+            METER_KEY_CHANGED, METER_ANSWERS, METER_NOT_CHECKED, *METER_SAYS.values(), METER_FAILED,
             *METER_STATES.values(), *RESIDENT_SENTENCES.values(),
             *(REVERT_REASONS[r].message for r in ("not operator", "zero address",
                                                   "operator account", "house taken"))]

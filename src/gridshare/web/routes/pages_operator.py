@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -11,7 +12,9 @@ from pydantic import ValidationError
 
 from gridshare.chain.errors import ChainError
 from gridshare.domain import coins_to_wei
+from gridshare.meters import MeterProblem
 from gridshare.services.accounts import password_problem
+from gridshare.services.backoff import MeterTrouble
 from gridshare.services.sessions import Session
 from gridshare.services.trading import TradingError
 from gridshare.storage.disk import LOW_DISK_BYTES, free_bytes
@@ -43,7 +46,7 @@ from gridshare.web.routes.api_operator import (
     register_household,
     reset_wallet_password,
 )
-from gridshare.web.schemas import MAX_TOP_UP_COINS, MeterChange, MeterProblem, NewHousehold
+from gridshare.web.schemas import MAX_TOP_UP_COINS, MeterChange, NewHousehold
 from gridshare.web.security import check_form_csrf
 
 log = logging.getLogger(__name__)
@@ -102,6 +105,9 @@ METER_SAYS: dict[MeterProblem, str] = {
     "bad_signature": METER_BAD_SIGNATURE, "other_meter": METER_OTHER_METER,
     "unreadable": METER_UNREADABLE,
 }
+# a meter the engine left alone after a failure of the server's own (a bug, the database)
+METER_FAILED = ("The server failed while working with house {house}'s meter (the server's log"
+                " says why); it keeps trying.")
 
 
 def meter_check(ctx: WebContext, record: HouseholdRecord) -> str:
@@ -118,6 +124,17 @@ def meter_check(ctx: WebContext, record: HouseholdRecord) -> str:
         return METER_ANSWERS.format(house=house)
     said = METER_SAYS.get(reading.problem) if reading.problem else None
     return (said or METER_NOT_CHECKED).format(house=house)
+
+
+def trouble_said(record: HouseholdRecord, trouble: MeterTrouble) -> tuple[str, str]:
+    """A meter the engine cannot use, in the operator's sentence for its problem (what to
+    check), and in the engine's words for the technically minded, the house's meter key
+    blanked out should the meter have echoed it."""
+    said = METER_SAYS.get(trouble.problem) if trouble.problem else None
+    key = record.meter_key_hex
+    raw = re.sub(re.escape(key), "…", trouble.reason, flags=re.IGNORECASE) if key else (
+        trouble.reason)
+    return (said or METER_FAILED).format(house=record.house_id), raw
 
 
 def operator_page_user(request: Request) -> Session:
@@ -161,7 +178,8 @@ def operator_page(request: Request, ctx: Ctx, session: Operator) -> HTMLResponse
         templates, request, "operator.html", session, houses=houses, mechanism=ctx.mechanism,
         mechanisms=MECHANISMS, stopped=stopped, wallet_only=wallet_only, house_of=house_of,
         flagged=queries.flagged(ctx, ctx.engine_flags())[:50],
-        troubled=[(r, troubles[r.meter_id]) for r in records if r.meter_id in troubles],
+        troubled=[(r, troubles[r.meter_id], *trouble_said(r, troubles[r.meter_id]))
+                  for r in records if r.meter_id in troubles],
         unrecorded=unrecorded, again=again, rules=REGISTER_RULES, top_up_rule=TOP_UP_RULE,
         treasury=ctx.runtime.chain.w3.eth.get_balance(ctx.runtime.operator.address),
         disk_free_mb=free_mb if free_mb < LOW_DISK_BYTES // 2**20 else None,  # a warning
