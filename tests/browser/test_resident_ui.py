@@ -150,6 +150,46 @@ def test_every_link_and_button_on_the_residents_pages_is_a_24px_tap_target(
     assert small == {path: [] for path in PAGES}
 
 
+# each shown checkbox or radio: its box, its label's box (the tap target), and the lines
+# its label's words take (a Range over the label after the box)
+CHOICES_JS = """() => [...document.querySelectorAll("input[type=checkbox], input[type=radio]")]
+  .filter((el) => el.getClientRects().length)
+  .map((el) => {
+    const label = el.closest("label");
+    const words = document.createRange();
+    words.selectNodeContents(label);
+    words.setStartAfter(el);
+    const box = el.getBoundingClientRect();
+    return {id: el.id, box: [box.top, box.bottom, box.width, box.height],
+            target: label.getBoundingClientRect().height,
+            lines: [...words.getClientRects()].filter((r) => r.width > 1)
+              .map((r) => [r.top, r.bottom])};
+  })"""
+
+
+@pytest.mark.parametrize("lang", ["en", "ur"])
+def test_a_checkbox_is_drawn_as_one_beside_its_words_and_is_a_24px_tap_target(
+    phone: Page, url: str, lang: str
+) -> None:
+    """"Use MetaMask" was a 13x44 px box (the 44 px min-height every input has) with its
+    words on the next line, on a 360 px phone. Every checkbox and radio on the resident's
+    pages: a square box, on the line of its words, its label at least 24 px tall."""
+    phone.goto(url + f"/lang/{lang}?next=/market")
+    seen = {}
+    for path in PAGES:
+        phone.goto(url + path)
+        seen[path] = phone.evaluate(CHOICES_JS)
+    assert [choice["id"] for choice in seen["/market"]] == ["use-wallet"]
+    for path, choices in seen.items():
+        for choice in choices:
+            top, bottom, width, height = choice["box"]
+            assert 12 <= width <= 30 and abs(width - height) <= 2, (path, choice)  # square
+            assert choice["target"] >= 24, (path, choice)
+            assert len({round(line_top) for line_top, _ in choice["lines"]}) == 1, (path, choice)
+            for line_top, line_bottom in choice["lines"]:  # beside the box, not under it
+                assert top <= (line_top + line_bottom) / 2 <= bottom, (path, choice)
+
+
 def test_meter_last_contact_stays_a_time_of_day_when_updated_live(phone: Page, url: str) -> None:
     phone.goto(url + "/meter")
     contact = phone.locator("time[data-field=last_contact]")
