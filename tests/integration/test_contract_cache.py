@@ -25,16 +25,21 @@ def test_a_cache_folder_that_cannot_be_made_compiles_in_memory_and_says_where(
     assert compiled == reference
     warning = " ".join(r.getMessage() for r in caplog.records)
     assert "compiled the contract without caching it" in warning
-    assert "XDG_CACHE_HOME" in warning
+    assert str(in_the_way) in warning and "XDG_CACHE_HOME" in warning
+    assert len(caplog.records) == 1
 
 
+@pytest.mark.parametrize("damaged", [
+    '{"abi": [',  # cut short, as by a disk fault
+    "{}", "[]", '{"abi": [], "bytecode": "zz"}', '{"abi": "x", "bytecode": "0x00"}',
+])
 def test_a_damaged_cache_file_is_compiled_again_and_replaced(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, damaged: str
 ) -> None:
     cache_dir = tmp_path / "cache"
     reference = compile_contract(cache_dir=cache_dir)
     (cached,) = cache_dir.iterdir()
-    cached.write_text('{"abi": [')  # cut short, as by a disk fault
+    cached.write_text(damaged)
 
     with caplog.at_level(logging.WARNING, logger="gridshare.chain.compiler"):
         compiled = compile_contract(cache_dir=cache_dir)

@@ -48,25 +48,40 @@ def compile_contract(
     text = source.read_text(encoding="utf-8")
     key = hashlib.sha256(f"{vyper.__version__}\n{text}".encode()).hexdigest()
     cache = (cache_dir or default_cache_dir()) / f"{source.stem}-{key[:16]}.json"
+    cached = _cached(cache, source.stem, key)
+    if cached is not None:
+        return cached
+    out = vyper.compile_code(text, output_formats=["abi", "bytecode"])
+    data = {"abi": out["abi"], "bytecode": out["bytecode"]}
     try:
-        data = json.loads(cache.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        data = None
-    except (OSError, ValueError) as exc:  # unreadable, or not JSON
+        write_atomically(cache, json.dumps(data))  # concurrent compilers never see half a file
+    except OSError as exc:
+        log.warning("compiled the contract without caching it (%s: %s); set XDG_CACHE_HOME to "
+                    "a folder this user can write to keep the next start from compiling again",
+                    exc.filename or cache, exc.strerror)
+    return _contract(data, source.stem, key)
+
+
+def _cached(cache: Path, name: str, key: str) -> CompiledContract | None:
+    """The contract in `cache`; None (compile it) if there is none, or the file cannot be read
+    or holds no contract (a disk fault, a hand edit), which is said."""
+    try:
+        return _contract(json.loads(cache.read_text(encoding="utf-8")), name, key)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except (OSError, ValueError) as exc:
         log.warning("compiled contract cache %s not used: %s", cache, exc)
-        data = None
-    if data is None:
-        out = vyper.compile_code(text, output_formats=["abi", "bytecode"])
-        data = {"abi": out["abi"], "bytecode": out["bytecode"]}
-        try:
-            write_atomically(cache, json.dumps(data))  # concurrent compilers never see half
-        except OSError as exc:
-            log.warning("compiled the contract without caching it (%s: %s); set "
-                        "XDG_CACHE_HOME to a folder this user can write to keep the next "
-                        "start from compiling again", exc.filename or cache, exc.strerror)
+        return None
+
+
+def _contract(data: Any, name: str, key: str) -> CompiledContract:
+    """The contract from its JSON form ({"abi": [...], "bytecode": "0x..."}); ValueError if
+    `data` is not one."""
+    abi, bytecode = (data.get("abi"), data.get("bytecode")) if isinstance(data, dict) else (0, 0)
+    if not (isinstance(abi, list) and all(isinstance(i, dict) for i in abi)
+            and isinstance(bytecode, str)):
+        raise ValueError("not an ABI and bytecode")
     return CompiledContract(
-        name=source.stem,
-        abi=tuple(data["abi"]),
-        bytecode=bytes.fromhex(data["bytecode"].removeprefix("0x")),
+        name=name, abi=tuple(abi), bytecode=bytes.fromhex(bytecode.removeprefix("0x")),
         source_hash=key,
     )
