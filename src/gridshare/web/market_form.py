@@ -63,12 +63,6 @@ def typed_number(text: str) -> str:
     return text.strip().translate(LOCAL_DIGITS)
 
 
-def local_digits(value: object) -> object:
-    """A form field's text with Urdu and Arabic digits as ASCII, before pydantic reads it as
-    a number (for `BeforeValidator`); anything else as it came."""
-    return typed_number(value) if isinstance(value, str) else value
-
-
 def whole_number(text: str, high: int) -> int | None:
     """`text` as a whole number from 1 to `high` in ASCII digits, or Urdu or Arabic ones
     ("1e3", "²" are not); or None."""

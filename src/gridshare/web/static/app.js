@@ -2,8 +2,6 @@
 // Meter and deliveries arrive as Server-Sent Events (/api/v1/me/events); a browser without
 // EventSource polls the JSON API instead.
 "use strict";
-// The page's words for what the scripts say (the server finds every call of tr in them and
-// sends their translations in #words); "{name}" in a text is filled in from `values`.
 // As render.py's `measure`: a meter value (an integer: mV, mA, ‰) divided by `scale`, with
 // always `places` decimals, half away from zero ("12.30" V, as the page came, not "12.3").
 window.gridshareMeasure = (value, scale, places) => {
@@ -12,6 +10,8 @@ window.gridshareMeasure = (value, scale, places) => {
   const frac = places ? "." + String(units % unit).padStart(places, "0") : "";
   return (value < 0 && units ? "-" : "") + String(Math.floor(units / unit)) + frac;
 };
+// The page's words for what the scripts say (the server finds every call of tr in them and
+// sends their translations in #words); "{name}" in a text is filled in from `values`.
 window.gridshareTr = (function () {
   let words = {};
   try { words = JSON.parse((document.getElementById("words") || {}).textContent || "{}"); } catch (e) { words = {}; }
