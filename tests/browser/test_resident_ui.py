@@ -258,11 +258,15 @@ def test_in_urdu_the_scripts_speak_urdu_too(phone: Page, url: str) -> None:
         "No wallet in this browser: your orders are signed here, without MetaMask.")
 
 
-# a wallet on another network or ours; "Add this network" moves it to the page's
-FAKE_WALLET = """let chain = "%s"; window.ethereum = { request: async ({method, params}) => {
+# a wallet on another network or ours; "Add this network" moves it to the page's, and so does
+# window.switchChain (as the user would in MetaMask itself, which tells the page)
+FAKE_WALLET = """let chain = "%s"; const heard = [];
+window.ethereum = { request: async ({method, params}) => {
   if (method === "eth_chainId") return chain;
   if (method === "wallet_addEthereumChain") chain = params[0].chainId;
-  return null; } };"""
+  return null; },
+  on: (event, listener) => { if (event === "chainChanged") heard.push(listener); } };
+window.switchChain = (id) => { chain = id; heard.forEach((listener) => listener(id)); };"""
 
 
 @pytest.mark.parametrize(
@@ -270,7 +274,7 @@ FAKE_WALLET = """let chain = "%s"; window.ethereum = { request: async ({method, 
     [
         (None, "No wallet in this browser: your orders are signed here, without MetaMask."),
         ("0x1", "MetaMask is on another network: tap “Add this network to MetaMask”."),
-        ("ours", None),
+        ("switched to ours", None),
     ],
     ids=["no wallet", "wallet on another chain", "connected"],
 )
@@ -289,10 +293,13 @@ def test_the_wallet_bar_says_one_true_thing_for_its_state(
     page.wait_for_load_state()
     chain = hex(int(page.locator("#wallet-bar").get_attribute("data-chain-id") or 0))
     if wallet is not None:
-        page.add_init_script(FAKE_WALLET % (chain if wallet == "ours" else wallet))
+        page.add_init_script(FAKE_WALLET % "0x1")  # another network first
     page.goto(url + "/market")
     page.wait_for_load_state("networkidle")
     shown = page.locator("#wallet-note:visible, #wallet-status:visible:not(:empty)")
+    if wallet == "switched to ours":
+        expect(shown).to_have_count(1)  # the other network's note, until the switch
+        page.evaluate(f"window.switchChain('{chain}')")
     if note is None:
         expect(shown).to_have_count(0)
     else:
