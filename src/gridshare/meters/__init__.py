@@ -14,6 +14,7 @@ from gridshare.meters.problems import MeterProblem, meter_problem
 from gridshare.meters.reports import (
     DeliveryReport,
     DeliveryState,
+    EndReason,
     MeterDelivery,
     MeterStatus,
     Role,
@@ -28,6 +29,7 @@ __all__ = [
     "CounterMarkFile",
     "DeliveryReport",
     "DeliveryState",
+    "EndReason",
     "MeterAddressInvalid",
     "MeterClient",
     "MeterDelivery",

@@ -33,6 +33,19 @@ class DeliveryState(StrEnum):
         return self in (DeliveryState.COMPLETED, DeliveryState.STOPPED, DeliveryState.EXPIRED)
 
 
+class EndReason(StrEnum):
+    """Why a meter ended a delivery: the `reason` of its final report, every one the firmware
+    sets (firmware/gridshare_meter: `Book.credit`, `Book.expire`, `Meter.command`,
+    `Meter.sample`, `Meter.update`). Kept as text on the server (`MeterDelivery.reason`), so a
+    newer firmware's reason is carried, not refused."""
+
+    TARGET = "target"  # it metered its whole target (the buyer's amount; the seller's cap)
+    DEADLINE = "deadline"  # the deadline passed before it did
+    STOP = "stop"  # the server told it to stop
+    SENSOR_FAULT = "sensor_fault"  # a reading could not be trusted, or taken: relay opened
+    SERVER_SILENT = "server_silent"  # no command from the server for its silence limit
+
+
 @dataclass(frozen=True, slots=True)
 class MeterDelivery:
     """A delivery as the meter sees it; times are server milliseconds."""
@@ -42,7 +55,7 @@ class MeterDelivery:
     target_wh: Wh
     deadline_ms: int
     state: DeliveryState
-    reason: str | None
+    reason: str | None  # an EndReason's value once final (None before)
     delivered_mwh: int
     created_ms: int
     started_ms: int | None

@@ -277,8 +277,7 @@ class Orchestrator:
         buyer_client = self._client(buyer_meter)
         buyer_report = self._report(buyer_client, r.delivery_id)
         if isinstance(buyer_report, DeliveryReport):
-            r = r.with_(buyer_mwh=buyer_report.delivery.delivered_mwh,
-                        buyer_final=buyer_report.final)
+            r = r.with_(**_figures("buyer", buyer_report))
         seller_client = self._client(seller_meter)
         seller_report = self._report(seller_client, r.delivery_id)
         if FORGOTTEN in (buyer_report, seller_report):
@@ -293,8 +292,7 @@ class Orchestrator:
             stopped = self._stop(seller_client, r.delivery_id)
             seller_report = stopped if isinstance(stopped, DeliveryReport) else seller_report
         if isinstance(seller_report, DeliveryReport):
-            r = r.with_(seller_mwh=seller_report.delivery.delivered_mwh,
-                        seller_final=seller_report.final)
+            r = r.with_(**_figures("seller", seller_report))
         # only meters that answered this round: a missed poll leaves an old figure behind
         answered_buyer = buyer_client if isinstance(buyer_report, DeliveryReport) else None
         answered_seller = seller_client if isinstance(seller_report, DeliveryReport) else None
@@ -341,11 +339,11 @@ class Orchestrator:
         if not r.seller_final and seller is not None:  # first: the energy leaves from there
             report = self._stop(seller, r.delivery_id)
             if isinstance(report, DeliveryReport):
-                r = r.with_(seller_mwh=report.delivery.delivered_mwh, seller_final=report.final)
+                r = r.with_(**_figures("seller", report))
         if not r.buyer_final and buyer is not None:
             report = self._stop(buyer, r.delivery_id)
             if isinstance(report, DeliveryReport):
-                r = r.with_(buyer_mwh=report.delivery.delivered_mwh, buyer_final=report.final)
+                r = r.with_(**_figures("buyer", report))
         return r
 
     def _after_restart(
@@ -541,6 +539,14 @@ def _start_once(
     except MeterRejected as exc:
         if exc.status != 409 or "full" in exc.message:
             raise
+
+
+def _figures(side: str, report: DeliveryReport) -> dict[str, object]:
+    """What a meter's report says of its `side` ("buyer" or "seller") of a delivery, as record
+    fields: the mWh it metered, whether it is final, and (once final) why the meter ended it."""
+    d = report.delivery
+    return {f"{side}_mwh": d.delivered_mwh, f"{side}_final": report.final,
+            f"{side}_end": d.reason if report.final else None}
 
 
 def _log_settled(r: DeliveryRecord) -> None:

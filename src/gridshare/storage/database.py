@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
@@ -73,20 +73,38 @@ class Database:
             raise
         conn.execute("COMMIT")
 
-    def ensure_schema(self, name: str, version: int, statements: Sequence[str]) -> None:
-        """Create module `name`'s tables (idempotent); `version` guards incompatible changes."""
+    def ensure_schema(
+        self,
+        name: str,
+        version: int,
+        statements: Sequence[str],
+        upgrades: Mapping[int, Sequence[str]] | None = None,
+    ) -> None:
+        """Create module `name`'s tables (idempotent), or upgrade them in place to `version`.
+
+        `statements` create the current schema. `upgrades[v]` takes tables of version v to
+        v + 1 (ALTER TABLE ... ADD COLUMN, say): a database an older version made is upgraded,
+        its rows kept, all in one transaction. A version this code cannot reach (newer, or
+        with no upgrade from it) is refused rather than used.
+        """
         with self.transaction() as conn:
             row = conn.execute(
                 "SELECT version FROM schema_versions WHERE name = ?", (name,)
             ).fetchone()
-            if row is not None and row["version"] != version:
+            found = version if row is None else int(row["version"])
+            steps = upgrades or {}
+            if found > version or any(v not in steps for v in range(found, version)):
                 raise RuntimeError(
-                    f"database schema {name!r} is version {row['version']}, code expects {version}"
+                    f"database schema {name!r} is version {found}, code expects {version}"
                 )
+            for v in range(found, version):
+                for statement in steps[v]:
+                    conn.execute(statement)
             for statement in statements:
                 conn.execute(statement)
             conn.execute(
-                "INSERT OR IGNORE INTO schema_versions (name, version) VALUES (?, ?)",
+                "INSERT INTO schema_versions (name, version) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET version = excluded.version",
                 (name, version),
             )
 

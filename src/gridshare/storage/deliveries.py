@@ -41,7 +41,9 @@ SCHEMA = (
         seller_final INTEGER NOT NULL DEFAULT 0,
         settle_wh INTEGER,
         flag TEXT,
-        note TEXT
+        note TEXT,
+        buyer_end TEXT,
+        seller_end TEXT
     )""",
     "CREATE INDEX IF NOT EXISTS deliveries_phase ON deliveries (phase)",
     "CREATE INDEX IF NOT EXISTS deliveries_flag ON deliveries (flag)",
@@ -50,11 +52,20 @@ SCHEMA = (
         value INTEGER NOT NULL
     )""",
 )
+VERSION = 2
+UPGRADES: dict[int, tuple[str, ...]] = {
+    1: (  # version 1 kept no end reasons: its rows have none (they read as before)
+        "ALTER TABLE deliveries ADD COLUMN buyer_end TEXT",
+        "ALTER TABLE deliveries ADD COLUMN seller_end TEXT",
+    ),
+}
+"""How a version's tables become the next version's, in place (`Database.ensure_schema`)."""
 
 
 @dataclass(frozen=True, slots=True)
 class DeliveryRecord:
-    """One delivery as the orchestrator tracks it (mWh figures are the last verified reports)."""
+    """One delivery as the orchestrator tracks it (mWh figures are the last verified reports;
+    `buyer_end`/`seller_end` the reason each meter's final report gave, `EndReason` values)."""
 
     delivery_id: int
     buyer: str
@@ -72,6 +83,8 @@ class DeliveryRecord:
     settle_wh: int | None = None
     flag: str | None = None
     note: str | None = None
+    buyer_end: str | None = None
+    seller_end: str | None = None
 
     @property
     def delivered_wh(self) -> int:
@@ -91,7 +104,7 @@ class DeliveryRepository:
 
     def __init__(self, database: Database) -> None:
         self.database = database
-        database.ensure_schema("deliveries", 1, SCHEMA)
+        database.ensure_schema("deliveries", VERSION, SCHEMA, UPGRADES)
 
     def add_all(self, records: Iterable[DeliveryRecord], cursor: str, block: int) -> None:
         """Record new deliveries (known ones are kept as they are) and advance `cursor`."""
@@ -206,4 +219,6 @@ def _record(row: sqlite3.Row) -> DeliveryRecord:
         settle_wh=row["settle_wh"],
         flag=row["flag"],
         note=row["note"],
+        buyer_end=row["buyer_end"],
+        seller_end=row["seller_end"],
     )

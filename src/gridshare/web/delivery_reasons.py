@@ -2,11 +2,12 @@
 
 A delivery the buyer paid for in full needs no reason. One settled on less than was traded
 (nothing, or part), or expired, gets one: the orchestrator's flag (`settlement_rules.Flag`)
-where it set one, else what the chain and the orchestrator's record show (`short`, `expired`,
-`not_started`). Each is a stable code and a sentence for each side of the trade, in English
-(the catalog translates it); money in them is what the contract did: the buyer pays for the
-Wh settled and gets the rest of the escrow back, an expiry gives the buyer all of it back
-and the seller nothing. Pure: no database, no web framework.
+where it set one; else, for one settled short, why its meters ended it (the `EndReason` of each
+meter's final report, as the orchestrator kept it); else what the chain and the orchestrator's
+record show (`short`, `expired`, `not_started`). Each is a stable code and a sentence for each
+side of the trade, in English (the catalog translates it); money in them is what the contract
+did: the buyer pays for the Wh settled and gets the rest of the escrow back, an expiry gives
+the buyer all of it back and the seller nothing. Pure: no database, no web framework.
 """
 
 from __future__ import annotations
@@ -14,11 +15,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gridshare.domain import Delivery, DeliveryStatus
+from gridshare.meters.reports import EndReason
 from gridshare.services.settlement_rules import Flag
 
 SHORT = "short"  # settled below the traded amount, no flag: the meters agreed
 EXPIRED = "expired"  # expired, and nothing says why (no engine record, or it had figures)
 NOT_STARTED = "not_started"  # expired, no flag, and no meter ever reported on it
+# settled short, no flag, and a meter's final report says why it ended (`ENDED_BY_*` below)
+BUYER_SENSOR_FAULT = "buyer_sensor_fault"
+SELLER_SENSOR_FAULT = "seller_sensor_fault"
+BUYER_SERVER_SILENT = "buyer_server_silent"
+SELLER_SERVER_SILENT = "seller_server_silent"
+SELLER_SENT_ALL = "seller_sent_all"
+TIME_RAN_OUT = "time_ran_out"
+SERVER_STOPPED = "server_stopped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,17 +121,95 @@ EXPIRED_REASONS: dict[str, Reason] = {
 }
 
 
-def reason(delivery: Delivery, flag: str | None, reported: bool | None) -> Reason | None:
+def _settled_short(code: str, buyer: str, seller: str) -> Reason:
+    return Reason(code, f"{buyer} {_PAY_ARRIVED}", f"{seller} {_PAID_ARRIVED}")
+
+
+_TIME_RAN_OUT = _settled_short(
+    TIME_RAN_OUT, "Time ran out before all of it arrived.",
+    "Time ran out before all of it reached the buyer.",
+)
+_SERVER_STOPPED = _settled_short(
+    SERVER_STOPPED, "The server stopped it before all of it arrived.",
+    "The server stopped it before all of it reached the buyer.",
+)
+
+# a delivery settled short with no flag, by the end reason of the buyer's meter's final report
+# (no TARGET: the buyer's meter ends there once all of it has arrived, never short)
+ENDED_BY_BUYER: dict[EndReason, Reason] = {
+    EndReason.SENSOR_FAULT: _settled_short(
+        BUYER_SENSOR_FAULT, "Your meter had a sensor fault and stopped.",
+        "The buyer's meter had a sensor fault and stopped.",
+    ),
+    EndReason.SERVER_SILENT: _settled_short(
+        BUYER_SERVER_SILENT, "Your meter heard nothing from the server for too long and stopped.",
+        "The buyer's meter heard nothing from the server for too long and stopped.",
+    ),
+    EndReason.DEADLINE: _TIME_RAN_OUT,
+    EndReason.STOP: _SERVER_STOPPED,
+}
+
+# ... and by the end reason of the seller's meter's final report
+ENDED_BY_SELLER: dict[EndReason, Reason] = {
+    EndReason.SENSOR_FAULT: _settled_short(
+        SELLER_SENSOR_FAULT, "The seller's meter had a sensor fault and stopped.",
+        "Your meter had a sensor fault and stopped.",
+    ),
+    EndReason.SERVER_SILENT: _settled_short(
+        SELLER_SERVER_SILENT,
+        "The seller's meter heard nothing from the server for too long and stopped.",
+        "Your meter heard nothing from the server for too long and stopped.",
+    ),
+    # it sent its cap (the amount and a line-loss allowance, `seller_cap_wh`), yet less than
+    # the amount arrived: the rest was lost on the line (within the loss tolerance: no flag)
+    EndReason.TARGET: _settled_short(
+        SELLER_SENT_ALL,
+        "The seller's meter sent all it was allowed to, but some of it was lost on the line.",
+        "Your meter sent all it was allowed to, but some of it was lost on the line.",
+    ),
+    EndReason.DEADLINE: _TIME_RAN_OUT,
+    EndReason.STOP: _SERVER_STOPPED,
+}
+
+CAUSES = (EndReason.SENSOR_FAULT, EndReason.SERVER_SILENT, EndReason.TARGET,
+          EndReason.DEADLINE, EndReason.STOP)
+"""Which end reason explains a short delivery when the meters give two, first first: a meter
+that failed or lost the server ended it, and the other meter then ran out of time or was
+stopped by the server (it stops the seller's once the buyer's has ended)."""
+
+
+def ended_by_meters(buyer_end: str | None, seller_end: str | None) -> Reason | None:
+    """Why a delivery settled short with no flag, from its meters' end reasons (None: neither
+    explains it, e.g. no final report kept, or a reason this version does not know)."""
+    for end in CAUSES:
+        if buyer_end == end and end in ENDED_BY_BUYER:
+            return ENDED_BY_BUYER[end]
+        if seller_end == end:
+            return ENDED_BY_SELLER[end]
+    return None
+
+
+def reason(
+    delivery: Delivery,
+    flag: str | None,
+    reported: bool | None,
+    buyer_end: str | None = None,
+    seller_end: str | None = None,
+) -> Reason | None:
     """Why `delivery` ended as it did, or None (pending, or settled in full).
 
     `flag` is the orchestrator's for it; `reported` whether any meter ever reported on it
-    (None when the orchestrator has no record of it: no engine, or not yet followed). A flag
-    this version does not know (an older one's) falls back to what the chain shows.
+    (None when the orchestrator has no record of it: no engine, or not yet followed);
+    `buyer_end`/`seller_end` why each meter ended it, by its final report (None: not kept).
+    A flag this version does not know (an older one's) falls back to what the meters and
+    the chain show.
     """
     if delivery.status is DeliveryStatus.SETTLED:
         if delivery.delivered_wh >= delivery.amount_wh:
             return None
-        return SETTLED.get(flag or SHORT, SETTLED[SHORT])
+        if flag in SETTLED:
+            return SETTLED[flag]
+        return ended_by_meters(buyer_end, seller_end) or SETTLED[SHORT]
     if delivery.status is DeliveryStatus.EXPIRED:
         if flag in EXPIRED_REASONS:
             return EXPIRED_REASONS[flag]
@@ -129,12 +217,14 @@ def reason(delivery: Delivery, flag: str | None, reported: bool | None) -> Reaso
     return None
 
 
-CODES = tuple(dict.fromkeys(str(code) for code in (*SETTLED, *EXPIRED_REASONS)))
+_ENDED = (*ENDED_BY_BUYER.values(), *ENDED_BY_SELLER.values())
+CODES = tuple(dict.fromkeys(str(code) for code in (
+    *SETTLED, *(r.code for r in _ENDED), *EXPIRED_REASONS)))
 """Every code a reason can have."""
 
 
 def texts() -> tuple[str, ...]:
     """Every sentence a reason can say (the pages' scripts carry their translations)."""
-    found = {text for table in (SETTLED, EXPIRED_REASONS) for r in table.values()
-             for text in (r.buyer, r.seller)}
+    every = (*SETTLED.values(), *_ENDED, *EXPIRED_REASONS.values())
+    found = {text for r in every for text in (r.buyer, r.seller)}
     return tuple(sorted(found))

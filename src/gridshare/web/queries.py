@@ -38,7 +38,8 @@ def my_deliveries(ctx: WebContext, user: User) -> list[Delivery]:
 
 def reasons(engine: MarketEngine | None, deliveries: Iterable[Delivery]) -> dict[int, Reason]:
     """Why each of `deliveries` that expired or settled short ended so, by delivery id (the
-    orchestrator's flag and figures from `engine`'s records, where it has them)."""
+    orchestrator's flag, figures and meters' end reasons from `engine`'s records, where it has
+    them)."""
     ended = [d for d in deliveries if d.status is DeliveryStatus.EXPIRED or (
         d.status is DeliveryStatus.SETTLED and d.delivered_wh < d.amount_wh)]
     records = engine.deliveries_by_id(d.id for d in ended) if engine and ended else {}
@@ -46,7 +47,8 @@ def reasons(engine: MarketEngine | None, deliveries: Iterable[Delivery]) -> dict
     for d in ended:
         r = records.get(d.id)
         reported = None if r is None else r.buyer_mwh is not None or r.seller_mwh is not None
-        why = delivery_reasons.reason(d, None if r is None else r.flag, reported)
+        why = (delivery_reasons.reason(d, None, None) if r is None else
+               delivery_reasons.reason(d, r.flag, reported, r.buyer_end, r.seller_end))
         if why is not None:
             found[d.id] = why
     return found
