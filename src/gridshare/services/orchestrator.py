@@ -483,7 +483,9 @@ class Orchestrator:
         except ChainError as exc:
             log.warning("delivery %d not expired: %s", r.delivery_id, exc)
             return
-        self.deliveries.save(r.with_(phase=Phase.EXPIRED))
+        never_started = r.flag is None and r.phase is Phase.PENDING  # only its phase says so
+        self.deliveries.save(r.with_(phase=Phase.EXPIRED,
+                                     flag=Flag.NOT_STARTED if never_started else r.flag))
         log.info("delivery %d expired unsettled: the buyer's escrow was refunded", r.delivery_id)
 
     def _still_pending(self, r: DeliveryRecord) -> bool:

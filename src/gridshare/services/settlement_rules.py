@@ -23,6 +23,7 @@ class Flag(StrEnum):
     METER_SILENT = "meter_silent"  # no final buyer report: last reports, or left to expire
     METER_RESTARTED = "meter_restarted"  # a meter forgot it: settled on the last reports
     METER_CONFLICT = "meter_conflict"  # a meter holds an older one of this id: not started
+    NOT_STARTED = "not_started"  # expired before its meters were told (unreachable, busy)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ A delivery the buyer paid for in full needs no reason. One settled on less than 
 (nothing, or part), or expired, gets one: the orchestrator's flag (`settlement_rules.Flag`)
 where it set one; else, for one settled short, why its meters ended it (the `EndReason` of each
 meter's final report, as the orchestrator kept it); else what the chain and the orchestrator's
-record show (`short`, `expired`, `not_started`). Each is a stable code and a sentence for each
+record show (`short`, `expired`). Each is a stable code and a sentence for each
 side of the trade, in English (the catalog translates it); money in them is what the contract
 did: the buyer pays for the Wh settled and gets the rest of the escrow back, an expiry gives
 the buyer all of it back and the seller nothing. Pure: no database, no web framework.
@@ -19,8 +19,7 @@ from gridshare.meters.reports import EndReason
 from gridshare.services.settlement_rules import Flag
 
 SHORT = "short"  # settled below the traded amount, no flag: the meters agreed
-EXPIRED = "expired"  # expired, and nothing says why (no engine record, or it had figures)
-NOT_STARTED = "not_started"  # expired, no flag, and no meter ever reported on it
+EXPIRED = "expired"  # expired, and nothing says why (no flag, or no engine record)
 # settled short, no flag, and a meter's final report says why it ended (`ENDED_BY_*` below)
 BUYER_SENSOR_FAULT = "buyer_sensor_fault"
 SELLER_SENSOR_FAULT = "seller_sensor_fault"
@@ -97,17 +96,20 @@ SETTLED: dict[str, Reason] = {
     ),
     # never settled by the orchestrator (it starts it first, which clears the flag); the
     # operator's own settlement would be the only way
-    Flag.METER_CONFLICT: Reason(Flag.METER_CONFLICT, _CONFLICT, _CONFLICT),
+    Flag.METER_CONFLICT: Reason(
+        Flag.METER_CONFLICT, f"{_CONFLICT} {_PAY_ARRIVED}", f"{_CONFLICT} {_PAID_ARRIVED}"),
 }
 
 # an expired delivery (the buyer got the whole escrow back), by flag
 EXPIRED_REASONS: dict[str, Reason] = {
     EXPIRED: _expired(EXPIRED, _LATE),
-    NOT_STARTED: _expired(NOT_STARTED, "it never started."),
+    Flag.NOT_STARTED: _expired(Flag.NOT_STARTED, "it never started."),
     Flag.METER_SILENT: Reason(
         Flag.METER_SILENT,
-        f"Expired: your meter did not answer, and no energy was counted. {_REFUNDED}",
-        f"Expired: the buyer's meter did not answer, and no energy was counted. {_NOT_PAID}",
+        f"Expired: your meter did not answer, and it had counted no energy arriving."
+        f" {_REFUNDED}",
+        f"Expired: the buyer's meter did not answer, and it had counted no energy arriving."
+        f" {_NOT_PAID}",
     ),
     Flag.METER_CONFLICT: _expired(
         Flag.METER_CONFLICT, "it never started, because a meter still held an old delivery."
@@ -192,15 +194,14 @@ def ended_by_meters(buyer_end: str | None, seller_end: str | None) -> Reason | N
 def reason(
     delivery: Delivery,
     flag: str | None,
-    reported: bool | None,
     buyer_end: str | None = None,
     seller_end: str | None = None,
 ) -> Reason | None:
     """Why `delivery` ended as it did, or None (pending, or settled in full).
 
-    `flag` is the orchestrator's for it; `reported` whether any meter ever reported on it
-    (None when the orchestrator has no record of it: no engine, or not yet followed);
-    `buyer_end`/`seller_end` why each meter ended it, by its final report (None: not kept).
+    `flag` is the orchestrator's for it (None: none, or no record of it: no engine, or not
+    yet followed); `buyer_end`/`seller_end` why each meter ended it, by its final report
+    (None: not kept).
     A flag this version does not know (an older one's) falls back to what the meters and
     the chain show.
     """
@@ -213,7 +214,7 @@ def reason(
     if delivery.status is DeliveryStatus.EXPIRED:
         if flag in EXPIRED_REASONS:
             return EXPIRED_REASONS[flag]
-        return EXPIRED_REASONS[NOT_STARTED if reported is False else EXPIRED]
+        return EXPIRED_REASONS[EXPIRED]
     return None
 
 

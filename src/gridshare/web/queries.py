@@ -46,9 +46,8 @@ def reasons(engine: MarketEngine | None, deliveries: Iterable[Delivery]) -> dict
     found = {}
     for d in ended:
         r = records.get(d.id)
-        reported = None if r is None else r.buyer_mwh is not None or r.seller_mwh is not None
-        why = (delivery_reasons.reason(d, None, None) if r is None else
-               delivery_reasons.reason(d, r.flag, reported, r.buyer_end, r.seller_end))
+        why = (delivery_reasons.reason(d, None) if r is None else
+               delivery_reasons.reason(d, r.flag, r.buyer_end, r.seller_end))
         if why is not None:
             found[d.id] = why
     return found
@@ -94,6 +93,7 @@ FLAG_LABELS = {
     "meter_conflict": "A meter holds an older delivery with this number (from before a"
     " restore): restart that meter",
     "seller_report_missing": "No final report from the seller's meter",
+    "not_started": "Expired before its meters were started: the buyer was refunded",
     "expired": "Expired: the buyer was refunded",
     "short": "Settled for less than was traded",
     "late": "Still pending after its deadline",

@@ -193,9 +193,10 @@ REASON_NOTE = (
     "settled on the buyer's import), meter_silent (the buyer's meter stopped answering: "
     "settled on the meters' last figures, or expired when none showed energy), "
     "meter_restarted (a meter restarted and forgot it: settled on the last figures), "
-    "meter_conflict (a meter held an older delivery of this number, so it never started); "
-    "else short (settled below the traded amount, the meters agreeing), not_started (expired "
-    "and no meter ever reported on it) or expired (expired, nothing else known)"
+    "meter_conflict (a meter held an older delivery of this number, so it never started), "
+    "not_started (expired before its meters were started: unreachable or busy); "
+    "else short (settled below the traded amount, the meters agreeing) or expired (expired, "
+    "nothing else known)"
 )
 
 
