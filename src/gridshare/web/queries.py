@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from gridshare.domain import Delivery, DeliveryStatus, Order, OrderStatus, format_coins
 from gridshare.local_time import day_start
 from gridshare.services.engine import MarketEngine
+from gridshare.storage.deliveries import DeliveryRecord
 from gridshare.storage.households import HouseholdRecord
 from gridshare.storage.users import User
 from gridshare.web import delivery_reasons
@@ -36,13 +37,17 @@ def my_deliveries(ctx: WebContext, user: User) -> list[Delivery]:
     ]
 
 
-def reasons(engine: MarketEngine | None, deliveries: Iterable[Delivery]) -> dict[int, Reason]:
+def reasons(
+    engine: MarketEngine | None, deliveries: Iterable[Delivery],
+    records: Mapping[int, DeliveryRecord] | None = None,
+) -> dict[int, Reason]:
     """Why each of `deliveries` that expired or settled short ended so, by delivery id (the
-    orchestrator's flag, figures and meters' end reasons from `engine`'s records, where it has
-    them)."""
+    orchestrator's flag and meters' end reasons from `engine`'s records, where it has them;
+    `records`: those already read)."""
     ended = [d for d in deliveries if d.status is DeliveryStatus.EXPIRED or (
         d.status is DeliveryStatus.SETTLED and d.delivered_wh < d.amount_wh)]
-    records = engine.deliveries_by_id(d.id for d in ended) if engine and ended else {}
+    if records is None:
+        records = engine.deliveries_by_id(d.id for d in ended) if engine and ended else {}
     found = {}
     for d in ended:
         r = records.get(d.id)

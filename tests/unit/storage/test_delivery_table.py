@@ -101,3 +101,16 @@ def test_a_schema_with_no_way_up_from_its_version_is_refused(tmp_path: Path) -> 
     db.ensure_schema("things", 2, ["CREATE TABLE IF NOT EXISTS things (a, b)"],
                      {1: ["ALTER TABLE things ADD COLUMN b"]})
     db.connection().execute("INSERT INTO things (a, b) VALUES (1, 2)")
+
+
+def test_many_reads_every_record_asked_for_past_one_query_of_ids(tmp_path: Path) -> None:
+    """`many` asks in chunks of ids (SQLite caps the values bound in one statement): a
+    resident with more deliveries than one chunk still gets every one, and ids the table
+    lacks are left out."""
+    repo = DeliveryRepository(Database(tmp_path / "gridshare.sqlite"))
+    kept = range(1, 1_202, 2)  # 601 records: two chunks and a bit
+    for delivery_id in kept:
+        repo.save(_record(delivery_id, flag=f"flag {delivery_id}"))
+    found = repo.many([*range(1, 1_203), 1, 3])  # every id, some twice, half of them missing
+    assert sorted(found) == list(kept)
+    assert all(found[i] == _record(i, flag=f"flag {i}") for i in kept)

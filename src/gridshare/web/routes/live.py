@@ -43,12 +43,13 @@ def snapshot(
 def _deliveries(ctx: WebContext, engine: MarketEngine | None, user: User) -> list[Any]:
     deliveries = []
     mine = queries.my_deliveries(ctx, user)[:50]
-    why = queries.reasons(engine, mine)
+    records = engine.deliveries_by_id(d.id for d in mine) if engine is not None else {}
+    why = queries.reasons(engine, mine, records)
     for delivery in mine:
         view = MyDeliveryView.mine(delivery, why.get(delivery.id), user.address).model_dump(
             mode="json"
         )
-        record = engine.delivery(delivery.id) if engine is not None else None
+        record = records.get(delivery.id)
         if record is not None and delivery.status.name == "PENDING":
             view["delivered_wh"] = record.delivered_wh  # metered so far, by the buyer's meter
         deliveries.append(view)
