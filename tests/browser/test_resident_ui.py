@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from tests.browser.conftest import OPERATOR_PASSWORD
 from tests.integration.engine.support import sim_in_thread
 from tests.integration.web_support import PASSWORD, web_app
@@ -82,9 +82,8 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture
-def phone(browser: Browser, url: str) -> Iterator[Page]:
-    """amina, logged in on a 360x640 phone."""
+def logged_in(browser: Browser, url: str) -> tuple[BrowserContext, Page]:
+    """amina, logged in on a 360x640 phone (close the context when done)."""
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
     page.goto(url + "/login")
@@ -92,6 +91,13 @@ def phone(browser: Browser, url: str) -> Iterator[Page]:
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_load_state()
+    return context, page
+
+
+@pytest.fixture
+def phone(browser: Browser, url: str) -> Iterator[Page]:
+    """amina, logged in on a 360x640 phone."""
+    context, page = logged_in(browser, url)
     yield page
     context.close()
 
@@ -284,13 +290,7 @@ def test_the_wallet_bar_says_one_true_thing_for_its_state(
     """Without a wallet the bar said orders are signed here, without MetaMask, and offered
     "Add this network to MetaMask", whose tap answered "install MetaMask"; a wallet on
     another network was not told at all."""
-    context = browser.new_context(viewport=PHONE)
-    page = context.new_page()
-    page.goto(url + "/login")
-    page.fill("input[name=username]", "amina")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
+    context, page = logged_in(browser, url)
     chain = hex(int(page.locator("#wallet-bar").get_attribute("data-chain-id") or 0))
     if wallet is not None:
         page.add_init_script(FAKE_WALLET % "0x1")  # another network first

@@ -17,7 +17,14 @@ from gridshare.storage.deliveries import Phase
 from gridshare.web import i18n
 from gridshare.web.routes.pages import ACCOUNT_ROWS
 from tests.integration.test_web_live_events import first_update
-from tests.integration.web_support import OPERATOR_PASSWORD, PASSWORD, log_in, register, web_app
+from tests.integration.web_support import (
+    OPERATOR_PASSWORD,
+    PASSWORD,
+    log_in,
+    register,
+    trade,
+    web_app,
+)
 
 
 def test_the_account_page_shows_the_newest_orders_and_the_statement_has_them_all() -> None:
@@ -50,17 +57,13 @@ def test_a_purchase_settled_with_nothing_delivered_says_so_instead_of_purchased(
         operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
         for house, name in ((1, "amina"), (2, "bilal")):
             register(operator, op_csrf, house, name, "http://127.0.0.1:9", "33" * 32)
-        amina, a_csrf = log_in(app, "amina", PASSWORD)
-        bilal, b_csrf = log_in(app, "bilal", PASSWORD)
+        (amina, _), (bilal, _) = seller, buyer = (
+            log_in(app, "amina", PASSWORD), log_in(app, "bilal", PASSWORD))
         settled = []
         for delivered in (0, 3):
-            placed = amina.post("/api/v1/orders", headers={"X-CSRF-Token": a_csrf},
-                                json={"side": "sell", "amount_wh": 5, "price_per_wh": 10**12})
-            taken = bilal.post(f"/api/v1/orders/{placed.json()['id']}/take",
-                               headers={"X-CSRF-Token": b_csrf}, json={"amount_wh": 5})
-            assert taken.status_code == 201, taken.text
-            runtime.market.settle(runtime.operator, taken.json()["id"], delivered)
-            settled.append(taken.json()["id"])
+            delivery_id = trade(seller, buyer, 5)
+            runtime.market.settle(runtime.operator, delivery_id, delivered)
+            settled.append(delivery_id)
         bought, sold = bilal.get("/account").text, amina.get("/account").text
     for page, word in ((bought, "Purchased"), (sold, "Sold")):
         rows = {int(i): row for i, row in re.findall(
@@ -92,18 +95,10 @@ def test_a_delivery_that_ended_with_nothing_says_why_on_the_page_the_api_and_the
         operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
         for house, name in ((1, "amina"), (2, "bilal")):
             register(operator, op_csrf, house, name, "http://127.0.0.1:9", "33" * 32)
-        amina, a_csrf = log_in(app, "amina", PASSWORD)
-        bilal, b_csrf = log_in(app, "bilal", PASSWORD)
+        (amina, _), (bilal, _) = seller, buyer = (
+            log_in(app, "amina", PASSWORD), log_in(app, "bilal", PASSWORD))
 
-        def trade() -> int:
-            placed = amina.post("/api/v1/orders", headers={"X-CSRF-Token": a_csrf},
-                                json={"side": "sell", "amount_wh": 5, "price_per_wh": 10**12})
-            taken = bilal.post(f"/api/v1/orders/{placed.json()['id']}/take",
-                               headers={"X-CSRF-Token": b_csrf}, json={"amount_wh": 5})
-            assert taken.status_code == 201, taken.text
-            return int(taken.json()["id"])
-
-        agreed, elsewhere, never, full = trade(), trade(), trade(), trade()
+        agreed, elsewhere, never, full = (trade(seller, buyer, 5) for _ in range(4))
         engine = app.state.market_engine  # installed, not running: its rounds are run here
         orchestrator = engine.orchestrator
         orchestrator.follow_events()

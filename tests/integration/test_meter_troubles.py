@@ -18,7 +18,14 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from tests.integration.engine.support import sim_in_thread, sim_settings
-from tests.integration.web_support import OPERATOR_PASSWORD, PASSWORD, log_in, register, web_app
+from tests.integration.web_support import (
+    OPERATOR_PASSWORD,
+    PASSWORD,
+    log_in,
+    register,
+    trade,
+    web_app,
+)
 
 WRONG_KEY = "5a" * 32
 
@@ -43,15 +50,7 @@ def test_a_meter_refusing_the_servers_key_is_listed_with_what_to_check(tmp_path:
         register(operator, csrf, seller_meter.house_id, "amina", seller_meter.url,
                  seller_meter.key.hex)
         register(operator, csrf, buyer_meter.house_id, "bilal", buyer_meter.url, WRONG_KEY)
-        amina, amina_csrf = log_in(app, "amina", PASSWORD)
-        bilal, bilal_csrf = log_in(app, "bilal", PASSWORD)
-        offer = amina.post("/api/v1/orders", json={"side": "sell", "amount_wh": 20,
-                                                   "price_per_wh": 10**12},
-                           headers={"X-CSRF-Token": amina_csrf})  # fmt: skip
-        assert offer.status_code == 201, offer.text
-        taken = bilal.post(f"/api/v1/orders/{offer.json()['id']}/take", json={"amount_wh": 20},
-                           headers={"X-CSRF-Token": bilal_csrf})  # fmt: skip
-        assert taken.status_code == 201, taken.text
+        trade(log_in(app, "amina", PASSWORD), log_in(app, "bilal", PASSWORD))  # for the meters
 
         row = html.unescape(trouble_row(operator, buyer_meter.meter_id))
         house = buyer_meter.house_id

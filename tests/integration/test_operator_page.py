@@ -19,7 +19,14 @@ from eth_account import Account
 from gridshare.domain import Side
 from gridshare.runtime import DATABASE
 from gridshare.services.backoff import MeterBackoff
-from tests.integration.web_support import OPERATOR_PASSWORD, PASSWORD, log_in, register, web_app
+from tests.integration.web_support import (
+    OPERATOR_PASSWORD,
+    PASSWORD,
+    log_in,
+    register,
+    trade,
+    web_app,
+)
 
 
 def test_a_flagged_delivery_names_the_seller_and_buyer_house() -> None:
@@ -27,16 +34,7 @@ def test_a_flagged_delivery_names_the_seller_and_buyer_house() -> None:
         operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
         register(operator, op_csrf, 3, "amina", "http://127.0.0.1:9", "33" * 32)
         register(operator, op_csrf, 7, "bilal", "http://127.0.0.1:9", "44" * 32)
-        amina, amina_csrf = log_in(app, "amina", PASSWORD)
-        bilal, bilal_csrf = log_in(app, "bilal", PASSWORD)
-        offer = amina.post("/api/v1/orders", json={"side": "sell", "amount_wh": 20,
-                                                   "price_per_wh": 10**12},
-                           headers={"X-CSRF-Token": amina_csrf})  # fmt: skip
-        assert offer.status_code == 201, offer.text
-        taken = bilal.post(f"/api/v1/orders/{offer.json()['id']}/take", json={"amount_wh": 20},
-                           headers={"X-CSRF-Token": bilal_csrf})  # fmt: skip
-        assert taken.status_code == 201, taken.text
-        delivery_id = taken.json()["id"]
+        delivery_id = trade(log_in(app, "amina", PASSWORD), log_in(app, "bilal", PASSWORD))
         app.state.web.engine_flags = lambda: {delivery_id: "meter_silent"}  # type: ignore[attr-defined]
 
         page = operator.get("/operator").text

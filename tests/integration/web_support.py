@@ -107,3 +107,23 @@ def offer(world: dict[str, Any], amount_wh: int = 50, price: int = 10**15) -> in
     )  # fmt: skip
     assert placed.status_code == 201, placed.text
     return int(placed.json()["id"])
+
+
+def trade(
+    seller: tuple[TestClient, str], buyer: tuple[TestClient, str], amount_wh: int = 20,
+    price_per_wh: int = 10**12,
+) -> int:
+    """`seller` (a client and its CSRF token, as `log_in` gives them) offers `amount_wh`
+    through the API and `buyer` takes all of it; the delivery's id."""
+    (seller_client, seller_csrf), (buyer_client, buyer_csrf) = seller, buyer
+    placed = seller_client.post(
+        "/api/v1/orders", headers={"X-CSRF-Token": seller_csrf},
+        json={"side": "sell", "amount_wh": amount_wh, "price_per_wh": price_per_wh},
+    )  # fmt: skip
+    assert placed.status_code == 201, placed.text
+    taken = buyer_client.post(
+        f"/api/v1/orders/{placed.json()['id']}/take", headers={"X-CSRF-Token": buyer_csrf},
+        json={"amount_wh": amount_wh},
+    )  # fmt: skip
+    assert taken.status_code == 201, taken.text
+    return int(taken.json()["id"])
