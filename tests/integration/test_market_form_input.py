@@ -38,6 +38,7 @@ PRICE_RULE = (
     "Price per Wh: a number of PKR like 0.05, above 0 and at most 1,000,000, "
     "with at most 18 decimals."
 )
+TAKE_RULE = "Take amount (Wh): a whole number from 1 to what the order has left."
 STALE = "This page was out of date, so nothing was sent. Here it is again: try once more."
 
 
@@ -83,24 +84,27 @@ def flash(text: str) -> str:
 
 
 @pytest.mark.parametrize("amount", ["", "1e1", "1e3", "1.5", "0", "-3", "²", "9" * 80])
-def test_take_with_a_bad_amount_is_the_page_naming_amount(
+def test_take_with_a_bad_amount_is_the_page_naming_the_take_amount(
     world: dict[str, Any], amount: str
 ) -> None:
-    """The take box cleared, or "1e3" (a number input accepts it): was JSON `amount_wh`."""
+    """The take box cleared, or "1e3": was JSON `amount_wh`, then the order form's "Amount
+    (Wh)" rule, which names another field and another limit."""
     bilal: Resident = world["bilal"]
     order_id = offer(world)
     before = counts(world, bilal)
     form = {"csrf_token": bilal.csrf, "amount_wh": amount, "request_key": f"take-bad-{order_id}"}
     shown = posted(bilal, f"/market/orders/{order_id}/take", form)
-    assert flash(shown) == AMOUNT_RULE
+    assert flash(shown) == TAKE_RULE
     assert counts(world, bilal) == before
 
 
-def test_take_without_the_amount_field_at_all_names_amount(world: dict[str, Any]) -> None:
+def test_take_without_the_amount_field_at_all_names_the_take_amount(
+    world: dict[str, Any],
+) -> None:
     bilal: Resident = world["bilal"]
     order_id = offer(world)
     shown = posted(bilal, f"/market/orders/{order_id}/take", {"csrf_token": bilal.csrf})
-    assert flash(shown) == AMOUNT_RULE
+    assert flash(shown) == TAKE_RULE
 
 
 @pytest.mark.parametrize(
@@ -380,6 +384,9 @@ def test_a_resident_reading_urdu_gets_refusals_in_urdu_with_their_figures(
         shown = posted(bilal, f"/market/orders/{order_id}/take",
                        {"csrf_token": bilal.csrf, "amount_wh": "4"})  # fmt: skip
         assert flash(shown) == f"آرڈر {order_id} میں صرف 3 واٹ گھنٹے باقی ہیں۔"
+        shown = posted(bilal, f"/market/orders/{order_id}/take",
+                       {"csrf_token": bilal.csrf, "amount_wh": "0"})  # fmt: skip
+        assert flash(shown).startswith("لینے کی مقدار (واٹ گھنٹے): ")
         rules = flash(posted(bilal, "/market/orders", place_form(bilal, amount_wh="0",
                                                                  price="x")))
         assert rules.startswith("مقدار (واٹ گھنٹے): 1 سے 1,000,000,000 تک کا پورا عدد۔ ")

@@ -16,6 +16,7 @@ PRICE_DECIMALS = 18  # parse_coins reads at most 18 decimals (wei)
 MAX_PRICE_COINS = MAX_PRICE_PER_WH // WEI_PER_COIN
 FIELD_CHARS = 64  # longer input is refused with the field's rule (and never parsed)
 AMOUNT_RULE = f"Amount (Wh): a whole number from 1 to {MAX_AMOUNT_WH:,}."
+TAKE_RULE = "Take amount (Wh): a whole number from 1 to what the order has left."
 MINUTES_RULE = f"Valid for (minutes): a whole number from 1 to {MAX_MINUTES:,} (7 days)."
 
 

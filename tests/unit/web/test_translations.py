@@ -115,7 +115,7 @@ def test_the_wait_after_too_many_tries_is_said_in_urdu_with_its_seconds(what: st
 
 
 @pytest.mark.parametrize("refusal", [
-    "There is no house 99.", "House 3 is registered.", "House 3 has no login here.",
+    "There is no house 99.", "House 3 is already registered.", "House 3 has no login here.",
     "The treasury holds 1,000 PKR, less than the top-up.", "Meter 4 belongs to house 3.",
     "Meter 4 is house 3's meter.", "That account is already house 3.", "'Amina' is house 3.",
     "That account is already a registered household.", "A top-up must be more than zero.",

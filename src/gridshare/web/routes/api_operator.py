@@ -67,7 +67,7 @@ def register_household(ctx: WebContext, body: NewHousehold) -> CreatedHousehold:
     """Create the resident's login and key, register house and meter, optionally top up."""
     with ctx.lock:
         if ctx.households.repository.get(body.house_id) is not None:
-            raise ApiError(409, "house_taken", f"House {body.house_id} is registered.",
+            raise ApiError(409, "house_taken", f"House {body.house_id} is already registered.",
                            "house_id")
         held = ctx.households.treasury()
         if coins_to_wei(body.top_up_coins) > held:  # refuse before creating anything

@@ -26,6 +26,7 @@ from gridshare.web.market_form import (
     MAX_PRICE_COINS,
     MINUTES_RULE,
     PRICE_DECIMALS,
+    TAKE_RULE,
     KeptForms,
     price_rule,
     price_wei,
@@ -314,7 +315,7 @@ def take_order(
     known_order(order_id)
     amount = whole_number(amount_wh, MAX_AMOUNT_WH)
     if amount is None:
-        return form_refused(request, session, AMOUNT_RULE, typed)
+        return form_refused(request, session, TAKE_RULE, typed)
     if (cannot := cannot_sign(session)) is not None:
         return form_refused(request, session, cannot, typed)
     signer = session.signer
