@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     coin_symbol: str = Field(default="PKR", min_length=1, max_length=8)
     market_engine: bool = Field(default=True, description="run matcher/orchestrator/agents")
     loss_tolerance_percent: int = Field(default=15, ge=0, le=100)
+    meter_silence_s: int = Field(default=60, ge=1, description="the meters' --silence-s")
     agent_interval_s: int = Field(default=300, ge=1)
 
     # embedded chain upkeep: delete old blocks' state (0: never; `gridshare prune-chain` by hand)

@@ -109,6 +109,40 @@ def test_a_delivery_whose_buyer_meter_misses_polls_for_a_while_is_not_stopped(
         assert record.flag is None and record.note is None, record
 
 
+def test_a_buyer_meter_unheard_for_the_meters_silence_limit_stops_the_seller(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A buyer's meter that stops answering opens its own relay after the meters' silence
+    limit, so its seller's energy goes elsewhere on the bus. The seller's meter used to send
+    on, unpaid, until the deadline (645 Wh for 87 paid, in the demo); it is now stopped."""
+    caplog.set_level(logging.WARNING, logger="gridshare.services.orchestrator")
+    with (
+        sim_in_thread(sim_settings(2, SPEED)) as sim,
+        fast_engine(tmp_path, meter_silence_ms=2000) as (runtime, engine),
+    ):
+        buyer_house, seller_house = sorted((1, 2), key=lambda h: sim.house(h).soc)
+        accounts = register_community(runtime, sim.entries)
+        buyer, seller = accounts[buyer_house - 1], accounts[seller_house - 1]
+        offer = engine.trading.place_order(seller, Side.SELL, 3000, 1000, 3600)
+        delivery = engine.trading.take(buyer, offer.id, 3000)
+        engine.start()
+        wait_until(lambda: _buyer_mwh(engine, delivery.id) >= 1000, 30)
+        house = engine.households.get(buyer_house)
+        assert house is not None
+        engine.households.save(dataclasses.replace(house, meter_url=UNREACHABLE))
+        silent_from = time.monotonic()
+        wait_until(lambda: _record(engine, delivery.id).seller_final, 15)
+        stopped_after = time.monotonic() - silent_from
+        engine.stop()
+
+        record = _record(engine, delivery.id)
+        assert 2.0 <= stopped_after < 6.0, stopped_after  # the limit, and a round or two
+        assert not record.buyer_final and record.seller_end == "stop", record
+        assert record.seller_mwh is not None and record.seller_mwh < 3_000_000 // 10, record
+        assert any(f"delivery {delivery.id}: the buyer's meter has not answered" in m
+                   for m in caplog.messages), caplog.messages
+
+
 def _buyer_mwh(engine: MarketEngine, delivery_id: int) -> int:
     record = engine.delivery(delivery_id)
     return 0 if record is None else record.buyer_mwh or 0

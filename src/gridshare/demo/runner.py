@@ -55,6 +55,7 @@ def run_demo(options: DemoOptions) -> int:
         settings = Settings(
             data_dir=options.data_dir, host="127.0.0.1", port=options.port, chain_url=None,
             market_engine=True, timezone=str(scenario.start.tzinfo),  # the valley's clock
+            meter_silence_s=meter_silence_s(options.speed),  # as the simulated meters have it
         )
     except ValidationError as exc:  # GRIDSHARE_* environment variables the demo cannot use
         return _refuse([_one_line(exc)])
@@ -139,6 +140,12 @@ def _start_time(runtime: Runtime, resuming: bool, scenario: Scenario) -> datetim
     return morning if morning > floor else morning + timedelta(days=1)
 
 
+def meter_silence_s(speed: float) -> int:
+    """The demo meters' silence limit in simulated seconds: 30 s of server silence, wall
+    time (at least the firmware's 60 s)."""
+    return int(max(60.0, speed * 30))
+
+
 def _meter_sim(options: DemoOptions, scenario: Scenario, start: datetime) -> MeterSim:
     """Ten meters running the firmware over the scenario's houses, from `start`."""
     speed = options.speed
@@ -147,7 +154,7 @@ def _meter_sim(options: DemoOptions, scenario: Scenario, start: datetime) -> Met
         base_port=options.meter_base_port,
         speed=speed,
         sample_ms=int(min(5000.0, max(100.0, speed * 10))),  # ~100 physics steps a second
-        silence_ms=int(max(60.0, speed * 30) * 1000),  # 30 s of server silence, wall time
+        silence_ms=meter_silence_s(speed) * 1000,
         data_dir=options.data_dir / "meters",
         start=start,
     )

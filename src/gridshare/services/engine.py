@@ -59,6 +59,7 @@ class EngineSettings:
     seller_allowance_percent: int = 10
     silent_wait_s: int = 0
     meter_timeout_s: float = 2.0
+    meter_silence_ms: int = 60_000  # the meters' silence limit (OrchestratorSettings)
 
 
 class MarketEngine:
@@ -116,7 +117,7 @@ class MarketEngine:
             self.market, self.operator, deliveries, households,
             self.meter_client, self.clock, self.clock_ms,
             OrchestratorSettings(s.loss_tolerance_percent, s.seller_allowance_percent,
-                                 s.silent_wait_s),
+                                 s.silent_wait_s, s.meter_silence_ms),
             map_each=map_each,
         )  # fmt: skip
         agents = AgentRunner(

@@ -84,6 +84,11 @@ class OrchestratorSettings:
     seller_allowance_percent: int = 10
     silent_wait_s: int = 0
     """After the deadline, seconds to keep waiting for a final buyer report (< grace)."""
+    meter_silence_ms: int = 60_000
+    """The meters' silence limit (`gridshare meter flash --silence-s`), on `clock_ms`: a
+    meter that hears no command for that long opens its relay. A buyer's meter unheard for
+    that long has stopped taking the energy, so the seller's meter is stopped too, instead of
+    sending, unpaid, until the deadline."""
     log_block_range: int = 5000
 
 
@@ -114,6 +119,8 @@ class Orchestrator:
         self.backoff = backoff or MeterBackoff()
         self._timing_at: tuple[tuple[int, str] | None, int] | None = None  # (head, grace)
         self.map_each = map_each
+        # running deliveries whose buyer's meter has not answered since (clock_ms), by id
+        self._buyer_unheard: dict[int, int] = {}
 
     def tick(self) -> None:
         """One pass: new events, meter starts and polls, settlements, expiries."""
@@ -293,6 +300,10 @@ class Orchestrator:
             seller_report = stopped if isinstance(stopped, DeliveryReport) else seller_report
         if isinstance(seller_report, DeliveryReport):
             r = r.with_(**_figures("seller", seller_report))
+        if self._buyer_silent_too_long(r, buyer_report is None):
+            stopped = self._stop(seller_client, r.delivery_id)
+            if isinstance(stopped, DeliveryReport):
+                r = r.with_(**_figures("seller", stopped))
         # only meters that answered this round: a missed poll leaves an old figure behind
         answered_buyer = buyer_client if isinstance(buyer_report, DeliveryReport) else None
         answered_seller = seller_client if isinstance(seller_report, DeliveryReport) else None
@@ -319,9 +330,27 @@ class Orchestrator:
                 r = r.with_(phase=Phase.READY, settle_wh=silent.delivered_wh, flag=silent.flag)
             else:
                 r = r.with_(flag=Flag.METER_SILENT, note="no energy reported: left to expire")
+        if r.phase is not Phase.RUNNING:
+            self._buyer_unheard.pop(r.delivery_id, None)
         if r != before:
             self.deliveries.save(r)
         return r
+
+    def _buyer_silent_too_long(self, r: DeliveryRecord, unheard: bool) -> bool:
+        """Whether to stop the seller's meter now: the buyer's has not answered for the
+        meters' silence limit (so its own fail-safe has opened its relay), and the seller's
+        still runs. Counted from the first poll it missed, in this process."""
+        if not unheard or r.buyer_final:
+            self._buyer_unheard.pop(r.delivery_id, None)
+            return False
+        now_ms = self.clock_ms()
+        since = self._buyer_unheard.setdefault(r.delivery_id, now_ms)
+        if r.seller_final or now_ms - since < self.settings.meter_silence_ms:
+            return False
+        log.warning("delivery %d: the buyer's meter has not answered for %d s, so it no longer"
+                    " takes the energy; stopping the seller's meter", r.delivery_id,
+                    (now_ms - since) // 1000)
+        return True
 
     def _stop_not_arriving(
         self, r: DeliveryRecord, buyer: MeterClient | None, seller: MeterClient | None

@@ -116,9 +116,10 @@ def run_simulation(config: SimulationConfig, progress: Progress | None = None) -
     specs = list(scenario.houses)
     ids = [s.house_id for s in specs]
     step_ms = config.step_s * 1000
+    silence_ms = 3 * config.poll_s * 1000  # the meters', and so the orchestrator's
     community = Community(specs, scenario.start, site=scenario.site, days=config.days)
     sim = MeterSim(
-        SimSettings(houses=len(specs), sample_ms=step_ms, silence_ms=3 * config.poll_s * 1000,
+        SimSettings(houses=len(specs), sample_ms=step_ms, silence_ms=silence_ms,
                     seed=config.seed, start=scenario.start),
         specs, community,
     )
@@ -161,7 +162,7 @@ def run_simulation(config: SimulationConfig, progress: Progress | None = None) -
         deliveries = DeliveryRepository(database)
         orchestrator = Orchestrator(
             world.market, world.operator, deliveries, households, clients.get, clock,
-            lambda: world.now() * 1000, OrchestratorSettings(),
+            lambda: world.now() * 1000, OrchestratorSettings(meter_silence_ms=silence_ms),
             MeterBackoff(clock=sim_s),  # simulated time: runs don't depend on the machine
         )
         traders = Traders(world, matcher, default_rules(ids, config.seed, PER_KWH),

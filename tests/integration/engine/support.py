@@ -153,13 +153,17 @@ def sim_in_thread(
 
 
 @contextlib.contextmanager
-def fast_engine(data_dir: Path) -> Iterator[tuple[Runtime, MarketEngine]]:
+def fast_engine(
+    data_dir: Path, meter_silence_ms: int = 60_000
+) -> Iterator[tuple[Runtime, MarketEngine]]:
     """A runtime over `data_dir` and a market engine (not started) that ticks every 50 ms and
-    gives up on a meter after 0.5 s; both are stopped and closed on the way out."""
+    gives up on a meter after 0.5 s; both are stopped and closed on the way out.
+    `meter_silence_ms` is the meters' silence limit as the engine assumes it, on the server's
+    clock (wall time here)."""
     runtime = build_runtime(Settings(data_dir=data_dir, market_engine=False))
     engine = MarketEngine(
         runtime.market, runtime.operator, runtime.database,
-        EngineSettings(tick_s=0.05, meter_timeout_s=0.5),
+        EngineSettings(tick_s=0.05, meter_timeout_s=0.5, meter_silence_ms=meter_silence_ms),
     )  # fmt: skip
     try:
         yield runtime, engine

@@ -32,6 +32,7 @@ def engine_settings(runtime: Runtime) -> EngineSettings:
         auction_interval_s=s.auction_interval_s,
         agent_interval_s=s.agent_interval_s,
         loss_tolerance_percent=s.loss_tolerance_percent,
+        meter_silence_ms=s.meter_silence_s * 1000,
     )
 
 
