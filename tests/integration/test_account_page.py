@@ -9,6 +9,7 @@ import io
 import json
 import re
 
+from fastapi.testclient import TestClient
 from markupsafe import escape
 
 from gridshare.domain import DeliveryStatus
@@ -22,9 +23,12 @@ from tests.integration.web_support import (
     PASSWORD,
     log_in,
     register,
+    register_residents,
     trade,
     web_app,
 )
+
+Login = tuple[TestClient, str]  # a logged-in client and its CSRF token
 
 
 def test_the_account_page_shows_the_newest_orders_and_the_statement_has_them_all() -> None:
@@ -54,11 +58,7 @@ def test_a_purchase_settled_with_nothing_delivered_says_so_instead_of_purchased(
     """Settled on 0 metered Wh, the buyer got the escrow back and the seller nothing: the row
     used to read "Purchased 0/5 Wh" / "Sold 0/5 Wh"."""
     with web_app(market_engine=False) as (runtime, _settings, app):
-        operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
-        for house, name in ((1, "amina"), (2, "bilal")):
-            register(operator, op_csrf, house, name, "http://127.0.0.1:9", "33" * 32)
-        (amina, _), (bilal, _) = seller, buyer = (
-            log_in(app, "amina", PASSWORD), log_in(app, "bilal", PASSWORD))
+        amina, bilal, seller, buyer = _amina_sells_to_bilal(app)
         settled = []
         for delivered in (0, 3):
             delivery_id = trade(seller, buyer, 5)
@@ -92,11 +92,7 @@ def test_a_delivery_that_ended_with_nothing_says_why_on_the_page_the_api_and_the
     flag), and expired without ever starting; a delivery paid in full says nothing more. The
     row used to say only "Nothing delivered, nothing paid", or "expired"."""
     with web_app(market_engine=False) as (runtime, _settings, app):
-        operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
-        for house, name in ((1, "amina"), (2, "bilal")):
-            register(operator, op_csrf, house, name, "http://127.0.0.1:9", "33" * 32)
-        (amina, _), (bilal, _) = seller, buyer = (
-            log_in(app, "amina", PASSWORD), log_in(app, "bilal", PASSWORD))
+        amina, bilal, seller, buyer = _amina_sells_to_bilal(app)
 
         agreed, elsewhere, never, full = (trade(seller, buyer, 5) for _ in range(4))
         engine = app.state.market_engine  # installed, not running: its rounds are run here
@@ -154,3 +150,12 @@ def _words(page: str) -> str:
     found = re.search(r'<script type="application/json" id="words">(.*?)</script>', page, re.S)
     assert found is not None
     return json.dumps(json.loads(found.group(1)), ensure_ascii=False)
+
+
+def _amina_sells_to_bilal(app: object) -> tuple[TestClient, TestClient, Login, Login]:
+    """Houses 1 and 2, amina and bilal (meters nobody answers at), logged in: their clients,
+    and their logins as `trade` takes them (seller, buyer)."""
+    operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
+    both = register_residents(app, operator, op_csrf, ("amina", "bilal"), "33" * 32)
+    amina, bilal = both["amina"], both["bilal"]
+    return amina.client, bilal.client, (amina.client, amina.csrf), (bilal.client, bilal.csrf)
