@@ -1,6 +1,7 @@
 """A resident's phone at 360x640 in Chromium: the MetaMask button is readable, taps in the
 header hit 44 px targets and every other link or button at least 24 px, no page scrolls
-sideways, the meter's last contact stays a time of day as app.js updates it live, and the
+sideways, the meter's last contact stays a time of day as app.js updates it live, its chart
+reads the village's clock whatever the phone's zone and clock, and the
 amount fields take the digits an Urdu keyboard types.
 
 A server of its own (as conftest.py starts one) with one simulated meter, so the checks do not
@@ -10,7 +11,10 @@ depend on what the other browser tests registered.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -82,9 +86,10 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-def logged_in(browser: Browser, url: str) -> tuple[BrowserContext, Page]:
-    """amina, logged in on a 360x640 phone (close the context when done)."""
-    context = browser.new_context(viewport=PHONE)
+def logged_in(browser: Browser, url: str, **phone: Any) -> tuple[BrowserContext, Page]:
+    """amina, logged in on a 360x640 phone (close the context when done); `phone` is more of
+    playwright's context options (its time zone, say)."""
+    context = browser.new_context(viewport=PHONE, **phone)
     page = context.new_page()
     page.goto(url + "/login")
     page.fill("input[name=username]", "amina")
@@ -224,6 +229,36 @@ def test_meter_values_keep_the_servers_decimals_when_updated_live(phone: Page, u
              for scale, p in ((1000, 2), (1000, 1), (10, 1))]  # fmt: skip
     shown = phone.evaluate("cases => cases.map(c => window.gridshareMeasure(...c))", cases)
     assert shown == [measure(*case) for case in cases]
+
+
+def test_the_meter_chart_reads_the_village_clock_whatever_the_phones_zone_and_clock(
+    browser: Browser, url: str
+) -> None:
+    """The chart's points were put at the phone's clock and its axis drawn in the phone's time
+    zone: a phone set to New York, or with no network to set its clock, drew the village's
+    readings hours or years away from the times the page prints beside them."""
+    context, page = logged_in(browser, url, timezone_id="America/New_York")
+    try:
+        page.clock.set_system_time(datetime(2020, 1, 1, tzinfo=UTC))  # the phone's clock is off
+        page.goto(url + "/meter")
+        contact = page.locator("time[data-field=last_contact]")
+        expect(contact).not_to_have_text(contact.inner_text(), timeout=15_000)  # a live update
+        page.locator("#meter-chart .u-over").hover()  # the point nearest its middle
+        at = page.locator("#meter-chart .u-legend .u-series").first.locator(".u-value")
+        expect(at).to_have_text(CLOCK)  # the legend says a time as the page does: "14:05:09 PKT"
+        shown = at.inner_text()
+        epochs = range(int(contact.get_attribute("data-epoch") or 0) - 30, int(time.time()) + 1)
+        assert shown in {time_of_day(e, village_zone(ZONE)) for e in epochs}, shown
+        # and the axis is drawn from dates whose local fields are the village's time of day
+        epoch = int(time.time())
+        drawn = page.evaluate(
+            "ts => [window.gridshareVillageDate(ts)].map(d => [d.getHours(), d.getMinutes()])[0]",
+            epoch,
+        )
+        village = datetime.fromtimestamp(epoch, village_zone(ZONE))
+        assert drawn == [village.hour, village.minute]
+    finally:
+        context.close()
 
 
 def test_a_phone_without_a_wallet_does_not_download_the_wallet_library(

@@ -44,12 +44,19 @@ window.gridshareTr = (function () {
     if (e.persisted || nav === "back_forward") document.querySelectorAll("form[data-wallet]").forEach((f) => f.reset());
   });
 
+  // The charts' time axis on the village's clock, as the rest of the page, not the phone's:
+  // uPlot draws a Date's local fields, so it gets one whose local fields are the village's
+  // time of day; and the legend names a point's time as `clock` does ("14:05:09 PKT").
+  if (window.uPlot) window.gridshareVillageDate = (ts) => window.uPlot.tzDate(new Date((ts + zoneOffset) * 1000), "Etc/UTC");
+  const villageTime = window.uPlot ? { tzDate: window.gridshareVillageDate } : {};
+  const timeSeries = { label: tr("Time"), value: (u, ts) => (ts === null || ts === undefined ? MISSING : clock(ts)) };
+
   const priceChart = $("#price-chart");
   if (priceChart && window.uPlot) {
     getJSON("/api/v1/trades").then((trades) => {
       const xs = trades.map((t) => t.time);
       const ys = trades.map((t) => Number(BigInt(t.price_per_wh) * 10000n / 10n ** 18n) / 10000);
-      new window.uPlot({ width: width(priceChart), height: 200, series: [{ label: tr("Time") }, { label: priceChart.dataset.symbol + "/Wh", stroke: "#1f5f3a" }] }, [xs, ys], priceChart);
+      new window.uPlot({ ...villageTime, width: width(priceChart), height: 200, series: [timeSeries, { label: priceChart.dataset.symbol + "/Wh", stroke: "#1f5f3a" }] }, [xs, ys], priceChart);
     }).catch(() => {});
   }
 
@@ -67,10 +74,17 @@ window.gridshareTr = (function () {
         else if (el.dataset.epoch !== undefined) { el.dataset.epoch = String(v); el.textContent = clock(v); }
         else el.textContent = measure(v, Number(el.dataset.scale || 1), Number(el.dataset.places || 1));
       });
-      data[0].push(Date.now() / 1000); data[1].push(r.pv_w); data[2].push(r.load_w);
+      // a point at the meter's last contact (the server's clock), not at the phone's clock,
+      // which a phone with no network may have wrong; a reading seen again replaces its point,
+      // and the server's clock set back starts the chart again (uPlot wants times in order)
+      const at = r.last_contact, last = data[0][data[0].length - 1];
+      if (typeof at !== "number") return;
+      if (last === at) data.forEach((a) => a.pop());
+      else if (last > at) data.forEach((a) => a.splice(0));
+      data[0].push(at); data[1].push(r.pv_w); data[2].push(r.load_w);
       if (data[0].length > 300) data.forEach((a) => a.shift());
       if (window.uPlot && chartEl) {
-        if (!plot) plot = new window.uPlot({ width: width(chartEl), height: 200, series: [{ label: tr("Time") }, { label: tr("PV W"), stroke: "#e0a100" }, { label: tr("Load W"), stroke: "#1f5f3a" }] }, data, chartEl);
+        if (!plot) plot = new window.uPlot({ ...villageTime, width: width(chartEl), height: 200, series: [timeSeries, { label: tr("PV W"), stroke: "#e0a100" }, { label: tr("Load W"), stroke: "#1f5f3a" }] }, data, chartEl);
         else plot.setData(data);
       }
     };
