@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from eth_abi.abi import decode as abi_decode
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from tests.browser.conftest import OPERATOR_PASSWORD
 from tests.integration.engine.support import sim_in_thread
@@ -409,3 +410,43 @@ def test_in_wallet_mode_an_amount_above_the_limit_is_refused_with_its_rule_befor
         "Amount (Wh): a whole number from 1 to 1,000,000,000.")
     asked = phone.evaluate("window.gsAsked")
     assert "eth_requestAccounts" not in asked and "eth_sendTransaction" not in asked, asked
+
+
+def test_in_wallet_mode_an_offer_expires_by_the_chains_clock_not_the_phones(
+    browser: Browser, url: str
+) -> None:
+    """wallet.js counted an offer's expiry from the phone's clock: a phone with no network
+    to set it (here: a year behind) sent the wallet an offer that had expired a year ago, and
+    a demo's chain, ahead of any wall clock, refused every offer made in wallet mode."""
+    context, page = logged_in(browser, url)
+    try:
+        page.clock.set_system_time(datetime.now(UTC) - timedelta(days=365))
+        page.add_init_script("""
+          window.gsSent = [];
+          const bar = () => document.getElementById("wallet-bar").dataset;
+          window.ethereum = { request: async ({method, params}) => {
+            if (method === "eth_requestAccounts") return [bar().address];
+            if (method === "eth_chainId") return "0x" + Number(bar().chainId).toString(16);
+            if (method === "eth_sendTransaction") {
+              window.gsSent.push(params[0]); throw new Error("declined");
+            }
+            return null; } };
+        """)
+        page.goto(url + "/market")
+        page.locator("#use-wallet").check()
+        before = page.request.get(url + "/api/v1/market").json()["now"]
+        sell = page.locator("#sell-form")
+        sell.locator("[name=amount_wh]").fill("5")
+        sell.locator("[name=price]").fill("0.02")
+        sell.locator("[name=minutes]").fill("30")
+        sell.locator("button").click()
+        expect(page.locator("#sell-form + .form-note")).to_have_text("declined")
+        after = page.request.get(url + "/api/v1/market").json()["now"]
+        (tx,) = page.evaluate("window.gsSent")
+        _is_buy, amount, _price, expires_at = abi_decode(
+            ["bool", "uint256", "uint256", "uint256"], bytes.fromhex(tx["data"][10:])
+        )
+        assert amount == 5
+        assert before + 30 * 60 <= expires_at <= after + 30 * 60, (before, expires_at, after)
+    finally:
+        context.close()

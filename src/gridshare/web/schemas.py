@@ -262,6 +262,9 @@ class MarketInfo(BaseModel):
     contract_address: str
     max_amount_wh: int
     max_price_per_wh: WeiOut
+    now: int = Field(description="the chain's time now (Unix seconds): an order's `expires_at` "
+                     "counts from it, not from a phone's clock, which may be off (or, in a "
+                     "demo, behind the simulated clock)")
 
 
 class MeterReading(BaseModel):

@@ -348,13 +348,15 @@ def my_meter(session: Reader, ctx: Ctx) -> MeterReading:
 
 @router.get("/market", response_model=MarketInfo, tags=["market"])
 def market_info(ctx: Ctx) -> MarketInfo:
-    """The mechanism in force, coin, chain id and contract address (for wallets)."""
+    """The mechanism in force, coin, chain id and contract address (for wallets), and the
+    chain's time now."""
     limits = ctx.runtime.market.limits
     return MarketInfo(
         mechanism=ctx.mechanism, coin_symbol=ctx.runtime.settings.coin_symbol,
         chain_id=ctx.runtime.settings.chain_id, rpc_path="/rpc",
         contract_address=ctx.runtime.market.address,
         max_amount_wh=limits.max_amount_wh, max_price_per_wh=limits.max_price_per_wh,
+        now=ctx.now(),
     )
 
 

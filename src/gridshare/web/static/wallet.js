@@ -138,7 +138,11 @@
     let data;
     if (kind === "place") {
       const minutes = String(f.get("minutes") || "").trim() ? whole(form, "minutes") : 60n;
-      const expires = BigInt(Math.floor(Date.now() / 1000)) + 60n * minutes;
+      // from the chain's time, as the server counts it: the phone's clock may be off (a phone
+      // with no network to set it), and a demo's chain runs ahead of any wall clock
+      const market = await fetch("/api/v1/market", { credentials: "same-origin" });
+      if (!market.ok) throw new Error(tr("The server did not answer; try again."));
+      const expires = BigInt((await market.json()).now) + 60n * minutes;
       data = iface.encodeFunctionData("place_order", [f.get("side") === "buy", whole(form, "amount_wh"), price(form), expires]);
     } else if (kind === "take") {
       data = iface.encodeFunctionData("take", [BigInt(form.dataset.order), whole(form, "amount_wh")]);
