@@ -42,6 +42,7 @@ SCHEMA = (
 
 RETENTION_S = 24 * 3600
 KEY_RULE = "8 to 100 characters: letters, digits, '-' and '_'"
+BAD_KEY = f"A request key must be {KEY_RULE}."
 _KEY = re.compile(r"[A-Za-z0-9_-]{8,100}")
 
 
@@ -70,7 +71,7 @@ class RequestUnfinished(RequestKeyError):
 def check_key(key: str) -> str:
     """The key if it follows `KEY_RULE`, else BadRequestKey naming the rule."""
     if not _KEY.fullmatch(key):
-        raise BadRequestKey(f"A request key must be {KEY_RULE}.")
+        raise BadRequestKey(BAD_KEY)
     return key
 
 

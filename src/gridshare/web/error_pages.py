@@ -7,12 +7,12 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from gridshare.web.page_login import after_login
+from gridshare.web.page_rules import OUT_OF_DATE
 from gridshare.web.render import make_templates, render
 from gridshare.web.security import HEADERS, current_session
 
 TEMPLATES = make_templates()
 
-OUT_OF_DATE = "This page was out of date, so nothing was done. Go back, reload it and try again."
 WORDS = {  # what a resident can do about it, instead of the API's wording
     "csrf": OUT_OF_DATE,
     "not_found": "There is no page at this address.",

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gridshare.chain.errors import ChainError, ContractRevert, TransactionTimeout
 from gridshare.chain.outbox import TransactionRefused
 from gridshare.storage.disk import DISK_FULL, is_disk_full
+from gridshare.web.page_rules import page_rule
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,13 @@ def unparsable(cause: BaseException | None) -> str:
 NOT_AN_OBJECT = ("model_attributes_type", "dict_type")  # pydantic: the body is no JSON object
 
 
+def not_json(error: Mapping[str, Any]) -> str:
+    """Why a body is not JSON, and where: FastAPI's own words were "JSON decode error"."""
+    loc, why = error.get("loc", ()), (error.get("ctx") or {}).get("error")
+    where = f" at character {loc[1]}" if len(loc) > 1 and isinstance(loc[1], int) else ""
+    return f"body: not valid JSON ({why or 'cannot be read'}{where})."
+
+
 def not_an_object(content_type: str) -> str:
     """Why a body is not the JSON object the API wants: its Content-Type, or what it holds."""
     if content_type.split(";")[0].strip().lower() != "application/json":
@@ -108,11 +116,12 @@ def install_error_handlers(app: FastAPI, page: ErrorPage | None = None) -> None:
 
     def answer(
         request: Request, status: int, code: str, message: str, field: str | None = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None, on_page: str | None = None,
     ) -> Response:
+        """The error as JSON, or as a page saying `on_page` (else `message`)."""
         if page is not None and status >= 400 and wants_page(request):
             try:
-                shown = page(request, status, code, message)
+                shown = page(request, status, code, on_page or message)
             except Exception:  # the page itself failed: the message still gets through
                 log.exception("error page failed")
             else:
@@ -141,7 +150,10 @@ def install_error_handlers(app: FastAPI, page: ErrorPage | None = None) -> None:
         message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
         if field == "body" and first.get("type") in NOT_AN_OBJECT:
             message = not_an_object(request.headers.get("content-type", ""))
-        return answer(request, 422, "invalid", message, field)
+        if first.get("type") == "json_invalid":  # 400, as a body not UTF-8, too deep or with a
+            return answer(request, 400, "invalid", not_json(first), "body")  # key given twice
+        # a page names the rule in the catalog's words, not pydantic's under the code name
+        return answer(request, 422, "invalid", message, field, on_page=page_rule(first))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

@@ -28,7 +28,7 @@ REFUSALS: tuple[type[Exception], ...] = (ApiError, TradingError, EncodingError, 
 IdempotencyKey = Annotated[
     str | None,
     Header(
-        alias="Idempotency-Key", max_length=100,
+        alias="Idempotency-Key",  # its length too is KEY_RULE's, checked by `once`
         description="Optional. A repeat of a request with the same key gets the first one's "
         f"answer instead of acting again ({KEY_RULE}); kept for a day.",
     ),

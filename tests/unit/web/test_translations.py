@@ -13,6 +13,7 @@ import pytest
 from gridshare.chain.errors import REVERT_REASONS
 from gridshare.local_time import MONTHS, village_zone
 from gridshare.services.accounts import PHRASE_RULE
+from gridshare.storage.request_keys import BAD_KEY
 from gridshare.web import i18n
 from gridshare.web.error_pages import OUT_OF_DATE, WORDS
 from gridshare.web.errors import ApiError
@@ -27,6 +28,7 @@ from gridshare.web.operator_form import (
     TRADING_RULE,
 )
 from gridshare.web.page_login import LOGGED_OUT, SESSION_EXPIRED
+from gridshare.web.page_rules import SENTENCES
 from gridshare.web.readings import METER_STATES, RESIDENT_SENTENCES
 from gridshare.web.render import day_month_time, script_texts
 from gridshare.web.routes.api_operator import (
@@ -66,7 +68,7 @@ MESSAGES = [*MECHANISMS, LOGGED_OUT, SESSION_EXPIRED, STALE_PAGE, OUT_OF_DATE, *
             NEW_PASSWORD, METER_MOVED, *REGISTER_RULES.values(), *METER_RULES.values(),
             TOP_UP_RULE, HOUSE_RULE, TRADING_RULE, NEW_PASSWORD_RULE, MECHANISM_RULE,
             METER_KEY_CHANGED, METER_ANSWERS, METER_NOT_CHECKED, *METER_SAYS.values(), METER_FAILED,
-            *METER_STATES.values(), *RESIDENT_SENTENCES.values(),
+            *METER_STATES.values(), *RESIDENT_SENTENCES.values(), *SENTENCES, BAD_KEY,
             *(REVERT_REASONS[r].message for r in ("not operator", "zero address",
                                                   "operator account", "house taken"))]
 

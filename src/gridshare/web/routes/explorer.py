@@ -49,8 +49,10 @@ def get_explorer(request: Request) -> Explorer:
 
 ExplorerDep = Annotated[Explorer, Depends(get_explorer)]
 PageNo = Annotated[int, Query(ge=1, le=10**6)]
-# ids are uint256 on chain, but no chain here will ever reach SQLite's 64-bit INTEGER
-EntityId = Annotated[PathId, PathParam(ge=0, le=2**63 - 1)]
+# ids are uint256 on chain, but no chain here will ever reach SQLite's 64-bit INTEGER: a larger
+# one is not on the chain (404, as a block past the head is), not a bad id
+EntityId = Annotated[PathId, PathParam(description="an order's or delivery's id")]
+MAX_ID = 2**63 - 1
 
 
 def _templates() -> Jinja2Templates:
@@ -158,7 +160,7 @@ def address_page(
 
 @router.get("/explorer/order/{order_id}", include_in_schema=False)
 def order_page(request: Request, order_id: EntityId, explorer: ExplorerDep) -> Response:
-    order = explorer.order(order_id)
+    order = explorer.order(order_id) if order_id <= MAX_ID else None
     if order is None:
         return _not_found(request, explorer, f"order {order_id}")
     return _render(request, explorer, "order.html", order=order,
@@ -167,7 +169,7 @@ def order_page(request: Request, order_id: EntityId, explorer: ExplorerDep) -> R
 
 @router.get("/explorer/delivery/{delivery_id}", include_in_schema=False)
 def delivery_page(request: Request, delivery_id: EntityId, explorer: ExplorerDep) -> Response:
-    delivery = explorer.delivery(delivery_id)
+    delivery = explorer.delivery(delivery_id) if delivery_id <= MAX_ID else None
     if delivery is None:
         return _not_found(request, explorer, f"delivery {delivery_id}")
     return _render(request, explorer, "delivery.html", delivery=delivery,
@@ -226,7 +228,7 @@ def address_api(
 @router.get("/api/v1/explorer/orders/{order_id}", tags=["explorer"])
 def order_api(order_id: EntityId, explorer: ExplorerDep) -> dict[str, Any]:
     """An order as its events tell it."""
-    order = explorer.order(order_id)
+    order = explorer.order(order_id) if order_id <= MAX_ID else None
     if order is None:
         raise _missing(f"order {order_id}")
     return js.order_json(order, explorer.describe_all(order.events))
@@ -235,7 +237,7 @@ def order_api(order_id: EntityId, explorer: ExplorerDep) -> dict[str, Any]:
 @router.get("/api/v1/explorer/deliveries/{delivery_id}", tags=["explorer"])
 def delivery_api(delivery_id: EntityId, explorer: ExplorerDep) -> dict[str, Any]:
     """A delivery as its events tell it."""
-    delivery = explorer.delivery(delivery_id)
+    delivery = explorer.delivery(delivery_id) if delivery_id <= MAX_ID else None
     if delivery is None:
         raise _missing(f"delivery {delivery_id}")
     return js.delivery_json(delivery, explorer.describe_all(delivery.events))

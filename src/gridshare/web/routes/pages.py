@@ -101,8 +101,8 @@ def home(request: Request) -> RedirectResponse:
 @router.get("/login", response_class=HTMLResponse)
 def login_page(
     request: Request, ctx: Ctx,
-    page: Annotated[str | None, Query(alias="next", max_length=64)] = None,
-    unsent: Annotated[str | None, Query(max_length=8)] = None,
+    page: Annotated[str | None, Query(alias="next")] = None,  # one of ours, else ignored:
+    unsent: Annotated[str | None, Query()] = None,  # a long one was an English error page
 ) -> Response:
     session = current_session(request) or ctx.sessions.new()
     if session.user is not None:  # already logged in: the login form would only confuse
@@ -256,7 +256,9 @@ def _trade(
     return done(session, "/market", message)
 
 
-RequestKey = Annotated[str, Form(max_length=100)]
+# checked by the request keys' own rule (a refusal the market page words): 101 characters were
+# pydantic's English error page, 7 the page's own message
+RequestKey = Annotated[str, Form()]
 Typed = Annotated[str, Form()]  # read as text and checked here: a refusal names field and rule
 
 
