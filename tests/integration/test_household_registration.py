@@ -208,14 +208,17 @@ def test_an_account_already_a_household_is_refused_and_nothing_changes(
     [("market", "contract_account"),  # the market's own address: a contract cannot sign
      ("0x0000000000000000000000000000000000000001", "reserved_account"),  # ecrecover
      ("0x000000000000000000000000000000000000dEaD", "reserved_account"),  # a burn address
-     ("0x0000000000000000000000000000000000000000", "reserved_account")],
+     ("0x0000000000000000000000000000000000000000", "reserved_account"),
+     # EIP-55's own example with its last digit mistyped: the letters' case no longer matches
+     ("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAee", "bad_checksum")],
 )
 def test_an_address_no_key_signs_for_is_refused_as_a_households_wallet(
     operator: Operator, address: str, code: str
 ) -> None:
     """Coins topped up to an address nobody holds a key for could never be withdrawn: a
-    contract (which the contract itself did not refuse), or a precompile, which holds no code
-    and so passed the contract check. 400 naming wallet_address; no login, nothing on chain."""
+    contract (which the contract itself did not refuse), a precompile, which holds no code
+    and so passed the contract check, or a mistyped address, which passed as long as it was 40
+    hex digits. 400 naming wallet_address; no login, nothing on chain."""
     app, client, headers = operator
     if address == "market":
         address = client.get("/api/v1/market").json()["contract_address"]

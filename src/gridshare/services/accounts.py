@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils import is_checksum_address
 from eth_utils.exceptions import ValidationError
 from web3 import Web3
 
@@ -52,6 +53,17 @@ class Login:
     signer: LocalAccount | None
 
 
+BAD_CHECKSUM = ("This address has a typo: its capital and small letters do not match it"
+                " (EIP-55 checksum). Copy it again from the wallet.")
+
+
+def checksum_holds(address: str) -> bool:
+    """A hex address in one case has no checksum to check; one in mixed case must match its
+    EIP-55 checksum, which a mistyped character almost always breaks (coins topped up to a
+    mistyped address would be lost: no one holds its key)."""
+    digits = address[2:]
+    return digits in (digits.lower(), digits.upper()) or is_checksum_address(address)
+
 class AccountService:
     """Creates accounts, checks passwords, unlocks and exports keys."""
 
@@ -76,6 +88,8 @@ class AccountService:
         if wallet_address is not None:
             if not Web3.is_address(wallet_address):
                 raise AccountError("bad_address", "Not an Ethereum address.", "wallet_address")
+            if not checksum_holds(wallet_address):
+                raise AccountError("bad_checksum", BAD_CHECKSUM, "wallet_address")
             address = Web3.to_checksum_address(wallet_address)
             return NewResident(self._add(username, password, Role.RESIDENT, address, None,
                                          house_id), None)
