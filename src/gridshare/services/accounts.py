@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import is_checksum_address
+from eth_utils.address import is_checksum_address
 from eth_utils.exceptions import ValidationError
 from web3 import Web3
 
