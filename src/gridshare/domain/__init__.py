@@ -12,7 +12,15 @@ from gridshare.domain.market import (
     Side,
     settle_amounts,
 )
-from gridshare.domain.units import WEI_PER_COIN, Address, Wei, Wh, coins_to_wei, format_coins
+from gridshare.domain.units import (
+    WEI_PER_COIN,
+    Address,
+    Wei,
+    Wh,
+    coins_said,
+    coins_to_wei,
+    format_coins,
+)
 
 __all__ = [
     "WEI_PER_COIN",
@@ -28,6 +36,7 @@ __all__ = [
     "Side",
     "Wei",
     "Wh",
+    "coins_said",
     "coins_to_wei",
     "format_coins",
     "settle_amounts",

@@ -22,6 +22,14 @@ def coins_to_wei(coins: int) -> Wei:
     return Wei(coins * WEI_PER_COIN)
 
 
+def coins_said(wei: int) -> str:
+    """Wei as coins for a sentence: exact, all the decimals there are and none more, with
+    thousands separators ("489.85", "5,000", "997,979.004")."""
+    whole, _, frac = format_coins(abs(wei), 18).partition(".")
+    frac = frac.rstrip("0")
+    return f"{'-' if wei < 0 else ''}{int(whole):,}{'.' + frac if frac else ''}"
+
+
 def format_coins(amount: int, decimals: int = 2) -> str:
     """Render wei as coins with `decimals` places, rounding toward zero, without floats."""
     sign = "-" if amount < 0 else ""

@@ -9,7 +9,7 @@ from web3 import Web3
 
 from gridshare.chain.errors import ContractRevert, TransactionTimeout
 from gridshare.chain.market import EnergyMarket
-from gridshare.domain import format_coins
+from gridshare.domain import coins_said
 from gridshare.market import AgentRules
 from gridshare.meters import MeterEntry
 from gridshare.services.trading import TradingError
@@ -153,7 +153,7 @@ class HouseholdService:
         if wei > held:
             raise TradingError(
                 "treasury_short",
-                TREASURY_SHORT.format(coins=format_coins(held), symbol=self.coin_symbol),
+                TREASURY_SHORT.format(coins=coins_said(held), symbol=self.coin_symbol),
                 "wei",
             )
         try:

@@ -17,7 +17,7 @@ from web3 import Web3
 from gridshare.chain.change_feed import ChangeFeed
 from gridshare.chain.errors import ContractRevert
 from gridshare.chain.market import EnergyMarket
-from gridshare.domain import Delivery, Household, Order, OrderStatus, Side, format_coins
+from gridshare.domain import Delivery, Household, Order, OrderStatus, Side, coins_said
 
 MAX_AMOUNT_WH = 10**9
 MAX_PRICE_PER_WH = 10**24
@@ -97,8 +97,9 @@ class TradingService:
             if available < cost:
                 raise TradingError(
                     "insufficient_balance",
-                    f"A buy of {amount_wh:,} Wh at {_coins(price_per_wh)} {self.symbol}/Wh needs "
-                    f"{_coins(cost)} {self.symbol} available; you have {_coins(available)}"
+                    f"A buy of {amount_wh:,} Wh at {coins_said(price_per_wh)} {self.symbol}/Wh"
+                    f" needs {coins_said(cost)} {self.symbol} available; you have"
+                    f" {coins_said(available)}"
                     f" {self.symbol}.",
                     "amount_wh",
                 )
@@ -128,8 +129,8 @@ class TradingService:
             if available < cost:
                 raise TradingError(
                     "insufficient_balance",
-                    f"Taking {amount_wh:,} Wh costs {_coins(cost)} {self.symbol}; "
-                    f"you have {_coins(available)} {self.symbol} available.",
+                    f"Taking {amount_wh:,} Wh costs {coins_said(cost)} {self.symbol}; "
+                    f"you have {coins_said(available)} {self.symbol} available.",
                     "amount_wh",
                 )
 
@@ -275,13 +276,8 @@ def _check_price(price_per_wh: int, symbol: str) -> None:
     if not 0 < price_per_wh <= MAX_PRICE_PER_WH:
         raise TradingError(
             "bad_price",
-            f"Price per Wh must be above 0 and at most {_coins(MAX_PRICE_PER_WH)} {symbol}.",
+            f"Price per Wh must be above 0 and at most {coins_said(MAX_PRICE_PER_WH)} {symbol}.",
             "price_per_wh",
         )
 
 
-def _coins(wei: int) -> str:
-    """Wei as coins for a message: all the decimals there are, none more ("489.85", "5,000")."""
-    whole, _, frac = format_coins(abs(wei), 18).partition(".")
-    frac = frac.rstrip("0")
-    return f"{'-' if wei < 0 else ''}{int(whole):,}{'.' + frac if frac else ''}"
