@@ -16,6 +16,7 @@ from gridshare.runtime import Runtime, build_runtime
 from gridshare.web.body_guard import BodyGuard
 from gridshare.web.error_pages import error_page
 from gridshare.web.errors import install_error_handlers
+from gridshare.web.head_requests import HeadAsGet
 from gridshare.web.openapi import install_openapi
 from gridshare.web.security import SecurityHeaders
 
@@ -81,6 +82,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     # updates' event stream, which Starlette leaves alone
     app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)
     app.add_middleware(BodyGuard)  # over-deep JSON would crash the JSON parser: refused first
+    app.add_middleware(HeadAsGet)  # HEAD as GET without the body (FastAPI's routes: 405)
     app.add_middleware(SecurityHeaders)  # added last, so outermost: on the guard's answers too
     install_error_handlers(app, page=error_page)
     for module in modules:
