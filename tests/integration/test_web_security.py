@@ -435,6 +435,8 @@ def test_a_resident_cannot_use_operator_routes(world: dict) -> None:
     for name, attempt in attempts.items():
         response = attempt()
         assert response.status_code == 403, (name, response.status_code, response.text)
+        # a form sent is refused as an act, not a page read ("may see this" it said)
+        assert "may see this" not in response.text, (name, response.text)
     assert state(world) == before
     assert amina.client.get("/api/v1/households").status_code == 403
     assert amina.client.get("/operator", follow_redirects=False).status_code == 403

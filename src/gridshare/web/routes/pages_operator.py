@@ -59,6 +59,7 @@ Typed = Annotated[str, Form()]
 MECHANISMS = ("bulletin", "continuous", "auction")
 # What the operator's forms say back; a value goes in a {name} hole (the Urdu catalog's pattern)
 OPERATOR_ONLY = "Only the operator may see this."
+OPERATOR_ONLY_ACTS = "Only the operator may do this."  # a form sent, not a page read
 NO_HOUSE = "There is no house {house}."
 DONE = "Done."
 FORM_SENT = "That form was already sent. Send it again from here."
@@ -140,7 +141,8 @@ def trouble_said(record: HouseholdRecord, trouble: MeterTrouble) -> tuple[str, s
 def operator_page_user(request: Request) -> Session:
     session = page_user(request)  # a form after the session ended: the login page says so
     if not session.is_operator:
-        raise ApiError(403, "operator_only", OPERATOR_ONLY, None)
+        said = OPERATOR_ONLY if request.method in ("GET", "HEAD") else OPERATOR_ONLY_ACTS
+        raise ApiError(403, "operator_only", said, None)
     return session
 
 
