@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -24,7 +24,7 @@ from gridshare.web import queries
 from gridshare.web.context import WebContext, get_context
 from gridshare.web.errors import ApiError, chain_trouble
 from gridshare.web.idempotency import once_per_form
-from gridshare.web.market_form import whole_number
+from gridshare.web.market_form import KeptForms, whole_number
 from gridshare.web.operator_form import (
     HOUSE_RULE,
     MECHANISM_RULE,
@@ -137,6 +137,24 @@ def trouble_said(record: HouseholdRecord, trouble: MeterTrouble) -> tuple[str, s
     return (said or METER_FAILED).format(house=record.house_id), raw
 
 
+# a refused form comes back filled in (but for the password), so the operator does not type
+# a house's 64-digit meter key again, nor send Change a meter for the house first in the list
+TYPED_CHARS = 256  # above the longest field the forms take (a meter URL, 200)
+
+
+def keep_typed(request: Request, session: Session, form: str, typed: dict[str, str]) -> None:
+    """Keep what was typed into the refused `form` for the next /operator."""
+    kept = cast(KeptForms, request.app.state.kept_forms)
+    kept.keep(session, {"form": form, **typed}, chars=TYPED_CHARS)
+
+
+def typed_in(request: Request, session: Session) -> tuple[dict[str, str], dict[str, str]]:
+    """What was typed into a refused register form, and into a refused Change a meter."""
+    kept = cast(KeptForms, request.app.state.kept_forms).take(session)
+    form = kept.pop("form", None)
+    return (kept if form == "register" else {}), (kept if form == "meter" else {})
+
+
 def operator_page_user(request: Request) -> Session:
     session = page_user(request)  # a form after the session ended: the login page says so
     if not session.is_operator:
@@ -174,13 +192,18 @@ def operator_page(request: Request, ctx: Ctx, session: Operator) -> HTMLResponse
     )
     again = next((h for h in unrecorded if str(h.house_id) == request.query_params.get("record")),
                  None)
+    register_typed, meter_typed = typed_in(request, session)
+    if again is not None and not register_typed:  # its house id, meter id and account
+        register_typed = {"house_id": str(again.house_id), "meter_id": str(again.meter_id),
+                          "wallet_address": again.account}
     return render(
         templates, request, "operator.html", session, houses=houses, mechanism=ctx.mechanism,
         mechanisms=MECHANISMS, stopped=stopped, wallet_only=wallet_only, house_of=house_of,
         flagged=queries.flagged(ctx, ctx.engine_flags())[:50],
         troubled=[(r, troubles[r.meter_id], *trouble_said(r, troubles[r.meter_id]))
                   for r in records if r.meter_id in troubles],
-        unrecorded=unrecorded, again=again, rules=REGISTER_RULES, top_up_rule=TOP_UP_RULE,
+        unrecorded=unrecorded, typed=register_typed, meter_typed=meter_typed,
+        rules=REGISTER_RULES, top_up_rule=TOP_UP_RULE,
         treasury=ctx.runtime.chain.w3.eth.get_balance(ctx.runtime.operator.address),
         disk_free_mb=free_mb if free_mb < LOW_DISK_BYTES // 2**20 else None,  # a warning
     )
@@ -194,6 +217,14 @@ def add_household(
     csrf_token: Typed = "",
 ) -> HTMLResponse | RedirectResponse:
     check_form_csrf(session, csrf_token)
+    typed = {"name": name, "username": username, "house_id": house_id, "meter_id": meter_id,
+             "meter_url": meter_url, "meter_key": meter_key, "wallet_address": wallet_address,
+             "top_up_coins": top_up_coins}  # not the password
+
+    def refused(message: str | tuple[str, ...]) -> RedirectResponse:
+        keep_typed(request, session, "register", typed)
+        return _back(session, message)
+
     try:
         body = NewHousehold.model_validate({  # numbers that are none stay text, refused
             "name": name, "username": username, "password": password,
@@ -204,11 +235,11 @@ def add_household(
         })
         created = register_household(ctx, body)
     except ValidationError as exc:
-        return _back(session, broken_rules(exc, REGISTER_RULES))
+        return refused(broken_rules(exc, REGISTER_RULES))
     except ApiError as exc:
-        return _back(session, exc.message)
+        return refused(exc.message)
     except ChainError as exc:  # the login was removed again unless the house is on chain
-        return _back(session, chain_trouble(exc)[2])
+        return refused(chain_trouble(exc)[2])
     record = ctx.households.repository.get(created.house_id)
     checked = None if record is None else meter_check(ctx, record)
     response = render(templates, request, "created.html", session, created=created,
@@ -295,21 +326,27 @@ def reset_password(
 
 @router.post("/operator/meter")
 def change_meter(
-    ctx: Ctx, session: Operator, house_id: Typed = "", meter_url: Typed = "",
+    request: Request, ctx: Ctx, session: Operator, house_id: Typed = "", meter_url: Typed = "",
     meter_key: Typed = "", csrf_token: Typed = "",
 ) -> RedirectResponse:
     check_form_csrf(session, csrf_token)
+
+    def refused(message: str | tuple[str, ...]) -> RedirectResponse:
+        typed = {"house_id": house_id, "meter_url": meter_url, "meter_key": meter_key}
+        keep_typed(request, session, "meter", typed)
+        return _back(session, message)
+
     house = house_number(house_id)
     if house is None:
-        return _back(session, HOUSE_RULE)
+        return refused(HOUSE_RULE)
     try:
         record = change_meter_of(
             ctx, house, MeterChange(meter_url=meter_url.strip(), meter_key=meter_key or None)
         )
     except ValidationError as exc:
-        return _back(session, broken_rules(exc, METER_RULES))
+        return refused(broken_rules(exc, METER_RULES))
     except ApiError as exc:
-        return _back(session, exc.message)
+        return refused(exc.message)
     moved = METER_KEY_CHANGED if meter_key else METER_MOVED
     return _back(session, (moved.format(house=record.house_id, url=record.meter_url),
                            meter_check(ctx, record)))
