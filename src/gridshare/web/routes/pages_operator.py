@@ -75,8 +75,10 @@ METER_REFUSES_KEY = ("House {house}'s meter answers but refuses the server's key
                      " meter key you typed against the one the meter was flashed with.")
 METER_SILENT = ("House {house}'s meter does not answer: check its address, and that it has"
                 " power and is on the village Wi-Fi.")
-METER_OTHER_ID = ("House {house}'s meter answers but says it is another meter: check the meter"
-                  " id you typed against the one it was flashed with.")
+METER_OTHER_ID = ("House {house}'s meter answers but says it is another meter: it was flashed"
+                  " with another meter id, and the house's, {meter}, cannot be changed here:"
+                  " flash the board again with --meter-id {meter} and its key (--key),"
+                  " docs/meters.md.")
 METER_COUNTER_BEHIND = ("House {house}'s meter answers but refuses the server's command counter,"
                         " as it has obeyed a later one: set the server's clock right; if it is"
                         " right, put the meter's counters back (docs/meters.md).")
@@ -123,7 +125,7 @@ def meter_check(ctx: WebContext, record: HouseholdRecord) -> str:
     if reading.reachable:
         return METER_ANSWERS.format(house=house)
     said = METER_SAYS.get(reading.problem) if reading.problem else None
-    return (said or METER_NOT_CHECKED).format(house=house)
+    return (said or METER_NOT_CHECKED).format(house=house, meter=record.meter_id)
 
 
 def trouble_said(record: HouseholdRecord, trouble: MeterTrouble) -> tuple[str, str]:
@@ -134,7 +136,7 @@ def trouble_said(record: HouseholdRecord, trouble: MeterTrouble) -> tuple[str, s
     key = record.meter_key_hex
     raw = re.sub(re.escape(key), "…", trouble.reason, flags=re.IGNORECASE) if key else (
         trouble.reason)
-    return (said or METER_FAILED).format(house=record.house_id), raw
+    return (said or METER_FAILED).format(house=record.house_id, meter=record.meter_id), raw
 
 
 # a refused form comes back filled in (but for the password), so the operator does not type
