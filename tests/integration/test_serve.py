@@ -82,6 +82,29 @@ def test_production_without_operator_password_refuses_to_start(tmp_path: Path) -
     assert not (tmp_path / "data" / "operator.keystore.json").exists()
 
 
+def test_production_refuses_a_first_password_operator_password_would_refuse(
+    tmp_path: Path,
+) -> None:
+    """`serve --production` made the operator key (the treasury's) and the `operator` login
+    with a five-letter password, which `gridshare operator-password` refuses as a new one.
+    A key made before keeps its password: a village already running is not locked out."""
+    data = tmp_path / "data"
+    refused = run_serve_once(data, "--production", password="short")
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.strip() == (
+        "gridshare serve: GRIDSHARE_OPERATOR_PASSWORD: at least 8 and at most 256 characters"
+        " (it becomes the operator key's password and the operator login's); nothing was"
+        " created")
+    assert not data.exists()
+
+    start_server(data, password="short").stop()  # made in development mode, as before
+    server = start_server(data, "--production", password="short")
+    try:
+        assert server.health()["status"] == "ok"
+    finally:
+        server.stop()
+
+
 def test_chain_url_on_anvil_names_the_unfunded_operator_then_deploys_once_funded(
     tmp_path: Path, anvil: NodeProcess
 ) -> None:
