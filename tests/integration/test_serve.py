@@ -71,8 +71,14 @@ def test_wrong_operator_password_is_refused_with_a_clear_message(tmp_path: Path)
     start_server(data).stop()
     result = run_serve_once(data, password="not the password")
     assert result.returncode == 1
-    assert "wrong password" in result.stderr
     assert "Traceback" not in result.stderr
+    # it said only "cannot unlock operator.keystore.json: wrong password or damaged file",
+    # to an operator whose environment file still held the password before operator-password
+    assert result.stderr.strip() == (
+        f"gridshare serve: the operator password given does not unlock"
+        f" {data / 'operator.keystore.json'} (wrong password or damaged file): set"
+        " GRIDSHARE_OPERATOR_PASSWORD to it (after `gridshare operator-password`, to the new"
+        " one), then start again")
 
 
 def test_production_without_operator_password_refuses_to_start(tmp_path: Path) -> None:
