@@ -78,7 +78,8 @@ def test_wrong_operator_password_is_refused_with_a_clear_message(tmp_path: Path)
         f"gridshare serve: the operator password given does not unlock"
         f" {data / 'operator.keystore.json'} (wrong password or damaged file): set"
         " GRIDSHARE_OPERATOR_PASSWORD to it (after `gridshare operator-password`, to the new"
-        " one), then start again")
+        " one; after a restore, to the one the key had when the backup was made), then start"
+        " again")
 
 
 def test_production_without_operator_password_refuses_to_start(tmp_path: Path) -> None:
