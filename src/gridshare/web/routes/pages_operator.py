@@ -61,6 +61,7 @@ MECHANISMS = ("bulletin", "continuous", "auction")
 OPERATOR_ONLY = "Only the operator may see this."
 NO_HOUSE = "There is no house {house}."
 DONE = "Done."
+TOPPED_UP = "House {house} was topped up with {coins} {symbol}."
 FORM_SENT = "That form was already sent. Send it again from here."
 TOP_UP_UNFINISHED = ("The earlier top-up may not have finished: check the house's balance here"
                      " before trying again.")
@@ -267,9 +268,10 @@ def top_up(
     if record is None:
         return _back(session, NO_HOUSE.format(house=house))
 
-    def work() -> str:
+    def work() -> str:  # which house, how much: "Done." left a row of them to check
         ctx.households.deposit_for(record.account, coins_to_wei(amount))
-        return DONE
+        return TOPPED_UP.format(house=house, coins=f"{amount:,}",
+                                symbol=ctx.runtime.settings.coin_symbol)
 
     try:
         message = once_per_form(ctx, session, request_key, f"form:top-up:{house}:{amount}", work)
