@@ -100,7 +100,12 @@ def _operator_key(settings: Settings) -> LocalAccount:
                 "directory was first started without --production): give it your own with "
                 f"`{command} operator-password --data {settings.data_dir}`, then start again"
             ) from None
-        raise
+        raise StartupError(  # most often the environment file still has the old password
+            f"the operator password given does not unlock {path} (wrong password or damaged "
+            "file): set GRIDSHARE_OPERATOR_PASSWORD to it (after `gridshare "
+            "operator-password`, to the new one; after a restore, to the one the key had when "
+            "the backup was made), then start again"
+        ) from None
 
 
 def build_runtime(settings: Settings) -> Runtime:

@@ -45,9 +45,11 @@ def test_the_operator_hears_what_the_meter_says_to_the_key_typed(tmp_path: Path)
             "meter_url": meter.url, "meter_key": meter.key.hex, "top_up_coins": "0",
             "csrf_token": csrf,
         })  # fmt: skip  (the right key, the wrong meter id: the meter answers 403 "meter:")
-        assert flashes(other.text)[0] == (
-            f"House {meter.house_id + 1}'s meter answers but says it is another meter: check"
-            " the meter id you typed against the one it was flashed with.")
+        assert flashes(other.text)[0] == (  # the meter id is on chain: the board must change
+            f"House {meter.house_id + 1}'s meter answers but says it is another meter: it was"
+            f" flashed with another meter id, and the house's, {meter.meter_id + 50}, cannot be"
+            f" changed here: flash the board again with --meter-id {meter.meter_id + 50} and its"
+            " key (--key), docs/meters.md.")
 
         fixed = operator.post("/operator/meter", follow_redirects=False, data={
             "house_id": meter.house_id, "meter_url": meter.url, "meter_key": meter.key.hex,

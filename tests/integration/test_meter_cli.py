@@ -213,3 +213,23 @@ def test_meter_sim_help_describes_the_command_and_every_default(
                     "(default .gridshare/meter-sim)", "(default 100)", "(default 60)",
                     "(default 1)"):
         assert default in text, default
+
+
+def test_meter_flash_help_describes_the_command_and_every_option(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`meter flash --help` had no description and listed --meter-id, --wifi-ssid and
+    --wifi-password with no word on what they take."""
+    with pytest.raises(SystemExit) as done:
+        main(["meter", "flash", "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    above, options = text.split("options:")
+    assert "mpremote" in above  # a description above the options
+    lines = options.splitlines()
+    for at, line in enumerate(lines):
+        if line.lstrip().startswith("--"):
+            words = line.split()  # "--meter-id METER_ID  the meter's id ..." or help below
+            helped = len(words) > 2 or (at + 1 < len(lines) and lines[at + 1].startswith(" " * 20))
+            assert helped, line
+    assert "GRIDSHARE_METER_SILENCE_S" in " ".join(options.split())

@@ -195,3 +195,42 @@ def test_a_household_the_database_lost_is_listed_and_registered_again_with_its_o
         offer = runtime.market.place_order(wallet, Side.SELL, 10, 10**12, int(time.time()) + 600)
         mine = bilal.get("/api/v1/me/orders").json()
         assert [order["id"] for order in mine] == [offer.id]
+
+
+def _typed(page: str, form: str) -> dict[str, str]:
+    """The values a form on `page` is drawn with: each input's value, a select's choice."""
+    found = re.search(rf'<form [^>]*id="{form}">(.*?)</form>', page, re.S)
+    assert found is not None, page
+    inputs = re.findall(r'<input name="(\w+)"([^>]*)>', found.group(1))
+    values = {name: html.unescape(m.group(1)) if (m := re.search(r'value="([^"]*)"', rest))
+              else "" for name, rest in inputs}
+    chosen = re.search(r'<option value="(\d+)" selected>', found.group(1))
+    return {**values, **({"house_id": chosen.group(1)} if chosen else {})}
+
+
+def test_a_refused_operator_form_comes_back_filled_in_but_for_the_password() -> None:
+    """A registration refused by the server (a username taken, a URL without http://) drew
+    the form empty: the operator typed all nine fields again, the meter's 64-digit key
+    among them. A refused Change a meter came back with the first house chosen, so typing
+    the address again and saving moved that house's meter. Now the next page fills each
+    form in as it was sent, once, and never with the resident's password."""
+    with web_app(market_engine=False) as (_runtime, _settings, app):
+        operator, op_csrf = log_in(app, "operator", OPERATOR_PASSWORD)
+        register(operator, op_csrf, 3, "amina", "http://127.0.0.1:9", "33" * 32)
+        register(operator, op_csrf, 7, "bilal", "http://127.0.0.1:9", "44" * 32)
+        sent = {"name": "Chanda", "username": "amina", "house_id": "9", "meter_id": "9",
+                "meter_url": "http://192.168.1.29", "meter_key": "5a" * 32,
+                "wallet_address": "", "top_up_coins": "250"}
+        refused = operator.post("/operator/households",
+                                data={**sent, "password": PASSWORD, "csrf_token": op_csrf})
+        assert "That username is taken." in refused.text
+        assert _typed(refused.text, "register-form") == {**sent, "password": ""}
+        again = operator.get("/operator").text  # shown once
+        assert _typed(again, "register-form")["meter_key"] == ""
+
+        moved = {"house_id": "7", "meter_url": "192.168.1.27", "meter_key": "6b" * 32}
+        refused = operator.post("/operator/meter", data={**moved, "csrf_token": op_csrf})
+        assert "Meter URL: must be http://host" in html.unescape(refused.text)
+        assert _typed(refused.text, "meter-form") == moved
+        assert _typed(operator.get("/operator").text, "meter-form") == {
+            "meter_url": "", "meter_key": ""}  # shown once: none chosen, the list's first

@@ -296,7 +296,8 @@ def test_the_operator_top_up_form_sent_twice_moves_the_coins_once(
         sent = operator.post("/operator/top-up", data=form, follow_redirects=False)
         assert sent.status_code == 303
     assert available_coins(market, amina) - before == 5
-    assert "Done." in operator.get("/operator").text
+    # which house and how much ("Done." left the operator checking the row)
+    assert f"House {amina.house_id} was topped up with 5 PKR." in operator.get("/operator").text
 
 
 def test_a_market_form_posted_twice_places_one_order(market: dict[str, Any]) -> None:

@@ -71,8 +71,15 @@ def test_wrong_operator_password_is_refused_with_a_clear_message(tmp_path: Path)
     start_server(data).stop()
     result = run_serve_once(data, password="not the password")
     assert result.returncode == 1
-    assert "wrong password" in result.stderr
     assert "Traceback" not in result.stderr
+    # it said only "cannot unlock operator.keystore.json: wrong password or damaged file",
+    # to an operator whose environment file still held the password before operator-password
+    assert result.stderr.strip() == (
+        f"gridshare serve: the operator password given does not unlock"
+        f" {data / 'operator.keystore.json'} (wrong password or damaged file): set"
+        " GRIDSHARE_OPERATOR_PASSWORD to it (after `gridshare operator-password`, to the new"
+        " one; after a restore, to the one the key had when the backup was made), then start"
+        " again")
 
 
 def test_production_without_operator_password_refuses_to_start(tmp_path: Path) -> None:
@@ -80,6 +87,29 @@ def test_production_without_operator_password_refuses_to_start(tmp_path: Path) -
     assert result.returncode == 2
     assert "GRIDSHARE_OPERATOR_PASSWORD" in result.stderr
     assert not (tmp_path / "data" / "operator.keystore.json").exists()
+
+
+def test_production_refuses_a_first_password_operator_password_would_refuse(
+    tmp_path: Path,
+) -> None:
+    """`serve --production` made the operator key (the treasury's) and the `operator` login
+    with a five-letter password, which `gridshare operator-password` refuses as a new one.
+    A key made before keeps its password: a village already running is not locked out."""
+    data = tmp_path / "data"
+    refused = run_serve_once(data, "--production", password="short")
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.strip() == (
+        "gridshare serve: GRIDSHARE_OPERATOR_PASSWORD: at least 8 and at most 256 characters"
+        " (it becomes the operator key's password and the operator login's); nothing was"
+        " created")
+    assert not data.exists()
+
+    start_server(data, password="short").stop()  # made in development mode, as before
+    server = start_server(data, "--production", password="short")
+    try:
+        assert server.health()["status"] == "ok"
+    finally:
+        server.stop()
 
 
 def test_chain_url_on_anvil_names_the_unfunded_operator_then_deploys_once_funded(

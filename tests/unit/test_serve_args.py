@@ -61,7 +61,9 @@ def test_serve_help_says_when_the_password_is_asked_for_and_names_every_variable
 
 @pytest.mark.parametrize(("typed", "message"), [
     ([""], "the operator keystore password cannot be empty; nothing was created"),
-    (["secret", "other"], "the two passwords differ; nothing was created"),
+    (["secret", "other"], "the operator password: at least 8 and at most 256 characters;"
+                          " nothing was created"),
+    (["a long secret", "other"], "the two passwords differ; nothing was created"),
 ])  # fmt: skip
 def test_the_password_prompt_refuses_an_empty_or_mistyped_password_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],

@@ -32,6 +32,7 @@ BOARD_FILES = ("boot.py", "main.py", "board.py")
 # every error line starts with the command, as `gridshare serve:` and `gridshare prune-chain:`
 FLASH = "gridshare meter flash"
 SIM = "gridshare meter-sim"
+SILENCE_S = 60  # the firmware's default silence limit (silence_ms in gridshare_meter/config.py)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,11 +46,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     meter.set_defaults(handler=meter_help)
 
-    flash = meter_sub.add_parser("flash", help="copy firmware, Microdot and a config to a board")
+    flash = meter_sub.add_parser(
+        "flash", help="copy firmware, Microdot and a config to a board",
+        description="Stage the meter firmware, Microdot and a config.json (meter id, Wi-Fi, a "
+                    "new random key unless --key) and copy them to a MicroPython board with "
+                    "mpremote, then print the key to register on the operator page. Every "
+                    "option is checked before the board is touched (docs/meters.md).",
+    )
     flash.add_argument("--port", required=True, help="serial port, e.g. /dev/ttyUSB0")
-    flash.add_argument("--meter-id", type=int, required=True)
-    flash.add_argument("--wifi-ssid", required=True)
-    flash.add_argument("--wifi-password", required=True)
+    flash.add_argument("--meter-id", type=int, required=True,
+                       help="the meter's id, 1 to 1,000,000 (registered with its house)")
+    flash.add_argument("--wifi-ssid", required=True, help="the village Wi-Fi's name")
+    flash.add_argument("--wifi-password", required=True, help="the village Wi-Fi's password")
     flash.add_argument("--name", help="shown on the meter's status page")
     flash.add_argument("--key", help="64 hex digits; a new random key by default")
     flash.add_argument("--house-id", type=int, help="house of this meter (default: meter id)")
@@ -62,6 +70,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        help='JSON object of the board\'s wiring, e.g. {"relay_active_high": '
                             'false} or, on an ESP32-S3, {"voltage": 4, "current": 5}; keys: '
                             + ", ".join(_firmware_config().PIN_KEYS))
+    flash.add_argument("--silence-s", type=int, default=None,
+                       help="fail-safe: the board opens its relay after this many seconds "
+                            f"without a command from the server (default {SILENCE_S}); give "
+                            "the server the same in GRIDSHARE_METER_SILENCE_S")
     flash.add_argument("--dry-run", action="store_true",
                        help="stage the files and print the mpremote command; touch no board, "
                             "record nothing")
@@ -198,7 +210,8 @@ def _listening_port(url: str | None) -> int:
 
 # where each key of the board's config.json comes from, for a refusal to name the option
 _OPTION_OF = {"pins": "--pins", "calibration": "--calibration", "port": "--url",
-              "name": "--name", "wifi_ssid": "--wifi-ssid", "wifi_password": "--wifi-password"}
+              "name": "--name", "wifi_ssid": "--wifi-ssid", "wifi_password": "--wifi-password",
+              "silence_ms": "--silence-s"}
 
 
 def _firmware_config() -> Any:
@@ -215,6 +228,15 @@ def _check_config(config: dict[str, object]) -> None:
         rule = str(exc)
         option = _OPTION_OF.get(re.split(r"[.:]", rule, maxsplit=1)[0], "config")
         raise FlashRefused(f"{option}: the board would refuse this setting: {rule}") from exc
+
+
+def _flash_silence_ms(seconds: int) -> int:
+    """--silence-s as the board's silence_ms: whole seconds, as GRIDSHARE_METER_SILENCE_S
+    gives the server the same limit, up to the firmware's hour."""
+    if not 1 <= seconds <= 3600:
+        raise FlashRefused(f"--silence-s: must be a whole number of seconds from 1 to 3,600, "
+                           f"not {seconds}")
+    return seconds * 1000
 
 
 def _check_stage_dir(stage: Path | None) -> None:
@@ -271,6 +293,8 @@ def flash_command(args: argparse.Namespace) -> int:
             "calibration": calibration,
             "pins": pins,
         }
+        if args.silence_s is not None:  # left out, the board keeps the firmware's default
+            config["silence_ms"] = _flash_silence_ms(args.silence_s)
         _check_config(config)
         _check_stage_dir(args.stage_dir)
         stage = _make_stage(args.stage_dir)  # last: a refused option leaves nothing behind

@@ -67,7 +67,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--production",
         action="store_true",
         help="refuse default secrets: the operator password must be given "
-        "(GRIDSHARE_OPERATOR_PASSWORD, or typed at the prompt on a terminal)",
+        "(GRIDSHARE_OPERATOR_PASSWORD, or typed at the prompt on a terminal), and be 8 "
+        "characters or more when it makes the operator key",
     )
     parser.set_defaults(handler=run)
 
@@ -105,6 +106,11 @@ def _ask_password(*, first_run: bool) -> str:
     if not password:
         print("gridshare serve: the operator keystore password cannot be empty; nothing was"
               " created", file=sys.stderr)
+        raise SystemExit(2)
+    problem = new_password_problem(password) if first_run else None
+    if problem is not None:
+        print(f"gridshare serve: the operator password: {problem}; nothing was created",
+              file=sys.stderr)
         raise SystemExit(2)
     if first_run and getpass.getpass("the same password again: ") != password:
         print("gridshare serve: the two passwords differ; nothing was created", file=sys.stderr)
@@ -183,13 +189,31 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def new_password_problem(password: str) -> str | None:
+    """What is wrong with `password` for a new operator key: the rule `gridshare
+    operator-password` holds a new one to (it is also the `operator` login's)."""
+    from gridshare.services.accounts import password_problem
+
+    return password_problem(password)
+
+
 def before_start_problem(settings: Settings, given: Collection[str]) -> str | None:
     """Why the server cannot start with these settings, found before anything is created:
-    a data directory that cannot be made, a host or port the web server cannot listen on."""
+    a data directory that cannot be made, a host or port the web server cannot listen on,
+    a production server's first password too short to guard the operator key."""
+    from gridshare.runtime import KEYSTORE
+
     data = settings.data_dir
     problem = directory_problem(data) or creation_problem(data)
     if problem is not None:
         return f"{setting_name('data_dir', given, data)}: {problem}"
+    password = settings.operator_password
+    if (settings.environment == "production" and password is not None
+            and not (data / KEYSTORE).exists()):  # a key already made keeps its password
+        problem = new_password_problem(password.get_secret_value())
+        if problem is not None:
+            return (f"{setting_name('operator_password', given)}: {problem} (it becomes the "
+                    "operator key's password and the operator login's); nothing was created")
     refused = listen_problem(settings.host, settings.port)
     if refused is None:
         return None

@@ -29,9 +29,9 @@ def price_rule(symbol: str) -> str:
 
 
 class KeptForms:
-    """What residents typed into a market form the server refused, by session, shown once.
+    """What was typed into a form the server refused, by session, shown once.
 
-    The next /market fills that form in again instead of drawing it empty.
+    The next /market (or /operator) fills that form in again instead of drawing it empty.
     """
 
     def __init__(self, limit: int = 1000) -> None:
@@ -39,9 +39,10 @@ class KeptForms:
         self._lock = threading.Lock()
         self._limit = limit
 
-    def keep(self, session: Session, values: dict[str, str]) -> None:
+    def keep(self, session: Session, values: dict[str, str], chars: int = FIELD_CHARS) -> None:
+        """Keep `values` (each cut to `chars`) for the session's next page."""
         with self._lock:
-            self._values[session.id] = {k: v[:FIELD_CHARS] for k, v in values.items()}
+            self._values[session.id] = {k: v[:chars] for k, v in values.items()}
             self._values.move_to_end(session.id)
             while len(self._values) > self._limit:  # sessions that never came back
                 self._values.popitem(last=False)

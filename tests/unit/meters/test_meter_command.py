@@ -298,3 +298,26 @@ def test_the_board_listens_on_the_port_its_url_names(
     code = main([*BASE, "--url", url, "--stage-dir", str(tmp_path / "stage"), "--dry-run"])
     assert code == 0
     assert Config(json.loads((tmp_path / "stage" / "config.json").read_text())).port == port
+
+
+def test_flash_sets_the_boards_silence_limit_that_the_docs_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/deployment.md and docs/meters.md tell the operator to give the server the
+    `--silence-s` the meters were flashed with, but `meter flash` had no such option: the
+    board's limit could only be changed by editing config.json by hand."""
+    stage = tmp_path / "stage"
+    assert main([*BASE, "--silence-s", "90", "--dry-run", "--stage-dir", str(stage)]) == 0
+    config = json.loads((stage / "config.json").read_text())
+    assert config["silence_ms"] == 90_000 and Config(config).silence_ms == 90_000
+    assert main([*BASE, "--dry-run", "--stage-dir", str(tmp_path / "plain")]) == 0
+    assert Config(json.loads((tmp_path / "plain" / "config.json").read_text())).silence_ms == (
+        meter_command.SILENCE_S * 1000)  # left out: the firmware's default
+    capsys.readouterr()
+    for refused in ("0", "3601"):
+        assert main([*BASE, "--silence-s", refused, "--dry-run",
+                     "--stage-dir", str(tmp_path / refused)]) == 2
+        assert _one_line_error(capsys, "--silence-s") == (
+            "gridshare meter flash: --silence-s: must be a whole number of seconds from 1 to"
+            f" 3,600, not {refused}")
+        assert not (tmp_path / refused).exists()

@@ -55,6 +55,7 @@ from gridshare.web.routes.pages_operator import (
     OPERATOR_ONLY_ACTS,
     STOPPED,
     TOP_UP_UNFINISHED,
+    TOPPED_UP,
 )
 from gridshare.web.routes.pages_password import CHANGED, DIFFER
 from gridshare.web.security import LoginLimiter, reserve_attempt
@@ -65,8 +66,8 @@ LITERAL = re.compile(r"""\bt\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*\
 MESSAGES = [*MECHANISMS, LOGGED_OUT, SESSION_EXPIRED, STALE_PAGE, OUT_OF_DATE, *WORDS.values(),
             UNCONFIRMED, NOT_YET_TOPPED_UP, TOP_UP_UNCONFIRMED, TOP_UP_FAILED,
             AMOUNT_RULE, MINUTES_RULE, DIFFER, CHANGED, PHRASE_RULE, *MONTHS,
-            OPERATOR_ONLY, OPERATOR_ONLY_ACTS, NO_HOUSE, DONE, FORM_SENT, TOP_UP_UNFINISHED,
-            MAY_TRADE, STOPPED,
+            OPERATOR_ONLY, OPERATOR_ONLY_ACTS, NO_HOUSE, DONE, TOPPED_UP, FORM_SENT,
+            TOP_UP_UNFINISHED, MAY_TRADE, STOPPED,
             NEW_PASSWORD, METER_MOVED, *REGISTER_RULES.values(), *METER_RULES.values(),
             TOP_UP_RULE, HOUSE_RULE, TRADING_RULE, NEW_PASSWORD_RULE, MECHANISM_RULE,
             METER_KEY_CHANGED, METER_ANSWERS, METER_NOT_CHECKED, *METER_SAYS.values(), METER_FAILED,
@@ -143,6 +144,7 @@ def test_the_services_refusals_on_the_operator_page_are_said_in_urdu_with_their_
     "You bought 30 Wh at 0.0120 PKR/Wh (delivery #7): My account shows it arriving.",
     "You sold 30 Wh at 0.0120 PKR/Wh (delivery #8): My account shows it leaving.",
     "Your order #12 is cancelled.",
+    "House 3 was topped up with 1,500 PKR.",
 ])
 def test_what_a_trade_did_is_said_in_urdu_with_its_numbers(said: str) -> None:
     """The market page says what was done, numbers and all, where it said "Done."."""

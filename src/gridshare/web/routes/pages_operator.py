@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -24,7 +24,7 @@ from gridshare.web import queries
 from gridshare.web.context import WebContext, get_context
 from gridshare.web.errors import ApiError, chain_trouble
 from gridshare.web.idempotency import once_per_form
-from gridshare.web.market_form import whole_number
+from gridshare.web.market_form import KeptForms, whole_number
 from gridshare.web.operator_form import (
     HOUSE_RULE,
     MECHANISM_RULE,
@@ -62,6 +62,7 @@ OPERATOR_ONLY = "Only the operator may see this."
 OPERATOR_ONLY_ACTS = "Only the operator may do this."  # a form sent, not a page read
 NO_HOUSE = "There is no house {house}."
 DONE = "Done."
+TOPPED_UP = "House {house} was topped up with {coins} {symbol}."
 FORM_SENT = "That form was already sent. Send it again from here."
 TOP_UP_UNFINISHED = ("The earlier top-up may not have finished: check the house's balance here"
                      " before trying again.")
@@ -76,8 +77,10 @@ METER_REFUSES_KEY = ("House {house}'s meter answers but refuses the server's key
                      " meter key you typed against the one the meter was flashed with.")
 METER_SILENT = ("House {house}'s meter does not answer: check its address, and that it has"
                 " power and is on the village Wi-Fi.")
-METER_OTHER_ID = ("House {house}'s meter answers but says it is another meter: check the meter"
-                  " id you typed against the one it was flashed with.")
+METER_OTHER_ID = ("House {house}'s meter answers but says it is another meter: it was flashed"
+                  " with another meter id, and the house's, {meter}, cannot be changed here:"
+                  " flash the board again with --meter-id {meter} and its key (--key),"
+                  " docs/meters.md.")
 METER_COUNTER_BEHIND = ("House {house}'s meter answers but refuses the server's command counter,"
                         " as it has obeyed a later one: set the server's clock right; if it is"
                         " right, put the meter's counters back (docs/meters.md).")
@@ -124,7 +127,7 @@ def meter_check(ctx: WebContext, record: HouseholdRecord) -> str:
     if reading.reachable:
         return METER_ANSWERS.format(house=house)
     said = METER_SAYS.get(reading.problem) if reading.problem else None
-    return (said or METER_NOT_CHECKED).format(house=house)
+    return (said or METER_NOT_CHECKED).format(house=house, meter=record.meter_id)
 
 
 def trouble_said(record: HouseholdRecord, trouble: MeterTrouble) -> tuple[str, str]:
@@ -135,7 +138,25 @@ def trouble_said(record: HouseholdRecord, trouble: MeterTrouble) -> tuple[str, s
     key = record.meter_key_hex
     raw = re.sub(re.escape(key), "…", trouble.reason, flags=re.IGNORECASE) if key else (
         trouble.reason)
-    return (said or METER_FAILED).format(house=record.house_id), raw
+    return (said or METER_FAILED).format(house=record.house_id, meter=record.meter_id), raw
+
+
+# a refused form comes back filled in (but for the password), so the operator does not type
+# a house's 64-digit meter key again, nor send Change a meter for the house first in the list
+TYPED_CHARS = 256  # above the longest field the forms take (a meter URL, 200)
+
+
+def keep_typed(request: Request, session: Session, form: str, typed: dict[str, str]) -> None:
+    """Keep what was typed into the refused `form` for the next /operator."""
+    kept = cast(KeptForms, request.app.state.kept_forms)
+    kept.keep(session, {"form": form, **typed}, chars=TYPED_CHARS)
+
+
+def typed_in(request: Request, session: Session) -> tuple[dict[str, str], dict[str, str]]:
+    """What was typed into a refused register form, and into a refused Change a meter."""
+    kept = cast(KeptForms, request.app.state.kept_forms).take(session)
+    form = kept.pop("form", None)
+    return (kept if form == "register" else {}), (kept if form == "meter" else {})
 
 
 def operator_page_user(request: Request) -> Session:
@@ -176,13 +197,18 @@ def operator_page(request: Request, ctx: Ctx, session: Operator) -> HTMLResponse
     )
     again = next((h for h in unrecorded if str(h.house_id) == request.query_params.get("record")),
                  None)
+    register_typed, meter_typed = typed_in(request, session)
+    if again is not None and not register_typed:  # its house id, meter id and account
+        register_typed = {"house_id": str(again.house_id), "meter_id": str(again.meter_id),
+                          "wallet_address": again.account}
     return render(
         templates, request, "operator.html", session, houses=houses, mechanism=ctx.mechanism,
         mechanisms=MECHANISMS, stopped=stopped, wallet_only=wallet_only, house_of=house_of,
         flagged=queries.flagged(ctx, ctx.engine_flags())[:50],
         troubled=[(r, troubles[r.meter_id], *trouble_said(r, troubles[r.meter_id]))
                   for r in records if r.meter_id in troubles],
-        unrecorded=unrecorded, again=again, rules=REGISTER_RULES, top_up_rule=TOP_UP_RULE,
+        unrecorded=unrecorded, typed=register_typed, meter_typed=meter_typed,
+        rules=REGISTER_RULES, top_up_rule=TOP_UP_RULE,
         treasury=ctx.runtime.chain.w3.eth.get_balance(ctx.runtime.operator.address),
         disk_free_mb=free_mb if free_mb < LOW_DISK_BYTES // 2**20 else None,  # a warning
     )
@@ -196,6 +222,14 @@ def add_household(
     csrf_token: Typed = "",
 ) -> HTMLResponse | RedirectResponse:
     check_form_csrf(session, csrf_token)
+    typed = {"name": name, "username": username, "house_id": house_id, "meter_id": meter_id,
+             "meter_url": meter_url, "meter_key": meter_key, "wallet_address": wallet_address,
+             "top_up_coins": top_up_coins}  # not the password
+
+    def refused(message: str | tuple[str, ...]) -> RedirectResponse:
+        keep_typed(request, session, "register", typed)
+        return _back(session, message)
+
     try:
         body = NewHousehold.model_validate({  # numbers that are none stay text, refused
             "name": name, "username": username, "password": password,
@@ -206,11 +240,11 @@ def add_household(
         })
         created = register_household(ctx, body)
     except ValidationError as exc:
-        return _back(session, broken_rules(exc, REGISTER_RULES))
+        return refused(broken_rules(exc, REGISTER_RULES))
     except ApiError as exc:
-        return _back(session, exc.message)
+        return refused(exc.message)
     except ChainError as exc:  # the login was removed again unless the house is on chain
-        return _back(session, chain_trouble(exc)[2])
+        return refused(chain_trouble(exc)[2])
     record = ctx.households.repository.get(created.house_id)
     checked = None if record is None else meter_check(ctx, record)
     response = render(templates, request, "created.html", session, created=created,
@@ -236,9 +270,10 @@ def top_up(
     if record is None:
         return _back(session, NO_HOUSE.format(house=house))
 
-    def work() -> str:
+    def work() -> str:  # which house, how much: "Done." left a row of them to check
         ctx.households.deposit_for(record.account, coins_to_wei(amount))
-        return DONE
+        return TOPPED_UP.format(house=house, coins=f"{amount:,}",
+                                symbol=ctx.runtime.settings.coin_symbol)
 
     try:
         message = once_per_form(ctx, session, request_key, f"form:top-up:{house}:{amount}", work)
@@ -297,21 +332,27 @@ def reset_password(
 
 @router.post("/operator/meter")
 def change_meter(
-    ctx: Ctx, session: Operator, house_id: Typed = "", meter_url: Typed = "",
+    request: Request, ctx: Ctx, session: Operator, house_id: Typed = "", meter_url: Typed = "",
     meter_key: Typed = "", csrf_token: Typed = "",
 ) -> RedirectResponse:
     check_form_csrf(session, csrf_token)
+
+    def refused(message: str | tuple[str, ...]) -> RedirectResponse:
+        typed = {"house_id": house_id, "meter_url": meter_url, "meter_key": meter_key}
+        keep_typed(request, session, "meter", typed)
+        return _back(session, message)
+
     house = house_number(house_id)
     if house is None:
-        return _back(session, HOUSE_RULE)
+        return refused(HOUSE_RULE)
     try:
         record = change_meter_of(
             ctx, house, MeterChange(meter_url=meter_url.strip(), meter_key=meter_key or None)
         )
     except ValidationError as exc:
-        return _back(session, broken_rules(exc, METER_RULES))
+        return refused(broken_rules(exc, METER_RULES))
     except ApiError as exc:
-        return _back(session, exc.message)
+        return refused(exc.message)
     moved = METER_KEY_CHANGED if meter_key else METER_MOVED
     return _back(session, (moved.format(house=record.house_id, url=record.meter_url),
                            meter_check(ctx, record)))
