@@ -197,7 +197,9 @@ def test_prune_chain_command_refuses_bad_input_and_a_chain_in_use(
     assert gridshare(["prune-chain", "--data", str(tmp_path), "--keep-blocks", "0"]) == 2
     assert "--keep-blocks must be at least 1" in capsys.readouterr().err
     assert gridshare(["prune-chain", "--data", str(tmp_path)]) == 1  # `chain` holds it open
-    assert "in use by another gridshare process" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "in use by another gridshare process" in said
+    assert "sudo systemctl stop gridshare" in said  # what stops it on the village server
 
     store = deploy(chain, operator, 0, STORE_INIT)
     for nonce in range(1, 6):

@@ -17,6 +17,7 @@ def lock_directory(data_dir: Path) -> IO[bytes]:
     except BlockingIOError:
         handle.close()
         raise ChainInUse(
-            f"{data_dir} is in use by another gridshare process: stop it first"
+            f"{data_dir} is in use by another gridshare process: stop it first (the village"
+            " server: sudo systemctl stop gridshare; start it again when this is done)"
         ) from None
     return handle
