@@ -98,6 +98,9 @@ window.gridshareTr = (function () {
       // why it ended short or expired (the API's English; the page carries its translation)
       const why = $(".reason", row);
       if (why) why.textContent = d.reason ? tr(d.reason.text) : "";
+      // what was paid, once settled: the Wh that arrived at the price (as the contract pays)
+      const paid = $(".paid", row), wei = BigInt(d.delivered_wh) * BigInt(d.price_per_wh);
+      if (paid) paid.textContent = d.status === "settled" && wei > 0n ? paid.dataset.words.replace("{amount}", coins(wei) + " " + document.body.dataset.symbol) : "";
       $("progress", row).value = d.delivered_wh;
       $(".wh", row).textContent = d.delivered_wh;
     });
