@@ -413,3 +413,26 @@ def test_the_community_table_fits_the_phone(phone: Page, url: str, lang: str) ->
     expect(phone.locator("table.list td").nth(4)).to_have_text(
         re.compile("not connected|^connected|منقطع|جڑا ہوا"))  # the meter answered
     assert phone.evaluate(CUT_JS) == []
+
+
+def test_without_javascript_the_market_shows_no_controls_that_need_it(
+    browser: Browser, url: str
+) -> None:
+    """With JavaScript off a phone still trades (the forms post), but "Use MetaMask" and
+    "Add this network to MetaMask" were shown and did nothing when tapped, and "Recent trade
+    prices" was an empty 200 px box; with JavaScript on they are there as before."""
+    seen = {}
+    for script in (False, True):
+        context = browser.new_context(viewport=PHONE, java_script_enabled=script)
+        page = context.new_page()
+        page.goto(url + "/login")
+        page.fill("input[name=username]", "amina")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        if script:
+            expect(page.locator("#price-chart .uplot")).to_be_visible()  # drawn
+        seen[script] = [page.locator(s).is_visible()
+                        for s in ("#use-wallet", "#add-network", "#price-chart", "#sell-form")]
+        context.close()
+    assert seen == {False: [False, False, False, True], True: [True, False, True, True]}

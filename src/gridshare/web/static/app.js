@@ -49,6 +49,7 @@ window.gridshareTr = (function () {
     getJSON("/api/v1/trades").then((trades) => {
       const xs = trades.map((t) => t.time);
       const ys = trades.map((t) => Number(BigInt(t.price_per_wh) * 10000n / 10n ** 18n) / 10000);
+      priceChart.closest(".card").hidden = false;  // hidden in the page: empty without us
       new window.uPlot({ width: width(priceChart), height: 200, series: [{ label: tr("Time") }, { label: priceChart.dataset.symbol + "/Wh", stroke: "#1f5f3a" }] }, [xs, ys], priceChart);
     }).catch(() => {});
   }
