@@ -1,7 +1,9 @@
 """A resident's phone at 360x640 in Chromium: the MetaMask button is readable, taps in the
 header hit 44 px targets and every other link or button at least 24 px, no page scrolls
-sideways, the meter's last contact stays a time of day as app.js updates it live, and the
-amount fields take the digits an Urdu keyboard types.
+sideways (nor at 200% zoom), tables fit, the meter's last contact stays a time of day as app.js
+updates it live and its chart tells the village's time and follows the phone's turning, the
+amount fields take the digits an Urdu keyboard types, and without JavaScript the market shows
+no control that needs it.
 
 A server of its own (as conftest.py starts one) with one simulated meter, so the checks do not
 depend on what the other browser tests registered.
@@ -436,3 +438,47 @@ def test_without_javascript_the_market_shows_no_controls_that_need_it(
                         for s in ("#use-wallet", "#add-network", "#price-chart", "#sell-form")]
         context.close()
     assert seen == {False: [False, False, False, True], True: [True, False, True, True]}
+
+
+# every text drawn on a canvas (uPlot draws its axes there)
+CANVAS_TEXTS = """window.drawn = [];
+const fillText = CanvasRenderingContext2D.prototype.fillText;
+CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
+  window.drawn.push(String(text));
+  return fillText.call(this, text, ...rest);
+};"""
+
+
+@pytest.mark.parametrize("lang", ["en", "ur"])
+def test_the_meter_chart_tells_time_on_the_village_clock_and_fits_a_turned_phone(
+    browser: Browser, url: str, lang: str
+) -> None:
+    """uPlot's own time axis used the phone's zone, US dates and English ("10:44am",
+    "12/1/26", ":30.000"; drawn "30.000:" in Urdu) beside "Last contact 15:44:29 PKT"; its
+    legend said "Time: --" (values that follow a mouse); and a chart drawn in landscape stuck
+    out of its card once the phone was turned upright. A phone on New York time: the axis
+    reads the village's clock (PKT), 24-hour, left to right, near the last contact."""
+    context = browser.new_context(viewport={"width": 640, "height": 360},
+                                  timezone_id="America/New_York")
+    context.add_init_script(CANVAS_TEXTS)
+    page = context.new_page()
+    page.goto(url + f"/lang/{lang}?next=/login")
+    page.fill("input[name=username]", "amina")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(url + "/meter")
+    expect(page.locator("#meter-chart .uplot")).to_be_visible(timeout=15_000)
+    page.wait_for_function("() => window.drawn.some((text) => /:/.test(text))")
+    contact = int(page.locator("time[data-field=last_contact]").get_attribute("data-epoch") or 0)
+    near = {time_of_day(contact + s, village_zone(ZONE))[:8] for s in range(-600, 601)}
+    ticks = [text for text in page.evaluate("window.drawn") if ":" in text]
+    assert ticks and all(re.fullmatch(r"\d\d:\d\d(:\d\d)?", text) for text in ticks), ticks
+    assert all(any(t.startswith(text) for t in near) for text in ticks), (ticks, contact)
+    canvas = page.locator("#meter-chart canvas")
+    assert canvas.evaluate("el => getComputedStyle(el).direction") == "ltr"
+    assert "--" not in page.locator("#meter-chart .u-legend").inner_text()
+    page.set_viewport_size(PHONE)  # turned upright
+    card = page.locator("#meter")
+    page.wait_for_function("el => el.scrollWidth <= el.clientWidth", arg=card.element_handle())
+    context.close()
