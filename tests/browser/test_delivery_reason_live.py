@@ -1,5 +1,6 @@
-"""My account, left open while a purchase is pending, says why it ended with nothing as soon
-as it is settled (app.js, from the live stream), in the page's language: no reload.
+"""My account, left open while a purchase is pending, says why it ended with nothing, or what
+was paid, as soon as it is settled (app.js, from the live stream), in the page's language: no
+reload.
 
 A server of its own with no market engine: the test settles the delivery on chain itself, as
 the orchestrator would on meters that agreed nothing arrived.
@@ -91,4 +92,40 @@ def test_a_pending_delivery_says_why_it_ended_with_nothing_without_a_reload(
         expect(row).to_have_attribute("data-status", "settled", timeout=15_000)
         expect(row.locator(".reason")).to_have_text(said)
         expect(row.locator(".reason")).to_be_visible()
+        expect(row.locator(".paid")).to_be_hidden()  # nothing arrived: nothing paid
+        page.context.close()
+
+
+def test_a_settled_delivery_says_what_was_paid_live_and_after_a_reload(
+    browser: Browser, market: Market,
+) -> None:
+    """My account showed the Wh and the price, never the money: "You pay only for what
+    arrived" left the resident to work out 291 Wh x 0.0800. Settled on 3 of the 5 Wh at
+    10**12 wei a Wh, the buyer paid and the seller was paid 3 * 10**12 wei."""
+    symbol = market.runtime.settings.coin_symbol
+    words = {"bilal": ("ur", f"آپ نے 0.000003 {symbol} ادا کیے"),
+             "amina": ("en", f"You were paid 0.000003 {symbol}")}
+    pages = {}
+    for name, (lang, _) in words.items():
+        context = browser.new_context(viewport={"width": 360, "height": 640})
+        page = context.new_page()
+        page.goto(market.url + "/login")
+        page.fill("input[name=username]", name)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        page.goto(f"{market.url}/lang/{lang}?next=/account")
+        row = page.locator(f"tr[data-delivery='{market.delivery_id}']")
+        expect(row).to_have_attribute("data-status", "pending")
+        expect(row.locator(".paid")).to_be_hidden()  # nothing paid while it is pending
+        pages[name] = (page, row)
+
+    market.runtime.market.settle(market.runtime.operator, market.delivery_id, 3)
+
+    for name, (_, said) in words.items():
+        page, row = pages[name]
+        expect(row).to_have_attribute("data-status", "settled", timeout=15_000)
+        expect(row.locator(".paid")).to_have_text(said)  # app.js, from the live stream
+        page.reload()
+        expect(row.locator(".paid")).to_have_text(said)  # the server's page says the same
         page.context.close()

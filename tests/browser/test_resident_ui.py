@@ -1,8 +1,10 @@
 """A resident's phone at 360x640 in Chromium: the MetaMask button is readable, taps in the
 header hit 44 px targets and every other link or button at least 24 px, no page scrolls
-sideways, the meter's last contact stays a time of day as app.js updates it live, its chart
-reads the village's clock whatever the phone's zone and clock, and the
-amount fields take the digits an Urdu keyboard types.
+sideways (nor at 200% zoom), tables fit, the meter's last contact stays a time of day as app.js
+updates it live and its chart tells the village's time (whatever the phone's zone and clock)
+and follows the phone's turning, a wallet's offer expires by the chain's clock, the amount
+fields take the digits an Urdu keyboard types, and without JavaScript the market shows no
+control that needs it.
 
 A server of its own (as conftest.py starts one) with one simulated meter, so the checks do not
 depend on what the other browser tests registered.
@@ -11,7 +13,6 @@ depend on what the other browser tests registered.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -232,36 +233,6 @@ def test_meter_values_keep_the_servers_decimals_when_updated_live(phone: Page, u
     assert shown == [measure(*case) for case in cases]
 
 
-def test_the_meter_chart_reads_the_village_clock_whatever_the_phones_zone_and_clock(
-    browser: Browser, url: str
-) -> None:
-    """The chart's points were put at the phone's clock and its axis drawn in the phone's time
-    zone: a phone set to New York, or with no network to set its clock, drew the village's
-    readings hours or years away from the times the page prints beside them."""
-    context, page = logged_in(browser, url, timezone_id="America/New_York")
-    try:
-        page.clock.set_system_time(datetime(2020, 1, 1, tzinfo=UTC))  # the phone's clock is off
-        page.goto(url + "/meter")
-        contact = page.locator("time[data-field=last_contact]")
-        expect(contact).not_to_have_text(contact.inner_text(), timeout=15_000)  # a live update
-        page.locator("#meter-chart .u-over").hover()  # the point nearest its middle
-        at = page.locator("#meter-chart .u-legend .u-series").first.locator(".u-value")
-        expect(at).to_have_text(CLOCK)  # the legend says a time as the page does: "14:05:09 PKT"
-        shown = at.inner_text()
-        epochs = range(int(contact.get_attribute("data-epoch") or 0) - 30, int(time.time()) + 1)
-        assert shown in {time_of_day(e, village_zone(ZONE)) for e in epochs}, shown
-        # and the axis is drawn from dates whose local fields are the village's time of day
-        epoch = int(time.time())
-        drawn = page.evaluate(
-            "ts => [window.gridshareVillageDate(ts)].map(d => [d.getHours(), d.getMinutes()])[0]",
-            epoch,
-        )
-        village = datetime.fromtimestamp(epoch, village_zone(ZONE))
-        assert drawn == [village.hour, village.minute]
-    finally:
-        context.close()
-
-
 def test_a_phone_without_a_wallet_does_not_download_the_wallet_library(
     phone: Page, url: str
 ) -> None:
@@ -450,3 +421,111 @@ def test_in_wallet_mode_an_offer_expires_by_the_chains_clock_not_the_phones(
         assert before + 30 * 60 <= expires_at <= after + 30 * 60, (before, expires_at, after)
     finally:
         context.close()
+# each scrolling box (a table's .scroll, a card) whose content is wider than the box
+CUT_JS = """() => [...document.querySelectorAll(".scroll, .card")]
+  .filter((el) => el.scrollWidth > el.clientWidth + 1)
+  .map((el) => `${el.getAttribute("aria-label") || el.querySelector("h1, h2").textContent}: `
+               + `${el.scrollWidth}px in ${el.clientWidth}px`)"""
+
+
+@pytest.mark.parametrize("lang", ["en", "ur"])
+def test_at_200_percent_zoom_no_page_scrolls_sideways(
+    phone: Page, url: str, lang: str
+) -> None:
+    """A 360 px phone with its text at 200% lays pages out 180 px wide. A table wider than
+    that scrolls in its own box, but the headers only screen readers read (.hidden-label,
+    position: absolute) stuck out of the box, so /market and /account scrolled sideways as a
+    whole (193 and 273 px): each box now holds them."""
+    phone.goto(url + f"/lang/{lang}?next=/market")
+    sell = phone.locator("#sell-form")  # my open orders and my account's orders have rows
+    sell.locator("[name=amount_wh]").fill("5")
+    sell.locator("[name=price]").fill("0.02")
+    sell.locator("button").click()
+    phone.wait_for_load_state()
+    phone.set_viewport_size({"width": PHONE["width"] // 2, "height": PHONE["height"] // 2})
+    wide = {}
+    for path in PAGES:
+        phone.goto(url + path)
+        wide[path] = phone.evaluate("document.documentElement.scrollWidth")
+    assert wide == {path: PHONE["width"] // 2 for path in PAGES}
+
+
+@pytest.mark.parametrize("lang", ["en", "ur"])
+def test_the_community_table_fits_the_phone(phone: Page, url: str, lang: str) -> None:
+    """The houses' table was 14 px wider than its box on a 360 px phone: its last column
+    showed "not connec" unless the resident knew to swipe the table."""
+    phone.goto(url + f"/lang/{lang}?next=/community")
+    expect(phone.locator("table.list td").nth(4)).to_have_text(
+        re.compile("not connected|^connected|منقطع|جڑا ہوا"))  # the meter answered
+    assert phone.evaluate(CUT_JS) == []
+
+
+def test_without_javascript_the_market_shows_no_controls_that_need_it(
+    browser: Browser, url: str
+) -> None:
+    """With JavaScript off a phone still trades (the forms post), but "Use MetaMask" and
+    "Add this network to MetaMask" were shown and did nothing when tapped, and "Recent trade
+    prices" was an empty 200 px box; with JavaScript on they are there as before."""
+    seen = {}
+    for script in (False, True):
+        context = browser.new_context(viewport=PHONE, java_script_enabled=script)
+        page = context.new_page()
+        page.goto(url + "/login")
+        page.fill("input[name=username]", "amina")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        if script:
+            expect(page.locator("#price-chart .uplot")).to_be_visible()  # drawn
+        seen[script] = [page.locator(s).is_visible()
+                        for s in ("#use-wallet", "#add-network", "#price-chart", "#sell-form")]
+        context.close()
+    assert seen == {False: [False, False, False, True], True: [True, False, True, True]}
+
+
+# every text drawn on a canvas (uPlot draws its axes there)
+CANVAS_TEXTS = """window.drawn = [];
+const fillText = CanvasRenderingContext2D.prototype.fillText;
+CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
+  window.drawn.push(String(text));
+  return fillText.call(this, text, ...rest);
+};"""
+
+
+@pytest.mark.parametrize("lang", ["en", "ur"])
+def test_the_meter_chart_tells_time_on_the_village_clock_and_fits_a_turned_phone(
+    browser: Browser, url: str, lang: str
+) -> None:
+    """uPlot's own time axis used the phone's zone, US dates and English ("10:44am",
+    "12/1/26", ":30.000"; drawn "30.000:" in Urdu) beside "Last contact 15:44:29 PKT"; its
+    legend said "Time: --" (values that follow a mouse); and a chart drawn in landscape stuck
+    out of its card once the phone was turned upright; and its points were put at the phone's
+    clock. A phone on New York time, a year and five hours behind: the axis reads the village's clock (PKT),
+    24-hour, left to right, near the last contact."""
+    context = browser.new_context(viewport={"width": 640, "height": 360},
+                                  timezone_id="America/New_York")
+    context.add_init_script(CANVAS_TEXTS)
+    page = context.new_page()
+    # and its clock a year and five hours off (no network to set it; not whole days, which
+    # would read the same time of day): the points are the meter's last contacts
+    page.clock.set_system_time(datetime.now(UTC) - timedelta(days=365, hours=5))
+    page.goto(url + f"/lang/{lang}?next=/login")
+    page.fill("input[name=username]", "amina")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(url + "/meter")
+    expect(page.locator("#meter-chart .uplot")).to_be_visible(timeout=15_000)
+    page.wait_for_function("() => window.drawn.some((text) => /:/.test(text))")
+    contact = int(page.locator("time[data-field=last_contact]").get_attribute("data-epoch") or 0)
+    near = {time_of_day(contact + s, village_zone(ZONE))[:8] for s in range(-600, 601)}
+    ticks = [text for text in page.evaluate("window.drawn") if ":" in text]
+    assert ticks and all(re.fullmatch(r"\d\d:\d\d(:\d\d)?", text) for text in ticks), ticks
+    assert all(any(t.startswith(text) for t in near) for text in ticks), (ticks, contact)
+    canvas = page.locator("#meter-chart canvas")
+    assert canvas.evaluate("el => getComputedStyle(el).direction") == "ltr"
+    assert "--" not in page.locator("#meter-chart .u-legend").inner_text()
+    page.set_viewport_size(PHONE)  # turned upright
+    card = page.locator("#meter")
+    page.wait_for_function("el => el.scrollWidth <= el.clientWidth", arg=card.element_handle())
+    context.close()

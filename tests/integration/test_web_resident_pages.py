@@ -1,7 +1,7 @@
 """What residents see on the pages, through the real app: private pages are never cached (Back
 after logout on a shared phone), the meter's last contact is a time of day and not a Unix
-epoch, a reading the meter did not give is "—" and not "None", and the community's count of
-trades today has a label."""
+epoch, a reading the meter did not give is "—" and not "None", the community's count of
+trades today has a label, and a refused login keeps the username typed."""
 
 from __future__ import annotations
 
@@ -205,3 +205,26 @@ def test_a_full_disk_is_said_plainly_and_a_low_one_is_shown_to_the_operator(
     monkeypatch.setattr(shutil, "disk_usage", lambda _p: usage._replace(free=50 * 2**20))
     assert amina.get("/api/v1/health").json()["status"] == "disk_low"
     assert "The data disk has only 50 MB free." in operator.get("/operator").text
+
+
+def test_a_refused_login_keeps_the_username_and_asks_only_for_the_password(
+    world: dict[str, Any],
+) -> None:
+    """A mistyped password emptied both fields, so on a phone the resident typed the username
+    again each time; it comes back as typed (escaped), the password field empty and focused."""
+    visitor = TestClient(world["app"])
+    token = re.search(r'name="csrf_token" value="([^"]+)"', visitor.get("/login").text)
+    assert token is not None
+    for typed in ("amina", 'amina"><b>'):
+        refused = visitor.post("/login", data={
+            "username": typed, "password": "not it", "csrf_token": token.group(1)})
+        assert refused.status_code == 401, refused.text[:300]
+        assert "Wrong username or password." in refused.text
+        field = re.search(r'<input name="username"[^>]* value="([^"]*)">', refused.text)
+        assert field is not None and html.unescape(field.group(1)) == typed
+        password = re.search(r'<input name="password"[^>]*>', refused.text)
+        assert password is not None and "value=" not in password.group(0)
+        assert "autofocus" in password.group(0)
+    assert "<b>" not in refused.text
+    fresh = visitor.get("/login").text  # a first visit: both empty, nothing focused
+    assert re.search(r'<input name="username"[^>]* value="">', fresh) and "autofocus" not in fresh

@@ -100,6 +100,14 @@ class Delivery:
     def escrow(self) -> Wei:
         return Wei(self.amount_wh * self.price_per_wh)
 
+    @property
+    def paid(self) -> Wei:
+        """What the buyer paid the seller: the Wh settled at the price (the contract's
+        `paid`); nothing while pending or once expired."""
+        if self.status is DeliveryStatus.SETTLED:
+            return Wei(self.delivered_wh * self.price_per_wh)
+        return Wei(0)
+
 
 @dataclass(frozen=True, slots=True)
 class MatchProposal:

@@ -121,14 +121,15 @@ def login(
 ) -> Response:
     anonymous, token_ok = form_session(request, ctx.sessions, csrf_token)
     if not token_ok:
-        return session_page(templates, request, "login.html", anonymous, status=403)
+        return session_page(templates, request, "login.html", anonymous, status=403,
+                            username=username)
     try:
         session = log_in(ctx, request, username, password)
     except ApiError as exc:
         anonymous.flash = exc.message if exc.status == 429 else "Wrong username or password."
         refused = render(
             templates, request, "login.html", anonymous, status=exc.status,
-            next_page=known_page(next_page),
+            next_page=known_page(next_page), username=username,
         )
         refused.headers.update(exc.headers or {})  # Retry-After when limited
         return refused

@@ -27,6 +27,24 @@ window.gridshareTr = (function () {
   const zoneOffset = Number(document.body.dataset.zoneOffset || 0);
   const zoneName = document.body.dataset.zone || "UTC";
   const clock = (epoch) => new Date((epoch + zoneOffset) * 1000).toISOString().slice(11, 19) + " " + zoneName;
+  // A chart's time axis on the same clock, 24-hour ("14:05", or "14:05:09" when its ticks are
+  // seconds apart), not uPlot's default ("2:05pm", "12/2/26": the phone's zone, US dates,
+  // English). Its legend is only the series' names: the values follow a mouse, not a finger.
+  const timeAxis = (u, ticks) => ticks.map((t, i, all) => new Date((t + zoneOffset) * 1000)
+    .toISOString().slice(11, all.length > 1 && all[1] - all[0] < 60 ? 19 : 16));
+  // and its ticks placed on the village's round minutes and hours, not the phone's: uPlot
+  // reads a Date's local fields, so it gets one whose local fields are the village's
+  const villageDate = (ts) => window.uPlot.tzDate(new Date((ts + zoneOffset) * 1000), "Etc/UTC");
+  const TICKS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];  // s: no half seconds
+  const charts = [];
+  const chart = (el, series, data) => {
+    const plot = new window.uPlot({ width: width(el), height: 200, legend: { live: false },
+      tzDate: villageDate, axes: [{ values: timeAxis, incrs: TICKS }, {}], series }, data, el);
+    charts.push([plot, el]);
+    return plot;
+  };
+  // turning the phone: the charts take the new width instead of sticking out of their card
+  window.addEventListener("resize", () => charts.forEach(([plot, el]) => plot.setSize({ width: width(el), height: 200 })));
   const MISSING = "—";
   const measure = window.gridshareMeasure;
   // as render.py's `coins`: wei as coins, exact, with at least two decimals
@@ -44,19 +62,13 @@ window.gridshareTr = (function () {
     if (e.persisted || nav === "back_forward") document.querySelectorAll("form[data-wallet]").forEach((f) => f.reset());
   });
 
-  // The charts' time axis on the village's clock, as the rest of the page, not the phone's:
-  // uPlot draws a Date's local fields, so it gets one whose local fields are the village's
-  // time of day; and the legend names a point's time as `clock` does ("14:05:09 PKT").
-  if (window.uPlot) window.gridshareVillageDate = (ts) => window.uPlot.tzDate(new Date((ts + zoneOffset) * 1000), "Etc/UTC");
-  const villageTime = window.uPlot ? { tzDate: window.gridshareVillageDate } : {};
-  const timeSeries = { label: tr("Time"), value: (u, ts) => (ts === null || ts === undefined ? MISSING : clock(ts)) };
-
   const priceChart = $("#price-chart");
   if (priceChart && window.uPlot) {
     getJSON("/api/v1/trades").then((trades) => {
       const xs = trades.map((t) => t.time);
       const ys = trades.map((t) => Number(BigInt(t.price_per_wh) * 10000n / 10n ** 18n) / 10000);
-      new window.uPlot({ ...villageTime, width: width(priceChart), height: 200, series: [timeSeries, { label: priceChart.dataset.symbol + "/Wh", stroke: "#1f5f3a" }] }, [xs, ys], priceChart);
+      priceChart.closest(".card").hidden = false;  // hidden in the page: empty without us
+      chart(priceChart, [{ label: tr("Time") }, { label: priceChart.dataset.symbol + "/Wh", stroke: "#1f5f3a" }], [xs, ys]);
     }).catch(() => {});
   }
 
@@ -84,7 +96,7 @@ window.gridshareTr = (function () {
       data[0].push(at); data[1].push(r.pv_w); data[2].push(r.load_w);
       if (data[0].length > 300) data.forEach((a) => a.shift());
       if (window.uPlot && chartEl) {
-        if (!plot) plot = new window.uPlot({ ...villageTime, width: width(chartEl), height: 200, series: [timeSeries, { label: tr("PV W"), stroke: "#e0a100" }, { label: tr("Load W"), stroke: "#1f5f3a" }] }, data, chartEl);
+        if (!plot) plot = chart(chartEl, [{ label: tr("Time") }, { label: tr("PV W"), stroke: "#e0a100" }, { label: tr("Load W"), stroke: "#1f5f3a" }], data);
         else plot.setData(data);
       }
     };
@@ -112,6 +124,9 @@ window.gridshareTr = (function () {
       // why it ended short or expired (the API's English; the page carries its translation)
       const why = $(".reason", row);
       if (why) why.textContent = d.reason ? tr(d.reason.text) : "";
+      // what was paid, once settled: the Wh that arrived at the price (as the contract pays)
+      const paid = $(".paid", row), wei = BigInt(d.delivered_wh) * BigInt(d.price_per_wh);
+      if (paid) paid.textContent = d.status === "settled" && wei > 0n ? paid.dataset.words.replace("{amount}", coins(wei) + " " + document.body.dataset.symbol) : "";
       $("progress", row).value = d.delivered_wh;
       $(".wh", row).textContent = d.delivered_wh;
     });

@@ -6,6 +6,7 @@
   const tr = window.gridshareTr;  // app.js, loaded before this script on the market page
   const bar = document.getElementById("wallet-bar");
   if (!bar) return;
+  bar.hidden = false;  // hidden in the page: without this script its controls do nothing
   const status = document.getElementById("wallet-status");
   const toggle = document.getElementById("use-wallet");
   const note = document.getElementById("wallet-note");
