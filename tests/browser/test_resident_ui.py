@@ -500,8 +500,8 @@ def test_the_meter_chart_tells_time_on_the_village_clock_and_fits_a_turned_phone
     "12/1/26", ":30.000"; drawn "30.000:" in Urdu) beside "Last contact 15:44:29 PKT"; its
     legend said "Time: --" (values that follow a mouse); and a chart drawn in landscape stuck
     out of its card once the phone was turned upright; and its points were put at the phone's
-    clock. A phone on New York time, a year and five hours behind: the axis reads the village's clock (PKT),
-    24-hour, left to right, near the last contact."""
+    clock. A phone on New York time, a year and five hours behind: the axis reads the village's
+    clock (PKT), 24-hour, left to right, near the last contact."""
     context = browser.new_context(viewport={"width": 640, "height": 360},
                                   timezone_id="America/New_York")
     context.add_init_script(CANVAS_TEXTS)
