@@ -30,6 +30,7 @@ from tests.unit.web.test_render import MEASURES
 
 from gridshare.local_time import time_of_day, village_zone
 from gridshare.sim import SimSettings
+from gridshare.web import i18n
 from gridshare.web.render import measure
 
 PHONE = {"width": 360, "height": 640}
@@ -421,6 +422,8 @@ def test_in_wallet_mode_an_offer_expires_by_the_chains_clock_not_the_phones(
         assert before + 30 * 60 <= expires_at <= after + 30 * 60, (before, expires_at, after)
     finally:
         context.close()
+
+
 # each scrolling box (a table's .scroll, a card) whose content is wider than the box
 CUT_JS = """() => [...document.querySelectorAll(".scroll, .card")]
   .filter((el) => el.scrollWidth > el.clientWidth + 1)
@@ -529,3 +532,38 @@ def test_the_meter_chart_tells_time_on_the_village_clock_and_fits_a_turned_phone
     card = page.locator("#meter")
     page.wait_for_function("el => el.scrollWidth <= el.clientWidth", arg=card.element_handle())
     context.close()
+
+
+def test_in_wallet_mode_a_server_that_does_not_answer_is_said_in_the_pages_words(
+    browser: Browser, url: str
+) -> None:
+    """Asking the server for the chain's time (for the offer's expiry) showed the browser's
+    own English, "Failed to fetch", on an Urdu page when the server did not answer at all,
+    and an amount past the limit went unchecked until the server answered. Now the amount's
+    rule comes first, then the page's sentence for no answer; the wallet is asked nothing."""
+    context, page = logged_in(browser, url)
+    try:
+        context.add_cookies([{"name": i18n.COOKIE, "value": "ur", "url": url}])
+        page.add_init_script("""
+          window.gsAsked = [];
+          window.ethereum = { request: async ({method}) => { window.gsAsked.push(method);
+            return null; } };
+        """)
+        page.goto(url + "/market")
+        page.route("**/api/v1/market", lambda route: route.abort())  # the Wi-Fi dropped
+        page.locator("#use-wallet").check()
+        sell = page.locator("#sell-form")
+        note = page.locator("#sell-form + .form-note")
+        sell.locator("[name=amount_wh]").fill("5")
+        sell.locator("[name=price]").fill("0.02")
+        sell.locator("button").click()
+        expect(note).to_have_text(i18n.gettext("ur", "The server did not answer; try again."))
+        assert note.inner_text() != "The server did not answer; try again."  # it has its Urdu
+        sell.locator("[name=amount_wh]").fill("2000000000")
+        sell.locator("button").click()
+        expect(note).to_have_text(i18n.gettext(
+            "ur", "Amount (Wh): a whole number from 1 to 1,000,000,000."))
+        asked = page.evaluate("window.gsAsked")
+        assert "eth_requestAccounts" not in asked and "eth_sendTransaction" not in asked, asked
+    finally:
+        context.close()

@@ -64,6 +64,7 @@ def checksum_holds(address: str) -> bool:
     digits = address[2:]
     return digits in (digits.lower(), digits.upper()) or is_checksum_address(address)
 
+
 class AccountService:
     """Creates accounts, checks passwords, unlocks and exports keys."""
 

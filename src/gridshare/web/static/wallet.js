@@ -139,12 +139,15 @@
     let data;
     if (kind === "place") {
       const minutes = String(f.get("minutes") || "").trim() ? whole(form, "minutes") : 60n;
+      const amount = whole(form, "amount_wh"), perWh = price(form);  // the rules first
       // from the chain's time, as the server counts it: the phone's clock may be off (a phone
-      // with no network to set it), and a demo's chain runs ahead of any wall clock
-      const market = await fetch("/api/v1/market", { credentials: "same-origin" });
-      if (!market.ok) throw new Error(tr("The server did not answer; try again."));
+      // with no network to set it), and a demo's chain runs ahead of any wall clock. No
+      // answer at all is the browser's English ("Failed to fetch"): said in the page's words
+      const noAnswer = tr("The server did not answer; try again.");
+      const market = await fetch("/api/v1/market", { credentials: "same-origin" }).catch(() => null);
+      if (!market || !market.ok) throw new Error(noAnswer);
       const expires = BigInt((await market.json()).now) + 60n * minutes;
-      data = iface.encodeFunctionData("place_order", [f.get("side") === "buy", whole(form, "amount_wh"), price(form), expires]);
+      data = iface.encodeFunctionData("place_order", [f.get("side") === "buy", amount, perWh, expires]);
     } else if (kind === "take") {
       data = iface.encodeFunctionData("take", [BigInt(form.dataset.order), whole(form, "amount_wh")]);
     } else {
