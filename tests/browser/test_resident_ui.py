@@ -567,3 +567,37 @@ def test_in_wallet_mode_a_server_that_does_not_answer_is_said_in_the_pages_words
         assert "eth_requestAccounts" not in asked and "eth_sendTransaction" not in asked, asked
     finally:
         context.close()
+
+
+def test_a_form_sent_after_logging_out_in_another_tab_comes_back_after_logging_in(
+    browser: Browser, url: str
+) -> None:
+    """The Sell form filled in, the session ended in another tab, the form sent: the login
+    page says nothing was done, and after logging in again the form is as it was sent (it
+    used to be empty), with a message to check it and send it again."""
+    context, market = logged_in(browser, url)
+    try:
+        market.goto(url + "/market")
+        sell = market.locator("#sell-form")
+        sell.locator("[name=amount_wh]").fill("77")
+        sell.locator("[name=price]").fill("0.045")
+        other_tab = context.new_page()
+        other_tab.goto(url + "/account")
+        other_tab.locator("form[action='/logout'] button").click()
+        other_tab.wait_for_load_state()
+        sell.locator("button").click()
+        market.wait_for_load_state()
+        assert market.url == url + "/login?next=%2Fmarket&unsent=1"  # no values in it
+        expect(market.locator("p.flash")).to_contain_text("so what you sent was not done")
+        market.fill("input[name=username]", "amina")
+        market.fill("input[name=password]", PASSWORD)
+        market.click("button[type=submit]")
+        market.wait_for_load_state()
+        assert market.url == url + "/market"
+        expect(market.locator("p.flash")).to_have_text(re.compile(r"^Nothing was sent\."))
+        again = market.locator("#sell-form")
+        expect(again.locator("[name=amount_wh]")).to_have_value("77")
+        expect(again.locator("[name=price]")).to_have_value("0.045")
+        expect(market.locator("#mine")).not_to_contain_text("0.0450")  # nothing was placed
+    finally:
+        context.close()

@@ -175,7 +175,9 @@ def test_a_stale_form_after_logging_in_again_is_the_page_and_sends_nothing(
     mine = offer(world)
     before = counts(world, amina)
     forms = {
-        "/market/orders": place_form(amina, price="0.002", amount_wh="7"),
+        # the page's hidden `account`: the values come back only to whom it was drawn for
+        "/market/orders": place_form(amina, price="0.002", amount_wh="7",
+                                     account=amina.address),
         f"/market/orders/{order_id}/take": {"csrf_token": amina.csrf, "amount_wh": "1"},
         f"/market/orders/{mine}/cancel": {"csrf_token": amina.csrf},
     }

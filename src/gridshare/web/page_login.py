@@ -30,10 +30,21 @@ def page_user(request: Request) -> Session:
         path = request.url.path
         page = "/" + path.split("/")[1]  # the page a form was on: /market/orders
         lost = request.method == "POST" and path != "/logout"  # logging out needs no retry
-        query = {"next": page} | ({"unsent": "1"} if lost else {})
-        location = f"/login?{urlencode(query)}"
-        raise HTTPException(303, "Log in first.", headers={"Location": location})
+        raise HTTPException(303, "Log in first.", headers={"Location": login_location(page, lost)})
     return session
+
+
+def login_location(page: str, lost: bool) -> str:
+    """The login page that returns to `page`, saying a form sent was not done if `lost`."""
+    query = {"next": page} | ({"unsent": "1"} if lost else {})
+    return f"/login?{urlencode(query)}"
+
+
+def visitor(request: Request) -> Session | None:
+    """The logged-in visitor, or None: for a form that keeps what was typed through the
+    login (`unsent_forms.py`) instead of `page_user`'s plain trip to the login page."""
+    session = current_session(request)
+    return session if session is not None and session.user is not None else None
 
 
 def form_session(request: Request, sessions: SessionStore, token: str) -> tuple[Session, bool]:

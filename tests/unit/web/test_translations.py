@@ -59,11 +59,13 @@ from gridshare.web.routes.pages_operator import (
 )
 from gridshare.web.routes.pages_password import CHANGED, DIFFER
 from gridshare.web.security import LoginLimiter, reserve_attempt
+from gridshare.web.unsent_forms import UNSENT_BACK
 
 TEMPLATES = Path(__file__).parents[3] / "src" / "gridshare" / "web" / "templates"
 URDU = json.loads((TEMPLATES / "_locales" / "ur.json").read_text(encoding="utf-8"))
 LITERAL = re.compile(r"""\bt\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*\)""")
 MESSAGES = [*MECHANISMS, LOGGED_OUT, SESSION_EXPIRED, STALE_PAGE, OUT_OF_DATE, *WORDS.values(),
+            UNSENT_BACK,
             UNCONFIRMED, NOT_YET_TOPPED_UP, TOP_UP_UNCONFIRMED, TOP_UP_FAILED,
             AMOUNT_RULE, MINUTES_RULE, DIFFER, CHANGED, PHRASE_RULE, *MONTHS,
             OPERATOR_ONLY, OPERATOR_ONLY_ACTS, NO_HOUSE, DONE, TOPPED_UP, FORM_SENT,

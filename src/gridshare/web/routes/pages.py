@@ -37,8 +37,10 @@ from gridshare.web.page_login import (
     after_login,
     form_session,
     known_page,
+    login_location,
     page_user,
     session_page,
+    visitor,
 )
 from gridshare.web.readings import METER_STATES
 from gridshare.web.render import (
@@ -66,6 +68,7 @@ from gridshare.web.security import (
     current_session,
     set_session_cookie,
 )
+from gridshare.web.unsent_forms import UNSENT_BACK, UnsentForms, same_origin
 
 router = APIRouter(include_in_schema=False)
 templates = make_templates()
@@ -77,10 +80,12 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     """Serve static files and make sure the web services exist."""
     install_context(app, runtime)
     app.state.kept_forms = KeptForms()
+    app.state.unsent_forms = UnsentForms()
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
 
 User = Annotated[Session, Depends(page_user)]
+Visitor = Annotated[Session | None, Depends(visitor)]  # None: the session ended
 
 
 def back(path: str) -> RedirectResponse:
@@ -109,7 +114,8 @@ def login_page(
         return back(after_login(page, session))
     if unsent and session.flash is None:
         session.flash = LOGGED_OUT
-    return session_page(templates, request, "login.html", session, next_page=known_page(page))
+    return session_page(templates, request, "login.html", session, next_page=known_page(page),
+                        unsent_form=unsent_forms(request).waiting(session.id))
 
 
 @router.post("/login", response_model=None)
@@ -118,21 +124,29 @@ def login(
     password: Annotated[str, Form(max_length=256)],
     csrf_token: Annotated[str, Form(max_length=128)] = "",
     next_page: Annotated[str | None, Form(max_length=64)] = None,
+    unsent_form: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     anonymous, token_ok = form_session(request, ctx.sessions, csrf_token)
     if not token_ok:
         return session_page(templates, request, "login.html", anonymous, status=403,
                             username=username)
+    browser = anonymous.id  # the login makes a new session: the form waits for this one
     try:
         session = log_in(ctx, request, username, password)
     except ApiError as exc:
         anonymous.flash = exc.message if exc.status == 429 else "Wrong username or password."
         refused = render(
             templates, request, "login.html", anonymous, status=exc.status,
-            next_page=known_page(next_page), username=username,
+            next_page=known_page(next_page), username=username, unsent_form=unsent_form,
         )
         refused.headers.update(exc.headers or {})  # Retry-After when limited
         return refused
+    assert session.user is not None
+    unsent = unsent_forms(request).claim(unsent_form, browser, session.user.address)
+    if unsent is not None:  # filled in again on its page, to be checked and sent again
+        kept_forms(request).keep(session, dict(unsent.values))
+        session.flash = UNSENT_BACK
+        next_page = unsent.page
     response = back(after_login(next_page, session))
     set_session_cookie(request, response, session)
     return response
@@ -173,6 +187,26 @@ def kept_forms(request: Request) -> KeptForms:
     return cast(KeptForms, request.app.state.kept_forms)
 
 
+def unsent_forms(request: Request) -> UnsentForms:
+    return cast(UnsentForms, request.app.state.unsent_forms)
+
+
+def to_login(
+    request: Request, ctx: WebContext, typed: dict[str, str], account: str
+) -> RedirectResponse:
+    """A market form sent after its session ended: nothing is done, and the login page says
+    so. What was typed waits for the login of `account` (whom the page was drawn for) from
+    this browser, if one of our pages sent it (`unsent_forms.py`)."""
+    response = back(login_location("/market", lost=True))
+    if account and same_origin(request):
+        browser = current_session(request)  # an anonymous one, if the cookie names one
+        if browser is None:
+            browser = ctx.sessions.new()
+            set_session_cookie(request, response, browser)
+        unsent_forms(request).keep(browser.id, account, "/market", typed)
+    return response
+
+
 def cannot_sign(session: Session) -> str | None:
     """Why the server cannot sign this session's trade (as signer_of says to the API)."""
     if session.is_operator:
@@ -190,12 +224,19 @@ def form_refused(
 
 
 def stale_form(
-    request: Request, session: Session, csrf_token: str, typed: dict[str, str] | None = None
+    request: Request, session: Session, csrf_token: str, typed: dict[str, str] | None = None,
+    account: str = "",
 ) -> RedirectResponse | None:
-    """A market form from a page older than the session (e.g. a re-login in another tab)."""
+    """A market form from a page older than the session (e.g. a re-login in another tab).
+
+    What was typed comes back only if the page was drawn for this session's account
+    (`account`): not another resident's, who logged in on the same phone meanwhile."""
     try:
         check_form_csrf(session, csrf_token)
     except ApiError:
+        assert session.user is not None
+        if not queries.same(account, session.user.address):
+            typed = None
         return form_refused(request, session, STALE_PAGE, typed)
     return None
 
@@ -265,13 +306,17 @@ Typed = Annotated[str, Form()]  # read as text and checked here: a refusal names
 
 @router.post("/market/orders")
 def post_order(
-    request: Request, ctx: Ctx, session: User, side: Typed = "", amount_wh: Typed = "",
+    request: Request, ctx: Ctx, session: Visitor, side: Typed = "", amount_wh: Typed = "",
     price: Typed = "", minutes: Typed = "", csrf_token: Typed = "",
-    request_key: RequestKey = "",
+    request_key: RequestKey = "", account: Typed = "",
 ) -> RedirectResponse:
-    """Place an order from the Buy Energy / Sell Energy form; blank minutes are 60."""
+    """Place an order from the Buy Energy / Sell Energy form; blank minutes are 60.
+
+    `account`: the address the page was drawn for, so what was typed comes back only to it."""
     typed = {"form": side, "amount_wh": amount_wh, "price": price, "minutes": minutes}
-    stale = stale_form(request, session, csrf_token, typed)
+    if session is None:
+        return to_login(request, ctx, typed, account)
+    stale = stale_form(request, session, csrf_token, typed, account)
     if stale is not None:
         return stale
     if side not in ("buy", "sell"):
@@ -308,11 +353,13 @@ def post_order(
 
 @router.post("/market/orders/{order_id}/take")
 def take_order(
-    order_id: PathId, request: Request, ctx: Ctx, session: User, amount_wh: Typed = "",
-    csrf_token: Typed = "", request_key: RequestKey = "",
+    order_id: PathId, request: Request, ctx: Ctx, session: Visitor, amount_wh: Typed = "",
+    csrf_token: Typed = "", request_key: RequestKey = "", account: Typed = "",
 ) -> RedirectResponse:
     typed = {"form": f"take-{order_id}", "amount_wh": amount_wh}
-    stale = stale_form(request, session, csrf_token, typed)
+    if session is None:
+        return to_login(request, ctx, typed, account)
+    stale = stale_form(request, session, csrf_token, typed, account)
     if stale is not None:
         return stale
     known_order(order_id)
