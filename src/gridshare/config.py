@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     chain_id: int = Field(default=1337, ge=1)
     treasury_coins: int = Field(default=1_000_000, ge=0, description="genesis treasury (embedded)")
     operator_password: SecretStr | None = None
+    password_work: Literal["full", "light"] = Field(
+        default="full", description="hashing cost of passwords and keys; light is for tests"
+    )
 
     # market
     market_mechanism: Mechanism = "continuous"
@@ -82,6 +85,11 @@ class Settings(BaseSettings):
                 "production refuses the public development password: set your own in "
                 "GRIDSHARE_OPERATOR_PASSWORD (change the key's with `gridshare "
                 "operator-password`)"
+            )
+        if self.environment == "production" and self.password_work != "full":
+            raise ValueError(
+                "production hashes passwords and keys at full cost: remove "
+                "GRIDSHARE_PASSWORD_WORK (light is for tests only)"
             )
         return self
 

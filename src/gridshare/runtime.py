@@ -18,7 +18,6 @@ from gridshare.chain import CompiledContract, EnergyMarket, Transactor, compile_
 from gridshare.chain.connection import ChainConnection, connect_rpc, open_embedded
 from gridshare.chain.deployment import Deployment, DeploymentUnreadable
 from gridshare.chain.keystore import (
-    OPERATOR_SCRYPT_N,
     KeystoreError,
     load_keystore,
     load_or_create_keystore,
@@ -28,6 +27,7 @@ from gridshare.config import DEVELOPMENT_PASSWORD, Settings
 from gridshare.domain import WEI_PER_COIN
 from gridshare.meters import ClockCounter, CommandCounter, CounterMarkFile
 from gridshare.services.agents import KeyProvider
+from gridshare.services.hashing import COSTS
 from gridshare.storage import Database
 
 
@@ -84,7 +84,8 @@ def _operator_key(settings: Settings) -> LocalAccount:
     path = settings.data_dir / KEYSTORE
     try:
         return load_or_create_keystore(
-            path, settings.development_password, scrypt_n=OPERATOR_SCRYPT_N
+            path, settings.development_password,
+            scrypt_n=COSTS[settings.password_work].operator_scrypt_n,
         )
     except KeystoreError:
         if settings.operator_password is None:

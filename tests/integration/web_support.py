@@ -43,9 +43,11 @@ def close_runtime(runtime: Runtime) -> None:
 def web_app(
     data_dir: Path | None = None, **overrides: Any
 ) -> Iterator[tuple[Runtime, Settings, object]]:
-    """(runtime, settings, app) over a fresh data directory; `overrides` are Settings fields."""
+    """(runtime, settings, app) over a fresh data directory; `overrides` are Settings fields.
+
+    Passwords and keys are hashed at the light cost unless `password_work` says otherwise."""
     folder = data_dir or Path(tempfile.mkdtemp(prefix="gridshare-web-"))
-    settings = Settings(data_dir=folder, **overrides)
+    settings = Settings(data_dir=folder, **{"password_work": "light", **overrides})
     runtime = build_runtime(settings)
     try:
         yield runtime, settings, create_app(settings, runtime)

@@ -46,3 +46,12 @@ def test_the_village_time_zone_is_utc_unless_one_is_named() -> None:
     assert Settings(timezone="Asia/Karachi").zone.key == "Asia/Karachi"
     with pytest.raises(ValidationError, match="unknown time zone 'Asia/Karachl'"):
         Settings(timezone="Asia/Karachl")
+
+
+def test_production_refuses_the_light_hashing_cost_meant_for_tests() -> None:
+    with pytest.raises(ValidationError, match="remove GRIDSHARE_PASSWORD_WORK"):
+        Settings(environment="production", operator_password="a long passphrase",
+                 password_work="light")  # fmt: skip
+    assert Settings(environment="production", operator_password="a long passphrase",
+                    ).password_work == "full"  # fmt: skip
+    assert Settings(password_work="light").password_work == "light"  # development allows it

@@ -22,6 +22,7 @@ from gridshare.meters import MeterEntry
 from gridshare.runtime import CHAIN_DIR, DATABASE, KEYSTORE, Runtime
 from gridshare.services.accounts import AccountService
 from gridshare.services.agents import StaticKeys
+from gridshare.services.hashing import COSTS
 from gridshare.services.households import HouseholdService
 from gridshare.simulation.traders import default_rules
 from gridshare.storage.households import HouseholdRepository
@@ -130,7 +131,9 @@ def _write_marker(marker: Path, name: str, *, complete: bool, stage: str | None 
 def _create(
     runtime: Runtime, entries: Sequence[MeterEntry], pv_houses: set[int]
 ) -> DemoCommunity:
-    accounts = AccountService(UserStore(runtime.database))
+    accounts = AccountService(
+        UserStore(runtime.database), cost=COSTS[runtime.settings.password_work]
+    )
     households = HouseholdService(
         runtime.market, runtime.operator, HouseholdRepository(runtime.database),
         runtime.settings.coin_symbol,

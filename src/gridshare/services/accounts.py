@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -13,11 +12,8 @@ from eth_utils.address import is_checksum_address
 from eth_utils.exceptions import ValidationError
 from web3 import Web3
 
+from gridshare.services.hashing import COSTS, HashingCost
 from gridshare.storage.users import Role, User, UserStore, UserTaken
-
-# scrypt N for residents' keystores (r=8, p=1, 64 MiB): 0.17-0.22 s on the x86 build host,
-# so about 1.1 s on a Raspberry Pi 4 assuming it is 6x slower (docs/keys.md).
-RESIDENT_SCRYPT_N = 2**16
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 USERNAME_RULE = "Username: 3-32 letters, digits, '.', '_' or '-'."
@@ -72,12 +68,11 @@ class AccountService:
         self,
         users: UserStore,
         *,
-        scrypt_n: int = RESIDENT_SCRYPT_N,
-        hasher: PasswordHasher | None = None,
+        cost: HashingCost = COSTS["full"],
     ) -> None:
         self.users = users
-        self.scrypt_n = scrypt_n
-        self.hasher = hasher or PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+        self.scrypt_n = cost.resident_scrypt_n
+        self.hasher = cost.password_hasher()  # argon2id
         self._dummy_hash = self.hasher.hash("gridshare-no-such-user")
         Account.enable_unaudited_hdwallet_features()
 

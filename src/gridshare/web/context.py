@@ -21,6 +21,7 @@ from gridshare.services.accounts import AccountService
 from gridshare.services.backoff import MeterTrouble
 from gridshare.services.chain_clock import ChainClock
 from gridshare.services.engine import MarketEngine
+from gridshare.services.hashing import COSTS
 from gridshare.services.households import HouseholdService
 from gridshare.services.sessions import SessionStore
 from gridshare.services.trading import TradingService
@@ -173,8 +174,8 @@ def _mechanism(chosen: str | None, settings: Settings) -> str:
 def build_context(runtime: Runtime) -> WebContext:
     """Wire the web services from the runtime (the operator login is created on first start)."""
     users = UserStore(runtime.database)
-    accounts = AccountService(users)
     settings = runtime.settings
+    accounts = AccountService(users, cost=COSTS[settings.password_work])
     accounts.ensure_operator(
         OPERATOR_USERNAME, settings.development_password, runtime.operator.address
     )

@@ -55,9 +55,12 @@ def serve_command(data_dir: Path, port: int, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
-def serve_env(password: str | None = TEST_PASSWORD) -> dict[str, str]:
-    """The environment for the server: no inherited GRIDSHARE_* settings."""
+def serve_env(password: str | None = TEST_PASSWORD, *, production: bool = False) -> dict[str, str]:
+    """The environment for the server: no inherited GRIDSHARE_* settings, and the light hashing
+    cost for passwords and keys unless it is a production start (which refuses it)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDSHARE_")}
+    if not production:
+        env["GRIDSHARE_PASSWORD_WORK"] = "light"
     if password is not None:
         env["GRIDSHARE_OPERATOR_PASSWORD"] = password
     return env
@@ -75,7 +78,7 @@ def start_server(
         stdout=handle,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
-        env=serve_env(password),
+        env=serve_env(password, production="--production" in extra),
     )
     served = ServedProcess(f"http://127.0.0.1:{port}", process, log)
     deadline = time.monotonic() + timeout
@@ -99,6 +102,6 @@ def run_serve_once(data_dir: Path, *extra: str, password: str | None = TEST_PASS
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
-        env=serve_env(password),
+        env=serve_env(password, production="--production" in extra),
         timeout=60,
     )
