@@ -37,8 +37,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # With `pytest -n 2 --dist loadgroup` (what `make test` runs), every test on one chain
     # backend goes to the same worker, so each node is started once and its snapshots stay
-    # consistent; the slow Anvil --block-time 1 group runs beside everything else.
+    # consistent; the slow Anvil --block-time 1 group runs beside everything else. The state
+    # machine opens a chain of its own, so it runs apart from its backend's group (it is the
+    # longest test, and would otherwise make that group's worker the last to finish).
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "backend" in callspec.params:
-            item.add_marker(pytest.mark.xdist_group(f"chain-{callspec.params['backend']}"))
+            kind = "machine" if item.name.startswith("test_market_state_machine") else "chain"
+            item.add_marker(pytest.mark.xdist_group(f"{kind}-{callspec.params['backend']}"))

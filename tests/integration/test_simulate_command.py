@@ -18,6 +18,7 @@ from gridshare.simulation.accounting import BALANCE_TERMS
 from gridshare.simulation.world import CHAIN_ID
 
 Run = tuple[Path, Path, subprocess.CompletedProcess[str]]
+pytestmark = pytest.mark.xdist_group("simulate-ten-houses")  # one worker runs `run` once
 
 
 @pytest.fixture(scope="module")
