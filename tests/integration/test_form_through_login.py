@@ -223,3 +223,19 @@ def test_a_stale_page_of_another_resident_does_not_fill_in_this_ones_form(
     page = market(client)
     assert flash(page) is not None and "out of date" in (flash(page) or "")
     assert 'value="77"' not in form_on(page, "sell-form") and "0.045" not in page
+
+
+def test_a_head_of_the_market_leaves_a_refused_forms_values_and_message_for_the_get(
+    world: dict[str, Any],
+) -> None:
+    """`curl -I`, or a phone's link preview, between the refusal and the page: the resident
+    still sees what she typed and why it was refused (a HEAD is answered as a GET)."""
+    client = phone(world)
+    log_in_on_page(client, "amina")
+    refused = client.post("/market/orders", data=sell_form(market(client), "77", "-1"))
+    assert (refused.status_code, refused.headers["location"]) == (303, "/market")
+    assert client.head("/market").status_code == 200
+    page = market(client)
+    assert flash(page) is not None and "Price per Wh" in (flash(page) or "")
+    assert 'value="77"' in form_on(page, "sell-form")
+    assert flash(market(client)) is None  # shown once, to the GET

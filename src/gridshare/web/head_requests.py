@@ -5,13 +5,23 @@ FastAPI's routes answer only the methods they name, so `HEAD /api/v1/health` or 
 request is now passed on as a GET and its body dropped: the status and headers, Content-Length
 included, are the GET's. The live-update stream is left out (still 405): as a GET it would hold
 one of the login's stream places open for a body nobody reads.
+
+A page read for a HEAD leaves what a page shows once (the flash, a refused form's values) for
+the GET that follows: `asked_head` tells the page it is not really being shown.
 """
 
 from __future__ import annotations
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 STREAMS = frozenset({"/api/v1/me/events"})
+HEAD = "gridshare.head"  # in the scope of a HEAD passed on as a GET
+
+
+def asked_head(request: Request) -> bool:
+    """Whether this GET is a HEAD whose body will be dropped."""
+    return bool(request.scope.get(HEAD, False))
 
 
 class HeadAsGet:
@@ -32,4 +42,4 @@ class HeadAsGet:
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, headers_only)
+        await self.app({**scope, "method": "GET", HEAD: True}, receive, headers_only)

@@ -47,8 +47,11 @@ class KeptForms:
             while len(self._values) > self._limit:  # sessions that never came back
                 self._values.popitem(last=False)
 
-    def take(self, session: Session) -> dict[str, str]:
+    def take(self, session: Session, *, keep: bool = False) -> dict[str, str]:
+        """The values kept for the session, given once (or left there too, if `keep`)."""
         with self._lock:
+            if keep:
+                return dict(self._values.get(session.id, {}))
             return self._values.pop(session.id, {})
 
 

@@ -27,6 +27,7 @@ from gridshare.local_time import (
 )
 from gridshare.services.sessions import Session
 from gridshare.web import i18n
+from gridshare.web.head_requests import asked_head
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -183,7 +184,9 @@ def render(
     Back must not show the previous resident's address and balances from the cache."""
     flash: str | tuple[str, ...] | None = None
     if session is not None:
-        flash, session.flash = session.flash, None
+        flash = session.flash
+        if not asked_head(request):  # a HEAD leaves it for the GET that shows it
+            session.flash = None
     flashes = tuple(f for f in ((flash,) if isinstance(flash, str) else flash or ()) if f)
     settings = request.app.state.settings
     zone, now = settings.zone, int(time.time())

@@ -19,6 +19,7 @@ from gridshare.storage.request_keys import RequestKeyError, RequestKeyReused, Re
 from gridshare.web import delivery_reasons, i18n, queries
 from gridshare.web.context import WebContext, get_context, install_context
 from gridshare.web.errors import ApiError, chain_trouble
+from gridshare.web.head_requests import asked_head
 from gridshare.web.idempotency import once_per_form
 from gridshare.web.market_form import (
     AMOUNT_RULE,
@@ -254,8 +255,8 @@ def market_page(request: Request, ctx: Ctx, session: User) -> HTMLResponse:
         by_agent=queries.placed_by_agent(ctx, session.user),
         mechanism=ctx.mechanism, balances=ctx.runtime.market.balances(me),
         chain_id=ctx.runtime.settings.chain_id, contract=ctx.runtime.market.address,
-        kept=kept_forms(request).take(session), max_amount_wh=MAX_AMOUNT_WH,
-        max_minutes=MAX_MINUTES, price_decimals=PRICE_DECIMALS,
+        kept=kept_forms(request).take(session, keep=asked_head(request)),
+        max_amount_wh=MAX_AMOUNT_WH, max_minutes=MAX_MINUTES, price_decimals=PRICE_DECIMALS,
         price_chars=len(str(MAX_PRICE_COINS)) + 1 + PRICE_DECIMALS,
         rules={"amount_wh": AMOUNT_RULE, "minutes": MINUTES_RULE,
                "price": price_rule(ctx.runtime.settings.coin_symbol)},

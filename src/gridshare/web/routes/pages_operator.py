@@ -23,6 +23,7 @@ from gridshare.storage.request_keys import RequestKeyError, RequestKeyReused, Re
 from gridshare.web import queries
 from gridshare.web.context import WebContext, get_context
 from gridshare.web.errors import ApiError, chain_trouble
+from gridshare.web.head_requests import asked_head
 from gridshare.web.idempotency import once_per_form
 from gridshare.web.market_form import KeptForms, whole_number
 from gridshare.web.operator_form import (
@@ -154,7 +155,9 @@ def keep_typed(request: Request, session: Session, form: str, typed: dict[str, s
 
 def typed_in(request: Request, session: Session) -> tuple[dict[str, str], dict[str, str]]:
     """What was typed into a refused register form, and into a refused Change a meter."""
-    kept = cast(KeptForms, request.app.state.kept_forms).take(session)
+    kept = cast(KeptForms, request.app.state.kept_forms).take(
+        session, keep=asked_head(request)
+    )
     form = kept.pop("form", None)
     return (kept if form == "register" else {}), (kept if form == "meter" else {})
 
