@@ -8,7 +8,14 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from gridshare.domain import Delivery, DeliveryStatus, Order, OrderStatus, format_coins
+from gridshare.domain import (
+    Delivery,
+    DeliveryStatus,
+    Order,
+    OrderStatus,
+    Side,
+    format_coins,
+)
 from gridshare.local_time import day_start
 from gridshare.services.engine import MarketEngine
 from gridshare.storage.deliveries import DeliveryRecord
@@ -70,6 +77,14 @@ def open_board(ctx: WebContext) -> list[Order]:
     live = live_orders(ctx)
     households = ctx.trading.households({o.owner for o in live})
     return [o for o in live if (h := households[o.owner]) is not None and h.active]
+
+
+def best_first(orders: Iterable[Order], side: Side) -> list[Order]:
+    """`side`'s orders as a resident compares them: the cheapest offers or the highest
+    demands first, the older first at one price (the order they are matched in)."""
+    sign = 1 if side is Side.SELL else -1
+    of_side = (o for o in orders if o.side is side)
+    return sorted(of_side, key=lambda o: (sign * o.price_per_wh, o.id))
 
 
 def live_mine(ctx: WebContext, user: User) -> list[Order]:

@@ -246,11 +246,11 @@ def stale_form(
 def market_page(request: Request, ctx: Ctx, session: User) -> HTMLResponse:
     assert session.user is not None
     me = session.user.address
-    board = queries.open_board(ctx)
+    others = [o for o in queries.open_board(ctx) if not queries.same(o.owner, me)]
     return render(
         templates, request, "market.html", session,
-        offers=[o for o in board if o.side is Side.SELL and not queries.same(o.owner, me)],
-        demands=[o for o in board if o.side is Side.BUY and not queries.same(o.owner, me)],
+        offers=queries.best_first(others, Side.SELL),
+        demands=queries.best_first(others, Side.BUY),
         mine=queries.live_mine(ctx, session.user),
         by_agent=queries.placed_by_agent(ctx, session.user),
         mechanism=ctx.mechanism, balances=ctx.runtime.market.balances(me),
