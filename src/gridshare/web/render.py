@@ -27,6 +27,7 @@ from gridshare.local_time import (
 )
 from gridshare.services.sessions import Session
 from gridshare.web import i18n
+from gridshare.web.assets import Assets
 from gridshare.web.head_requests import asked_head
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -66,6 +67,22 @@ def node_modules() -> Path | None:
             if (candidate / "uplot").is_dir():
                 return candidate
     return None
+
+
+def asset_file(path: str) -> Path | None:
+    """The file behind an asset URL's path (/static/…, /explorer/static/…, /vendor/…)."""
+    if path.startswith("/vendor/"):
+        root, name = node_modules(), path.removeprefix("/vendor/")
+        return root / VENDOR[name] if root is not None and name in VENDOR else None
+    for prefix, folder in (("/explorer/static/", STATIC / "explorer"), ("/static/", STATIC)):
+        if path.startswith(prefix):
+            file = folder / path.removeprefix(prefix)
+            inside = file.resolve().is_relative_to(folder.resolve())
+            return file if inside and file.is_file() else None
+    return None
+
+
+ASSETS = Assets(asset_file)  # read-only fingerprints, shared by every app in the process
 
 
 def coins(wei: int, places: int = 2) -> str:
@@ -153,6 +170,7 @@ def make_templates() -> Jinja2Templates:
     templates.env.filters["clock"] = clock
     templates.env.filters["day_and_time"] = day_month_time
     templates.env.globals["request_key"] = new_request_key
+    templates.env.globals["asset"] = ASSETS.url
     return templates
 
 

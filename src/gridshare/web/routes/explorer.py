@@ -21,7 +21,7 @@ from gridshare.explorer.words import short_address
 from gridshare.local_time import abbreviation, date_and_time, offset_s
 from gridshare.runtime import Runtime
 from gridshare.web.errors import ApiError
-from gridshare.web.render import language_values
+from gridshare.web.render import ASSETS, language_values
 from gridshare.web.schemas import PathId
 
 WEB = Path(__file__).resolve().parents[1]
@@ -62,6 +62,7 @@ def _templates() -> Jinja2Templates:
     env.filters["short"] = lambda h: short_address(h) if len(h) == 42 else f"{h[:10]}…{h[-6:]}"
     env.filters["when"] = date_and_time
     env.filters["thousands"] = lambda n: f"{n:,}"
+    env.globals["asset"] = ASSETS.url
     return templates
 
 
@@ -123,12 +124,13 @@ def index_page(request: Request, explorer: ExplorerDep) -> Response:
 
 
 @router.get("/explorer/static/{name}", include_in_schema=False)
-def static_file(name: str) -> Response:
+def static_file(request: Request, name: str) -> Response:
     path = STATIC / name
     if path.suffix not in _STATIC_TYPES or path.parent != STATIC or not path.is_file():
         raise ApiError(404, "not_found", f"no static file {name!r}")
+    kept = ASSETS.cache_control(path, request.query_params.get("v"))
     return FileResponse(path, media_type=_STATIC_TYPES[path.suffix],
-                        headers={"Cache-Control": "public, max-age=300"})
+                        headers={"Cache-Control": kept})
 
 
 @router.get("/explorer/block/{ref}", include_in_schema=False)

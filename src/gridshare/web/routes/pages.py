@@ -8,7 +8,6 @@ from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
-from fastapi.staticfiles import StaticFiles
 
 from gridshare.chain.errors import ChainError
 from gridshare.domain import DeliveryStatus, Side
@@ -17,6 +16,7 @@ from gridshare.services.sessions import Session
 from gridshare.services.trading import MAX_AMOUNT_WH, TradingError
 from gridshare.storage.request_keys import RequestKeyError, RequestKeyReused, RequestUnfinished
 from gridshare.web import delivery_reasons, i18n, queries
+from gridshare.web.assets import KeptStatic
 from gridshare.web.context import WebContext, get_context, install_context
 from gridshare.web.errors import ApiError, chain_trouble
 from gridshare.web.head_requests import asked_head
@@ -45,6 +45,7 @@ from gridshare.web.page_login import (
 )
 from gridshare.web.readings import METER_STATES
 from gridshare.web.render import (
+    ASSETS,
     STATIC,
     VENDOR,
     coins,
@@ -82,7 +83,7 @@ def install(app: FastAPI, runtime: Runtime) -> None:
     install_context(app, runtime)
     app.state.kept_forms = KeptForms()
     app.state.unsent_forms = UnsentForms()
-    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    app.mount("/static", KeptStatic(ASSETS, directory=str(STATIC)), name="static")
 
 
 User = Annotated[Session, Depends(page_user)]
@@ -173,12 +174,14 @@ def choose_language(code: str, request: Request) -> RedirectResponse:
 
 
 @router.get("/vendor/{name}")
-def vendor(name: str) -> FileResponse:
+def vendor(request: Request, name: str) -> FileResponse:
     """Front-end libraries from node_modules (uPlot, ethers), served locally."""
     root = node_modules()
     if name not in VENDOR or root is None:
         raise ApiError(404, "not_found", "No such file.", None)
-    return FileResponse(root / VENDOR[name], headers={"cache-control": "max-age=86400"})
+    file = root / VENDOR[name]
+    version = request.query_params.get("v")
+    return FileResponse(file, headers={"cache-control": ASSETS.cache_control(file, version)})
 
 
 STALE_PAGE = "This page was out of date, so nothing was sent. Here it is again: try once more."

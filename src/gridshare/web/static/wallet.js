@@ -42,7 +42,7 @@
     if (!ethersLoading) {
       ethersLoading = new Promise((resolve, reject) => {
         const script = document.createElement("script");
-        script.src = "/vendor/ethers.umd.min.js";
+        script.src = bar.dataset.ethers || "/vendor/ethers.umd.min.js";  // its fingerprinted URL
         script.onload = resolve;
         script.onerror = () => { ethersLoading = null; reject(new Error(tr("The wallet library did not load: reload the page."))); };
         document.head.appendChild(script);
