@@ -34,6 +34,7 @@ class Assets:
     def __init__(self, locate: Callable[[str], Path | None]) -> None:
         self._locate = locate  # an asset URL's path -> its file, or None
         self._prints: dict[Path, str] = {}
+        self._urls: dict[str, str] = {}  # each page links the same few, so they are kept
         self._lock = threading.Lock()
 
     def fingerprint(self, file: Path) -> str:
@@ -49,8 +50,16 @@ class Assets:
     def url(self, path: str) -> str:
         """`path` with its file's fingerprint, or `path` alone if there is no such file (a
         page still renders; the file's own URL then answers 404)."""
-        file = self._locate(path)
-        return path if file is None else f"{path}?v={self.fingerprint(file)}"
+        with self._lock:
+            found = self._urls.get(path)
+        if found is None:
+            file = self._locate(path)
+            if file is None:
+                return path
+            found = f"{path}?v={self.fingerprint(file)}"
+            with self._lock:
+                self._urls[path] = found
+        return found
 
     def cache_control(self, file: Path, version: str | None) -> str:
         """How long a browser may keep `file` asked for with `?v=version`."""
