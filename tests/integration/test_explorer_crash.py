@@ -22,8 +22,8 @@ import pytest
 
 CHAIN_ID = 1337
 KILLS_WANTED = 3
-ORDERS = 100  # each in its own block, followed by EMPTY empty blocks
-EMPTY = 8
+ORDERS = 60  # each in its own block, followed by EMPTY empty blocks
+EMPTY = 4
 
 
 def _worker(url: str, index_file: Path, market: str, abi_file: Path) -> None:
@@ -124,10 +124,10 @@ def test_sigkill_during_indexing_loses_nothing_and_repeats_nothing(tmp_path: Pat
         seed = random.randrange(2**32)
         rng = random.Random(seed)
         kills, finished, heights = 0, False, []
-        for _ in range(80):  # about 15 runs reach the head; the bound only stops a hang
+        for _ in range(80):  # about 8 runs reach the head; the bound only stops a hang
             finished, height = _run_and_kill(
                 [node.url, str(index), market, str(abi_file)],
-                rng.randint(1, 4), rng.uniform(0.0, 0.05))
+                rng.randint(1, 2), rng.uniform(0.0, 0.05))
             heights.append(height)
             if finished:
                 break

@@ -18,10 +18,12 @@ from gridshare.simulation.accounting import BALANCE_TERMS
 from gridshare.simulation.world import CHAIN_ID
 
 Run = tuple[Path, Path, subprocess.CompletedProcess[str]]
-pytestmark = pytest.mark.xdist_group("simulate-ten-houses")  # one worker runs `run` once
+# One worker runs these tests, and `run` is session-scoped: xdist may tear a module's fixtures
+# down between its tests (it did: the one-day simulation ran twice, ~60 s each).
+pytestmark = pytest.mark.xdist_group("simulate-ten-houses")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     base = tmp_path_factory.mktemp("simulate")
     out, data = base / "out", base / "data"
