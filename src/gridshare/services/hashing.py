@@ -8,7 +8,9 @@ records its own parameters, so one made light still opens at full cost and the o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Literal
 
 from argon2 import PasswordHasher
@@ -41,10 +43,10 @@ class HashingCost:
 
 
 _DEFAULT = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
-COSTS: dict[HashingWork, HashingCost] = {
+COSTS: Mapping[HashingWork, HashingCost] = MappingProxyType({
     "full": HashingCost(
         RESIDENT_SCRYPT_N, OPERATOR_SCRYPT_N,
         _DEFAULT.time_cost, _DEFAULT.memory_cost, _DEFAULT.parallelism,
     ),
     "light": HashingCost(2**10, 2**10, 1, 1024, 1),
-}
+})
