@@ -9,7 +9,8 @@ PY          := $(VENV)/bin/python
 PIP         := $(PY) -m pip
 PYTHON_SYS  ?= python3
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-PYTEST_ARGS ?= -n 2 --dist loadgroup
+# three workers on two cores: the Anvil --block-time 1 group mostly waits for blocks
+PYTEST_ARGS ?= -n 3 --dist loadgroup
 HYPOTHESIS_PROFILE ?= ci
 
 .PHONY: help install demo test lint bench clean

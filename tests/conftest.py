@@ -34,8 +34,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups into the node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # With `pytest -n 2 --dist loadgroup` (what `make test` runs), every test on one chain
+    # With `pytest -n 3 --dist loadgroup` (what `make test` runs), every test on one chain
     # backend goes to the same worker, so each node is started once and its snapshots stay
     # consistent; the slow Anvil --block-time 1 group runs beside everything else. The state
     # machine opens a chain of its own, so it runs apart from its backend's group (it is the

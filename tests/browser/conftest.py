@@ -31,11 +31,15 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian chromium is not installed: `make install` installs it")
+    # The meters run 20x fast, so their 60 s silence limit was 3 s of wall time: on a loaded
+    # machine the engine could miss it, the buyer's meter opened its relay and the first trade
+    # stayed pending with nothing delivered. 30 s of wall time, as `gridshare demo` gives them.
+    silence_s = 20 * 30
     settings = SimSettings(houses=3, base_port=free_base_port(3), speed=20.0,
-                           data_dir=tmp_path_factory.mktemp("meters"))
-    with sim_in_thread(settings) as sim, web_app(tmp_path_factory.mktemp("server")) as (
-        runtime, _settings, app
-    ), serve_in_thread(app) as url:
+                           silence_ms=silence_s * 1000, data_dir=tmp_path_factory.mktemp("meters"))
+    with sim_in_thread(settings) as sim, web_app(
+        tmp_path_factory.mktemp("server"), meter_silence_s=silence_s
+    ) as (runtime, _settings, app), serve_in_thread(app) as url:
         yield Server(url, runtime, sim)
 
 
