@@ -46,4 +46,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if callspec is not None and "backend" in callspec.params:
             kind = "machine" if item.name.startswith("test_market_state_machine") else "chain"
             item.add_marker(pytest.mark.xdist_group(f"{kind}-{callspec.params['backend']}"))
-

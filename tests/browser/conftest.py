@@ -11,12 +11,14 @@ from tests.integration.engine.support import free_base_port, sim_in_thread
 from tests.integration.web_support import OPERATOR_PASSWORD, web_app
 from tests.support.live_server import serve_in_thread
 
+from gridshare.demo.runner import meter_silence_s
 from gridshare.runtime import Runtime
 from gridshare.sim import MeterSim, SimSettings
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
+SPEED = 20.0  # the simulated meters' clock against the wall's
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 
 
@@ -34,8 +36,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # The meters run 20x fast, so their 60 s silence limit was 3 s of wall time: on a loaded
     # machine the engine could miss it, the buyer's meter opened its relay and the first trade
     # stayed pending with nothing delivered. 30 s of wall time, as `gridshare demo` gives them.
-    silence_s = 20 * 30
-    settings = SimSettings(houses=3, base_port=free_base_port(3), speed=20.0,
+    silence_s = meter_silence_s(SPEED)
+    settings = SimSettings(houses=3, base_port=free_base_port(3), speed=SPEED,
                            silence_ms=silence_s * 1000, data_dir=tmp_path_factory.mktemp("meters"))
     with sim_in_thread(settings) as sim, web_app(
         tmp_path_factory.mktemp("server"), meter_silence_s=silence_s
